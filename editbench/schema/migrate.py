@@ -1,0 +1,38 @@
+"""Bring a database to the newest schema with Alembic (``editbench db upgrade`` and every
+command that opens the ledger call :func:`ensure_schema`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect
+
+from editbench.schema.db import get_engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+_DONE: set[str] = set()
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def ensure_schema(url: str | None = None) -> None:
+    """Run pending migrations once per process; cheap when the schema is current."""
+    engine = get_engine(url)
+    key = str(engine.url)
+    if key in _DONE:
+        return
+    cfg = alembic_config()
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+    _DONE.add(key)
+
+
+def has_schema(url: str | None = None) -> bool:
+    return inspect(get_engine(url)).has_table("edits")

