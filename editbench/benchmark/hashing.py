@@ -1,0 +1,67 @@
+"""The benchmark content hash: one sha256 that changes iff what gets evaluated changes.
+
+It covers the normalised spec (criteria, scale, prompts by content hash, weights, pass rules)
+and every item with its images' content hashes, but no absolute paths and no file names, so
+the same folder copied to another machine (or re-ingested) hashes the same, while editing one
+instruction, one pixel or one prompt word gives a new hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from editbench.benchmark.spec import BenchmarkSpec, CategorySpec, ItemSpec
+
+HASH_FORMAT = 1
+"""Bump when the hashed representation changes, so old and new hashes never collide by accident."""
+
+
+def content_hash(spec: BenchmarkSpec, items: Iterable[ItemSpec]) -> str:
+    document = {
+        "hash_format": HASH_FORMAT,
+        "spec": _spec_record(spec),
+        "items": sorted((_item_record(item) for item in items), key=lambda record: record["id"]),
+    }
+    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _spec_record(spec: BenchmarkSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "version": spec.version,
+        "description": spec.description,
+        "score_scale": [spec.score_min, spec.score_max],
+        "criteria": [[c.name, c.description] for c in spec.criteria],
+        "overall": str(spec.overall),
+        "categories": [_category_record(c) for c in spec.categories],
+    }
+
+
+def _category_record(category: CategorySpec) -> dict[str, Any]:
+    return {
+        "name": category.name,
+        "description": category.description,
+        "prompt_sha256": category.prompt_sha256,
+        "criteria": list(category.criteria),
+        "weights": {name: float(weight) for name, weight in category.weights.items()},
+        "pass_rule": category.pass_rule.all_at_least if category.pass_rule else None,
+    }
+
+
+def _item_record(item: ItemSpec) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "category": item.category,
+        "subcategory": item.subcategory,
+        "instruction": item.instruction,
+        "instruction_language": item.instruction_language,
+        "reference_text": item.reference_text,
+        "tags": list(item.tags),
+        "source": item.source,
+        "source_image_sha256": item.source_sha256,
+        "reference_image_sha256": item.reference_sha256,
+    }

@@ -1,0 +1,179 @@
+"""What a loaded benchmark *is*: frozen value objects, no I/O.
+
+Everything here is immutable so a spec can be shared between the producer, the report and the
+tests without anyone changing it underneath the others, and so two loads of the same folder
+compare equal.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ReasonCode(str, enum.Enum):  # noqa: UP042 - same idiom as editbench.models.base
+    """Why an item (or one file in the benchmark folder) was rejected.
+
+    A ``str`` enum so a rejection serialises as plain text in the ledger and JSON reports, and
+    compares equal to its string value.
+    """
+
+    def __str__(self) -> str:
+        return self.value
+
+    MISSING_FILE = "missing_file"
+    """A referenced file (image or instructions file) does not exist or is not a regular file."""
+    UNREADABLE_FILE = "unreadable_file"
+    """The file exists but cannot be read (permissions, I/O error)."""
+    EMPTY_FILE = "empty_file"
+    """The image file has 0 bytes."""
+    NOT_AN_IMAGE = "not_an_image"
+    """Pillow cannot identify the file as an image at all."""
+    CORRUPT_IMAGE = "corrupt_image"
+    """The header is readable but the pixels are not: truncated or damaged data."""
+    IMAGE_TOO_LARGE = "image_too_large"
+    """More pixels than ``max_pixels`` or Pillow's bomb limit; refused without decoding."""
+    PATH_ESCAPE = "path_escape"
+    """The path is absolute, or it (or a symlink on it) leads outside the benchmark folder."""
+    EMPTY_INSTRUCTION = "empty_instruction"
+    """The instruction is empty or only whitespace."""
+    NOT_UTF8 = "not_utf8"
+    """The line/row is not valid UTF-8 (or holds an unpaired surrogate escape)."""
+    DUPLICATE_ID = "duplicate_id"
+    """The id was already used by an earlier item; the later one is rejected."""
+    UNKNOWN_CATEGORY = "unknown_category"
+    """The item's category is not declared in benchmark.yaml."""
+    MALFORMED_JSON = "malformed_json"
+    """The line is not valid JSON, or not a JSON object."""
+    MISSING_FIELD = "missing_field"
+    """A required field (or CSV column) is absent or null."""
+    INVALID_FIELD = "invalid_field"
+    """A field has the wrong type or an unusable value (e.g. ``tags`` is not a list of strings)."""
+    UNKNOWN_FIELD = "unknown_field"
+    """The record has a field the format does not define (put provenance under ``source``)."""
+    UNREFERENCED_IMAGE = "unreferenced_image"
+    """Simple layout: an image in a category folder that no instruction row mentions."""
+
+
+class Overall(str, enum.Enum):  # noqa: UP042
+    """How per-criterion scores combine into one number per item."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    GEOMETRIC_MEAN = "geometric_mean"
+    """Weighted geometric mean; with SC and PQ at weight 1 this is VIEScore's sqrt(SC*PQ)."""
+    WEIGHTED_MEAN = "weighted_mean"
+    MIN = "min"
+
+
+@dataclass(frozen=True)
+class CriterionSpec:
+    """One scored dimension; ``description`` fills ``{criterion_description}`` in prompts."""
+
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class PassRule:
+    """RISE-style binary success: an item passes iff every criterion scores >= ``all_at_least``."""
+
+    all_at_least: float
+
+    def passes(self, scores: Mapping[str, float]) -> bool:
+        """True iff every given score meets the threshold (an empty mapping does not pass)."""
+        return bool(scores) and all(value >= self.all_at_least for value in scores.values())
+
+
+@dataclass(frozen=True)
+class CategorySpec:
+    """A category: its judge prompt (with a content version) and how its items are scored.
+
+    ``prompt_path`` is relative to the benchmark folder, or ``builtin:<file>`` for a prompt that
+    ships with editbench. ``prompt_version`` is the first 16 hex characters of
+    ``prompt_sha256``, short enough for tables, while the full hash stays for provenance.
+    """
+
+    name: str
+    description: str
+    prompt_path: str
+    prompt_text: str
+    prompt_version: str
+    prompt_sha256: str
+    criteria: tuple[str, ...]
+    weights: dict[str, float] = field(default_factory=dict, hash=False)
+    pass_rule: PassRule | None = None
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    """The benchmark-level definition; ``content_hash`` covers it *and* every item and image."""
+
+    name: str
+    version: str
+    description: str
+    score_min: int
+    score_max: int
+    criteria: tuple[CriterionSpec, ...]
+    overall: str
+    categories: tuple[CategorySpec, ...]
+    content_hash: str = ""
+
+    def category(self, name: str) -> CategorySpec:
+        for category in self.categories:
+            if category.name == name:
+                return category
+        raise KeyError(f"benchmark {self.name!r} has no category {name!r}")
+
+    def criterion(self, name: str) -> CriterionSpec:
+        for criterion in self.criteria:
+            if criterion.name == name:
+                return criterion
+        raise KeyError(f"benchmark {self.name!r} has no criterion {name!r}")
+
+    def criteria_for(self, category: str) -> tuple[CriterionSpec, ...]:
+        """The criteria a category is scored on, in the category's order, with descriptions."""
+        return tuple(self.criterion(name) for name in self.category(category).criteria)
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """One (source image, instruction) pair, validated; image paths are absolute and resolved.
+
+    The ``*_sha256`` and size fields come from the validation pass so the ingest step can store
+    images content-addressed without reading them a second time.
+    """
+
+    id: str
+    category: str
+    subcategory: str | None
+    instruction: str
+    instruction_language: str
+    source_image: Path
+    reference_text: str | None = None
+    reference_image: Path | None = None
+    tags: tuple[str, ...] = ()
+    source: dict[str, Any] = field(default_factory=dict, hash=False)
+    source_sha256: str = ""
+    source_width: int = 0
+    source_height: int = 0
+    reference_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One bad item (or file) that was skipped, with the reason shown to the benchmark author.
+
+    ``file`` is relative to the benchmark folder; ``line`` is the 1-based line (JSONL) or row
+    (CSV) where the item was declared, when known.
+    """
+
+    file: str
+    item_id: str | None
+    reason_code: ReasonCode
+    reason: str
+    line: int | None = None
