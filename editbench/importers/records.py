@@ -1,0 +1,150 @@
+"""What every importer shares: the report, the skip signal, field checks and the conversion loop.
+
+An importer turns each source record into one native :class:`~editbench.importers.native_writer.ItemLine`.
+A record that cannot be converted (missing field, missing image, undecodable bytes, ...) raises
+:class:`SkipRecord`; the loop counts it, reports it in one line and carries on. Problems with the
+source as a whole (folder not found, no annotation file, pyarrow missing) raise
+:class:`ImporterError` and nothing is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from editbench.importers.native_writer import ItemLine, NativeBenchmarkWriter
+
+logger = logging.getLogger("editbench.importers")
+
+SkipCallback = Callable[[str, str], None]
+RawRecord = TypeVar("RawRecord")
+
+
+class ImporterError(Exception):
+    """The source cannot be imported at all; the message says what to fix."""
+
+
+class SkipRecord(Exception):
+    """One source record is malformed; it is left out and listed in the report."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class ImportReport:
+    """What an import did: how many items it wrote and which records it left out, and why."""
+
+    kind: str
+    dest: Path
+    written: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def log_skip(record_id: str, reason: str) -> None:
+    logger.warning("skipped %s: %s", record_id, reason)
+
+
+def convert_records(
+    writer: NativeBenchmarkWriter,
+    report: ImportReport,
+    records: Iterable[tuple[str, RawRecord]],
+    convert: Callable[[RawRecord, NativeBenchmarkWriter], ItemLine],
+    *,
+    limit: int | None = None,
+    on_skip: SkipCallback | None = None,
+) -> None:
+    """Convert ``(record_id, raw)`` pairs until the source ends or ``limit`` items are written.
+
+    ``limit`` counts written items, not source records, so ``--limit 5`` yields five usable items
+    even when the first records are malformed.
+    """
+    notify = on_skip or log_skip
+    for record_id, raw in records:
+        if limit is not None and report.written >= limit:
+            break
+        try:
+            writer.add(convert(raw, writer))
+        except SkipRecord as skip:
+            report.skipped.append((record_id, skip.reason))
+            notify(record_id, skip.reason)
+            continue
+        report.written += 1
+
+
+# --- field checks shared by the converters -------------------------------------------------
+
+
+def is_blank(value: Any) -> bool:
+    """True for the many ways source files spell "no value": None, "", NaN, whitespace."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def require_str(record: Mapping[str, Any], name: str) -> str:
+    """The non-empty string field ``name``; ints are accepted for id-like fields."""
+    if name not in record or record[name] is None:
+        raise SkipRecord(f"missing field {name!r}")
+    value = record[name]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise SkipRecord(f"field {name!r} is {type(value).__name__}, expected a string")
+    text = str(value).strip()
+    if not text:
+        raise SkipRecord(f"field {name!r} is empty")
+    return text
+
+
+def optional_str(record: Mapping[str, Any], name: str) -> str | None:
+    value = record.get(name)
+    if is_blank(value):
+        return None
+    if not isinstance(value, str):
+        raise SkipRecord(f"field {name!r} is {type(value).__name__}, expected a string")
+    return value.strip()
+
+
+def is_true(value: Any) -> bool:
+    """Flags arrive as booleans or as the strings "True"/"true" (RISEBench writes both)."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "yes"}
+    return value is True or (isinstance(value, int) and value == 1)
+
+
+def single_image_path(record: Mapping[str, Any], name: str) -> str:
+    """A field naming one image: a path string, or a list holding exactly one path.
+
+    The native format has one source image per item, so a multi-image record is skipped rather
+    than silently edited with only its first image.
+    """
+    if name not in record or is_blank(record[name]):
+        raise SkipRecord(f"missing field {name!r}")
+    value = record[name]
+    if isinstance(value, (list, tuple)):
+        if len(value) != 1:
+            raise SkipRecord(
+                f"field {name!r} lists {len(value)} images; multi-image input is not supported "
+                "by the native format"
+            )
+        value = value[0]
+    if not isinstance(value, str) or not value.strip():
+        raise SkipRecord(f"field {name!r} is not an image path")
+    return value.strip()
+
+
+def resolve_under(root: Path, relative: str) -> Path:
+    """``root / relative`` as an existing file, refusing paths that climb out of ``root``."""
+    candidate = (root / relative).resolve()
+    if not candidate.is_relative_to(root.resolve()):
+        raise SkipRecord(f"image path {relative!r} points outside {root}")
+    if not candidate.is_file():
+        raise SkipRecord(f"image {relative!r} not found under {root}")
+    return candidate
