@@ -111,14 +111,31 @@ def postgres_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyt
 # --------------------------------------------------------------------------- redis + workers
 
 
+_REDIS_LOCK_KEY = "editbench:test-session-lock"
+
+
+def _claim_redis_db() -> int | None:
+    """A database number of the local Redis that no other test session holds (queues are named
+    the same in every session, so two sessions on one database would steal each other's tasks)."""
+    import redis as redis_lib
+
+    for db in range(1, 16):
+        client = redis_lib.Redis(host="127.0.0.1", port=6379, db=db)
+        if client.set(_REDIS_LOCK_KEY, os.getpid(), nx=True, ex=3 * 3600) and client.dbsize() == 1:
+            return db
+        if client.get(_REDIS_LOCK_KEY) == str(os.getpid()).encode():
+            client.delete(_REDIS_LOCK_KEY)
+    return None
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One Redis for the whole session, set before the Celery app reads its configuration."""
     if os.environ.get("EDITBENCH_TEST_REDIS_URL"):
         url = os.environ["EDITBENCH_TEST_REDIS_URL"]
         embedded = None
-    elif _port_open("127.0.0.1", 6379):
-        url = f"redis://127.0.0.1:6379/{7 + os.getpid() % 8}"
+    elif _port_open("127.0.0.1", 6379) and (db := _claim_redis_db()) is not None:
+        url = f"redis://127.0.0.1:6379/{db}"
         embedded = None
     else:
         from editbench.cluster.embedded_redis import EmbeddedRedis
@@ -130,11 +147,12 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     from editbench.workers.imagecache import redis_client
 
-    redis_client().flushdb()
     assert isinstance(redis_client(), redis_lib.Redis)
     yield url
     if embedded is not None:
         embedded.stop()
+    else:
+        redis_client().flushdb()  # also releases the database's lock key
 
 
 @pytest.fixture(scope="session")
@@ -188,6 +206,13 @@ class Workers:
         return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.log_dir.glob("*.log")))
 
 
+def _clear_queues(client) -> None:
+    """Empty the session's Redis database but keep its lock key."""
+    for key in client.scan_iter():
+        if key != _REDIS_LOCK_KEY.encode():
+            client.delete(key)
+
+
 @pytest.fixture
 def make_workers(redis_url: str, tmp_path: Path) -> Iterator:
     """Factory: a worker pool bound to the given database URL (stopped after the test)."""
@@ -196,7 +221,7 @@ def make_workers(redis_url: str, tmp_path: Path) -> Iterator:
     pools: list[Workers] = []
 
     def make(db: str) -> Workers:
-        redis_client().flushdb()
+        _clear_queues(redis_client())
         env = {
             **os.environ,
             "EDITBENCH_DATABASE_URL": db,

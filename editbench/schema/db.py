@@ -6,16 +6,21 @@ Engines are cached per process id because an engine must never be shared across 
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from editbench.config import load_settings
 
+log = logging.getLogger(__name__)
 _ENGINES: dict[tuple[int, str], Engine] = {}
 
 
@@ -37,6 +42,14 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _with_driver(url: str) -> str:
+    """SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3; we ship psycopg2
+    (``editbench[postgres]``), so say so explicitly unless the user chose a driver."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg2://" + url.split("://", 1)[1]
+    return url
+
+
 def get_engine(url: str | None = None) -> Engine:
     url = url or load_settings().database_url
     key = (os.getpid(), url)
@@ -47,7 +60,7 @@ def get_engine(url: str | None = None) -> Engine:
             engine = create_engine(url, connect_args={"timeout": 60})
             _configure_sqlite(engine)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            engine = create_engine(_with_driver(url), pool_pre_ping=True)
         _ENGINES[key] = engine
     return engine
 
@@ -73,3 +86,28 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+T = TypeVar("T")
+
+
+def transact(operation: Callable[[Session], T], *, url: str | None = None, retry_for_s: float | None = None) -> T:
+    """Run ``operation`` in its own transaction, retrying while the database is unreachable.
+
+    Workers record results through this, so a PostgreSQL restart or a long SQLite lock delays a
+    write instead of losing it. Safe because every ledger function is idempotent (claims are
+    re-entrant for the same task id, records are fenced by it).
+    """
+    budget = float(os.environ.get("EDITBENCH_DB_RETRY_SECONDS", "300")) if retry_for_s is None else retry_for_s
+    deadline = time.monotonic() + budget
+    delay = 0.2
+    while True:
+        try:
+            with session_scope(url) as session:
+                return operation(session)
+        except OperationalError:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("database unavailable; retrying in %.1fs", delay, exc_info=True)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)

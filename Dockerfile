@@ -1,0 +1,9 @@
+# One image for every editbench role (worker, beat, flower, producer CLI).
+FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 EDITBENCH_HOME=/data
+WORKDIR /app
+RUN pip install --no-cache-dir torch==2.14.1 torchvision==0.29.1
+COPY pyproject.toml README.md ./
+COPY editbench ./editbench
+RUN pip install --no-cache-dir -e ".[postgres]"
+ENTRYPOINT ["editbench"]

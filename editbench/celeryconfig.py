@@ -1,0 +1,73 @@
+"""Celery settings, in Celery's own convention (``app.config_from_object``).
+
+Every value can be overridden from the environment as ``EDITBENCH_CELERY_<NAME>`` (upper case),
+e.g. ``EDITBENCH_CELERY_TASK_TIME_LIMIT=7200``. Why each one is set is said beside it; the
+measured pitfalls behind them are in docs/deploy.md.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from editbench.broker import broker_url as _resolve_broker
+from editbench.queues import CONTROL_QUEUE, SHARED_QUEUE
+
+
+def _env(name: str, default: Any) -> Any:
+    raw = os.environ.get(f"EDITBENCH_CELERY_{name.upper()}")
+    if raw is None:
+        return default
+    if isinstance(default, bool):
+        return raw.lower() in ("1", "true", "yes", "on")
+    return type(default)(raw)
+
+
+broker_url = _resolve_broker(required=False) or "redis://127.0.0.1:6379/0"
+result_backend = broker_url
+
+# JSON only, end to end: a pickle payload pushed onto a queue is refused, never executed.
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+result_accept_content = ["json"]
+
+# A task is acknowledged only after it finished; if its process dies the message goes back.
+# The ledger's attempt counter (EDITBENCH_MAX_ATTEMPTS) stops a poison sample from looping.
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+worker_concurrency = 1
+
+# A real 50-step 1024² edit takes ~40 s on an H100; the limits only catch hangs.
+task_soft_time_limit = _env("task_soft_time_limit", 3300)
+task_time_limit = _env("task_time_limit", 3600)
+# Must exceed the hard time limit, or Redis re-delivers a task that is still running.
+_visibility = _env("visibility_timeout", 2 * task_time_limit)
+broker_transport_options = {"visibility_timeout": _visibility}
+result_backend_transport_options = {"visibility_timeout": _visibility}
+broker_connection_retry_on_startup = True
+
+# Flower and `editbench status` need events.
+worker_send_task_events = True
+task_send_sent_event = True
+task_track_started = True
+result_extended = True
+result_expires = _env("result_expires", 7 * 24 * 3600)
+
+# Models are loaded once per worker child and kept: never recycle the child by task count.
+worker_max_tasks_per_child = _env("worker_max_tasks_per_child", 0) or None
+worker_soft_shutdown_timeout = _env("worker_soft_shutdown_timeout", 30.0)
+# Loading a full-size model in the child can take minutes.
+worker_proc_alive_timeout = _env("worker_proc_alive_timeout", 600.0)
+worker_hijack_root_logger = False
+
+task_default_queue = SHARED_QUEUE
+task_routes = {
+    "editbench.score_category": {"queue": CONTROL_QUEUE},
+    "editbench.sweep": {"queue": CONTROL_QUEUE},
+}
+
+beat_schedule = {
+    "sweep-open-runs": {"task": "editbench.sweep", "schedule": _env("sweep_interval", 30.0)},
+}

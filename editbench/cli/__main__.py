@@ -1,0 +1,3 @@
+from editbench.cli import main
+
+main()

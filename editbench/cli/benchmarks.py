@@ -1,0 +1,100 @@
+"""``editbench example``, ``ingest`` and ``benchmarks``: getting benchmarks into the ledger."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from editbench.benchmark.errors import BenchmarkFormatError
+from editbench.producer.ingest import IngestReport, ingest, watch
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@click.command("example")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--per-category", default=8, show_default=True, help="Pairs per category.")
+@click.option("--seed", default=0, show_default=True, help="Drawing seed (same seed, same images).")
+def example_command(dest: Path, per_category: int, seed: int) -> None:
+    """Write a small synthetic benchmark to DEST (five categories: physics, environment,
+    social, causal, referential), in the native format, with one judge prompt per category."""
+    from editbench.benchmark.example import write_example_benchmark
+
+    path = write_example_benchmark(dest, per_category=per_category, seed=seed)
+    console.print(f"wrote example benchmark to [bold]{path}[/]  (next: editbench ingest {path})")
+
+
+def _print_report(report: IngestReport) -> None:
+    for r in report.rejections:
+        where = f"{r.file}:{r.line}" if r.line else r.file
+        err_console.print(f"[red]rejected[/] {escape(where)} id={escape(r.item_id or '-')} reason={r.reason_code.value}: {escape(r.reason)}",
+                          highlight=False, soft_wrap=True)
+    verb = "registered" if report.created else "updated"
+    added = ", ".join(f"{name} +{n}" for name, n in sorted(report.added_samples.items())) or "nothing new"
+    console.print(f"{verb} [bold]{report.benchmark}[/] v{report.version}: {added}"
+                  + (f"; {len(report.rejections)} item(s) rejected" if report.rejections else ""))
+
+
+@click.command("ingest")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--watch", "watch_mode", is_flag=True, help="Keep running; ingest new category folders and items as they appear.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between polls with --watch.")
+@click.option("--max-pixels", type=int, default=None, help="Refuse images above this many pixels (decompression-bomb guard; default 40M).")
+def ingest_command(path: Path, watch_mode: bool, interval: float, max_pixels: int | None) -> None:
+    """Validate the benchmark folder PATH and register it in the ledger.
+
+    Images are copied into a content-addressed store, so later changes to PATH cannot change a
+    registered benchmark. Re-ingesting adds only new categories and items. Every bad item gets
+    one line (file, id, reason) and is skipped; the exit code is 1 if anything was rejected.
+    Standing runs (`editbench run --follow`) pick up what is added.
+    """
+    try:
+        if watch_mode:
+            console.print(f"watching {path} every {interval:g}s (Ctrl-C to stop)")
+            try:
+                for report in watch(path, interval_s=interval, max_pixels=max_pixels):
+                    _print_report(report)
+            except KeyboardInterrupt:
+                return
+            return
+        report = ingest(path, max_pixels=max_pixels)
+    except BenchmarkFormatError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    _print_report(report)
+    sys.exit(1 if report.rejections else 0)
+
+
+@click.command("benchmarks")
+def benchmarks_command() -> None:
+    """List registered benchmarks with per-category sample counts."""
+    from sqlalchemy import func, select
+
+    from editbench.schema.db import session_scope
+    from editbench.schema.migrate import ensure_schema
+    from editbench.schema.models import Benchmark, Category, Sample
+
+    ensure_schema()
+    with session_scope() as session:
+        rows = session.execute(
+            select(Benchmark.name, Benchmark.version, Category.name, func.count(Sample.id))
+            .join(Category, Category.benchmark_id == Benchmark.id)
+            .outerjoin(Sample, Sample.category_id == Category.id)
+            .group_by(Benchmark.id, Category.id)
+            .order_by(Benchmark.name, Category.name)
+        ).all()
+    if not rows:
+        console.print("no benchmarks yet: `editbench example DIR && editbench ingest DIR`")
+        return
+    table = Table(title="registered benchmarks")
+    for column in ("benchmark", "version", "category", "samples"):
+        table.add_column(column, justify="right" if column == "samples" else "left")
+    for name, version, category, count in rows:
+        table.add_row(name, version, category, str(count))
+    console.print(table)

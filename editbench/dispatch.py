@@ -1,0 +1,184 @@
+"""Turning ledger state into Celery messages: chords per category, judge batches, the sweeper.
+
+Messages are only intentions: every task is idempotent on (run, sample, stage), so sending one
+twice costs a no-op, and the ledger alone decides what is done. Tasks are addressed by name, so
+this module needs the Celery app but not the worker code (which pulls in the models).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from celery import chord
+from celery.result import AsyncResult
+from sqlalchemy import select
+
+from editbench.queues import CONTROL_QUEUE, SHARED_QUEUE, edit_queue, pinned_queue
+from editbench.schema import ledger
+from editbench.schema.db import session_scope
+from editbench.schema.models import Category, Edit, Run
+from editbench.workers.app import app
+
+
+def _positions(session, run_id: int) -> dict[int, int]:
+    """Stable index of each sample in the run (round-robin pins sample i to GPU i mod N)."""
+    ids = session.scalars(select(Edit.sample_id).where(Edit.run_id == run_id).order_by(Edit.sample_id))
+    return {sample_id: i for i, sample_id in enumerate(ids)}
+
+
+def enqueue_category(run_id: int, category_id: int, sample_ids: list[int]) -> None:
+    """One chord: header = an edit task per sample (GPU queues), body = the category's scoring."""
+    with session_scope() as session:
+        run = session.get(Run, run_id)
+        positions = _positions(session, run_id)
+        routing, gpus = run.routing, run.gpus
+    header = [
+        app.signature("editbench.edit_sample", args=(run_id, sid), queue=edit_queue(routing, positions.get(sid, 0), gpus))
+        for sid in sample_ids
+    ]
+    body = app.signature("editbench.score_category", args=(run_id, category_id), queue=CONTROL_QUEUE)
+    if header:
+        _stop_listening(chord(header)(body))
+    else:
+        _stop_listening(body.clone(args=(None, run_id, category_id)).apply_async())
+
+
+def _stop_listening(result: AsyncResult) -> None:
+    """The producer never waits on results, but Celery's Redis backend subscribes to each sent
+    task's result channel; unsubscribe now, while Redis is reachable, rather than from
+    ``AsyncResult.__del__`` during interpreter shutdown (which prints a traceback)."""
+    consumer = app.backend.result_consumer
+    pending = [result]
+    while pending:
+        current = pending.pop()
+        consumer.cancel_for(current.id)
+        pending.extend(getattr(current, "results", None) or [])
+        if current.parent is not None:
+            pending.append(current.parent)
+
+
+def enqueue_scoring(run_id: int, category_id: int) -> None:
+    _stop_listening(app.signature("editbench.score_category", args=(None, run_id, category_id), queue=CONTROL_QUEUE).apply_async())
+
+
+def enqueue_judge_batches(run_id: int, category_id: int, batches: list[list[int]]) -> None:
+    with session_scope() as session:
+        run = session.get(Run, run_id)
+        routing, gpus = run.routing, run.gpus
+    for i, batch in enumerate(batches):
+        queue = pinned_queue(i % max(gpus, 1)) if routing == "round-robin" else SHARED_QUEUE
+        _stop_listening(app.signature("editbench.judge_batch", args=(run_id, category_id, batch), queue=queue).apply_async())
+
+
+def submit_run(run_id: int) -> int:
+    """Enqueue everything of a run that is not final yet. Returns the number of chords sent."""
+    by_category: dict[int, list[int]] = defaultdict(list)
+    with session_scope() as session:
+        category_of = _categories_of_samples(session, run_id)
+        for sample_id in ledger.pending_edit_samples(session, run_id, include_stalled=False):
+            by_category[category_of[sample_id]].append(sample_id)
+        progress = ledger.run_progress(session, run_id)
+    for category_id, sample_ids in sorted(by_category.items()):
+        enqueue_category(run_id, category_id, sample_ids)
+    for p in progress:
+        if p.category_id not in by_category and not p.finished:
+            enqueue_scoring(run_id, p.category_id)
+    return len(by_category)
+
+
+def _categories_of_samples(session, run_id: int) -> dict[int, int]:
+    return dict(session.execute(select(Edit.sample_id, Edit.category_id).where(Edit.run_id == run_id)).all())
+
+
+@dataclass
+class SweepReport:
+    runs: int = 0
+    released_edits: int = 0
+    requeued_edits: int = 0
+    scored_categories: int = 0
+    new_samples: int = 0
+    finished_runs: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "runs": self.runs,
+            "released_edits": self.released_edits,
+            "requeued_edits": self.requeued_edits,
+            "scored_categories": self.scored_categories,
+            "new_samples": self.new_samples,
+            "finished_runs": len(self.finished_runs),
+        }
+
+
+def queued_messages(gpus: int) -> int:
+    """Messages waiting in editbench's queues (kombu keeps a Redis list per queue)."""
+    from editbench.workers.imagecache import redis_client
+
+    client = redis_client()
+    names = [SHARED_QUEUE, CONTROL_QUEUE, *(pinned_queue(i) for i in range(max(gpus, 1)))]
+    return sum(client.llen(name) for name in names)
+
+
+def sweep_run(run_id: int, *, force: bool = False, report: SweepReport | None = None) -> SweepReport:
+    """Bring one run forward from the ledger alone.
+
+    - work whose lease expired (dead worker) goes back to pending and is re-enqueued;
+    - pending work is re-enqueued when nothing is queued or running for it (the broker lost
+      it), or always with ``force`` (``editbench resume``);
+    - a category whose edits are all final but whose judgments are open gets its scoring
+      (the chord body was lost);
+    - a standing run (``--follow``) picks up samples ingested since.
+    """
+    report = report or SweepReport()
+    report.runs += 1
+    with session_scope() as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            return report
+        added: list[int] = []
+        if run.follow:
+            added = [sid for ids in ledger.add_missing_work(session, run_id).values() for sid in ids]
+            report.new_samples += len(added)
+        released, judged_categories = ledger.release_stalled(session, run_id)
+        report.released_edits += len(released)
+        idle = force or (ledger.live_leases(session, run_id) == 0 and queued_messages(run.gpus) == 0)
+        pending = ledger.pending_edit_samples(session, run_id, include_stalled=False)
+        category_of = _categories_of_samples(session, run_id)
+        progress = ledger.run_progress(session, run_id)
+    requeue: dict[int, list[int]] = defaultdict(list)
+    # Newly added and released work was certainly not in any queue: send it now.
+    certainly_unqueued = {s for _, s in released} | set(added)
+    for sample_id in pending:
+        if idle or sample_id in certainly_unqueued:
+            requeue[category_of[sample_id]].append(sample_id)
+    for category_id, sample_ids in sorted(requeue.items()):
+        enqueue_category(run_id, category_id, sample_ids)
+        report.requeued_edits += len(sample_ids)
+    for p in progress:
+        open_judgments = p.judgments_final < p.judgments_total
+        if p.edits_finished and open_judgments and p.category_id not in requeue and (idle or p.category_id in judged_categories):
+            enqueue_scoring(run_id, p.category_id)
+            report.scored_categories += 1
+    with session_scope() as session:
+        if ledger.finish_run_if_complete(session, run_id):
+            report.finished_runs.append(run_id)
+    return report
+
+
+def sweep_open_runs() -> SweepReport:
+    report = SweepReport()
+    with session_scope() as session:
+        run_ids = [r.id for r in ledger.open_runs(session)]
+    for run_id in run_ids:
+        sweep_run(run_id, report=report)
+    return report
+
+
+def category_names(run_id: int) -> dict[int, str]:
+    with session_scope() as session:
+        return dict(
+            session.execute(
+                select(Category.id, Category.name).join(Edit, Edit.category_id == Category.id).where(Edit.run_id == run_id).distinct()
+            ).all()
+        )

@@ -1,0 +1,7 @@
+"""Import every built-in adapter so that its ``@register_editor``/``@register_judge`` runs.
+
+Adding an adapter: write one module in this package and add its import here.
+"""
+
+from editbench.models import baselines, qwen3_vl, qwen_image_edit  # noqa: F401
+from editbench.models import simulated  # noqa: F401,E402

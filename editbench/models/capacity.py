@@ -1,0 +1,351 @@
+"""Capacity-planning mode: the real model classes at full size, with random weights, built on a device.
+
+A capacity-planning run answers "how long does a benchmark take, and does it fit on this card?"
+without downloading ~60 GB of weights: it builds Qwen-Image-Edit's components
+(``QwenImageTransformer2DModel`` 20.4 B, ``AutoencoderKLQwenImage``, the Qwen2.5-VL-7B text
+encoder) and the Qwen3-VL-8B judge from the public architecture configs in
+``editbench/models/configs/`` with random weights, directly on the target device and in the
+target dtype (no fp32 copy on the host, no weight files). Timings and memory of such a run are
+those of the real models; its images and scores are noise, so a run that uses these builders
+must be marked as capacity-planning in its run card.
+
+Tiny variants (``size="tiny"``) keep the same classes and token plumbing at toy widths so the
+same code paths run on a CPU in seconds (CI, ``bench/*.py --tiny``).
+
+Everything heavy (torch, diffusers, transformers) is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+TRANSFORMER_CONFIG = "qwen-image-transformer.json"
+VAE_CONFIG = "qwen-image-vae.json"
+TEXT_ENCODER_CONFIG = "qwen2.5-vl-7b-text-encoder.json"
+JUDGE_CONFIG = "qwen3-vl-8b.json"
+
+# Qwen-Image's scheduler (Qwen/Qwen-Image scheduler/scheduler_config.json): flow matching with
+# resolution-dependent exponential time shift and a terminal stretch.
+QWEN_IMAGE_SCHEDULER_CONFIG: dict[str, Any] = {
+    "base_image_seq_len": 256,
+    "base_shift": 0.5,
+    "invert_sigmas": False,
+    "max_image_seq_len": 8192,
+    "max_shift": 0.9,
+    "num_train_timesteps": 1000,
+    "shift": 1.0,
+    "shift_terminal": 0.02,
+    "stochastic_sampling": False,
+    "time_shift_type": "exponential",
+    "use_beta_sigmas": False,
+    "use_dynamic_shifting": True,
+    "use_exponential_sigmas": False,
+    "use_karras_sigmas": False,
+}
+
+# Qwen-Image-Edit's prompt template drops this many leading (system-prompt) tokens from the
+# text encoder's hidden states before they reach the transformer.
+EDIT_PROMPT_DROP_TOKENS = 64
+
+# Token ids shared by Qwen2/2.5/3 VL tokenizers.
+QWEN_IDS = {
+    "endoftext": 151643,
+    "im_start": 151644,
+    "im_end": 151645,
+    "vision_start": 151652,
+    "vision_end": 151653,
+    "image_pad": 151655,
+    "video_pad": 151656,
+}
+# "0".."9" are single tokens 15..24 in Qwen tokenizers ("10" is two tokens).
+QWEN_DIGIT_IDS = tuple(range(15, 25))
+
+_QWEN_VOCAB = 152064  # large enough for every special id above; tiny models keep it
+
+TINY_TRANSFORMER = {
+    "patch_size": 2,
+    "in_channels": 16,
+    "out_channels": 4,
+    "num_layers": 2,
+    "attention_head_dim": 16,
+    "num_attention_heads": 2,
+    "joint_attention_dim": 32,
+    "guidance_embeds": False,
+    "axes_dims_rope": [8, 4, 4],
+}
+TINY_VAE = {
+    "base_dim": 8,
+    "z_dim": 4,
+    "dim_mult": [1, 2, 4],
+    "num_res_blocks": 1,
+    "temperal_downsample": [False, True],
+    "latents_mean": [0.0] * 4,
+    "latents_std": [1.0] * 4,
+}
+TINY_TEXT_ENCODER = {
+    "text_config": {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "vocab_size": _QWEN_VOCAB,
+        "rope_parameters": {"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 1000000.0},
+        "tie_word_embeddings": False,
+    },
+    "vision_config": {
+        "depth": 2,
+        "hidden_size": 32,
+        "intermediate_size": 32,
+        "num_heads": 2,
+        "out_hidden_size": 32,
+        "patch_size": 14,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "window_size": 112,
+        "fullatt_block_indexes": [1],
+    },
+    "image_token_id": QWEN_IDS["image_pad"],
+    "video_token_id": QWEN_IDS["video_pad"],
+    "vision_start_token_id": QWEN_IDS["vision_start"],
+    "vision_end_token_id": QWEN_IDS["vision_end"],
+    "tie_word_embeddings": False,
+}
+TINY_JUDGE = {
+    "text_config": {
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "head_dim": 16,
+        "vocab_size": _QWEN_VOCAB,
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 5000000.0,
+            "mrope_section": [4, 2, 2],
+            "mrope_interleaved": True,
+        },
+        "tie_word_embeddings": False,
+    },
+    "vision_config": {
+        "depth": 2,
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_heads": 2,
+        "out_hidden_size": 64,
+        "patch_size": 16,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "num_position_embeddings": 64,
+        "deepstack_visual_indexes": [0, 1],
+        "in_channels": 3,
+    },
+    "image_token_id": QWEN_IDS["image_pad"],
+    "video_token_id": QWEN_IDS["video_pad"],
+    "vision_start_token_id": QWEN_IDS["vision_start"],
+    "vision_end_token_id": QWEN_IDS["vision_end"],
+    "tie_word_embeddings": False,
+}
+
+
+def load_config(name: str) -> dict[str, Any]:
+    """A packaged public config, without documentation keys (``_note``)."""
+    data = json.loads((CONFIG_DIR / name).read_text())
+    return _strip_private(data)
+
+
+def _strip_private(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _strip_private(v) for k, v in obj.items() if not k.startswith("_")}
+    return obj
+
+
+@contextlib.contextmanager
+def _build_on(device: Any, dtype: Any) -> Iterator[None]:
+    """Allocate parameters directly on ``device`` in ``dtype`` (no host copy, no fp32 detour)."""
+    import torch
+
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with torch.device(device):
+            yield
+    finally:
+        torch.set_default_dtype(old)
+
+
+def _resolve(device: Any, dtype: Any) -> tuple[Any, Any]:
+    import torch
+
+    device = torch.device(device)
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype)
+    return device, dtype
+
+
+def build_scheduler() -> Any:
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    return FlowMatchEulerDiscreteScheduler(**QWEN_IMAGE_SCHEDULER_CONFIG)
+
+
+def build_edit_components(device: Any = "cuda", dtype: Any = "bfloat16", size: str = "full") -> dict[str, Any]:
+    """Qwen-Image-Edit's components with random weights on ``device``.
+
+    Returns ``{"transformer", "vae", "text_encoder", "scheduler"}`` (eval mode, no grad needed).
+    ``size="full"`` uses the public configs (20.4 B + 0.13 B + 8.3 B parameters, ~54 GiB in
+    bf16); ``size="tiny"`` the toy widths in this module.
+    """
+    import torch
+    from diffusers import AutoencoderKLQwenImage, QwenImageTransformer2DModel
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+    device, dtype = _resolve(device, dtype)
+    if size == "full":
+        t_cfg = load_config(TRANSFORMER_CONFIG)
+        v_cfg = load_config(VAE_CONFIG)
+        te_cfg = load_config(TEXT_ENCODER_CONFIG)
+    elif size == "tiny":
+        t_cfg, v_cfg, te_cfg = dict(TINY_TRANSFORMER), dict(TINY_VAE), json.loads(json.dumps(TINY_TEXT_ENCODER))
+    else:
+        raise ValueError(f"size must be 'full' or 'tiny', not {size!r}")
+
+    with torch.no_grad(), _build_on(device, dtype):
+        transformer = QwenImageTransformer2DModel(**t_cfg).eval()
+        vae = AutoencoderKLQwenImage(**v_cfg).eval()
+        config = Qwen2_5_VLConfig(**te_cfg)
+        config._attn_implementation = "sdpa"
+        text_encoder = Qwen2_5_VLForConditionalGeneration(config).eval()
+    for module in (transformer, vae, text_encoder):
+        module.requires_grad_(False)
+    return {
+        "transformer": transformer,
+        "vae": vae,
+        "text_encoder": text_encoder,
+        "scheduler": build_scheduler(),
+    }
+
+
+def build_full_size_edit_components(device: Any = "cuda", dtype: Any = "bfloat16") -> dict[str, Any]:
+    """Full-size Qwen-Image-Edit components (transformer, vae, text_encoder, scheduler), random weights."""
+    return build_edit_components(device, dtype, size="full")
+
+
+def build_judge(device: Any = "cuda", dtype: Any = "bfloat16", size: str = "full") -> Any:
+    """``Qwen3VLForConditionalGeneration`` with random weights on ``device`` (eval, sdpa attention)."""
+    import torch
+    from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
+
+    device, dtype = _resolve(device, dtype)
+    if size == "full":
+        cfg = load_config(JUDGE_CONFIG)
+    elif size == "tiny":
+        cfg = json.loads(json.dumps(TINY_JUDGE))
+    else:
+        raise ValueError(f"size must be 'full' or 'tiny', not {size!r}")
+    with torch.no_grad(), _build_on(device, dtype):
+        config = Qwen3VLConfig(**cfg)
+        config._attn_implementation = "sdpa"
+        model = Qwen3VLForConditionalGeneration(config).eval()
+    model.requires_grad_(False)
+    gc = model.generation_config
+    gc.pad_token_id = QWEN_IDS["endoftext"]
+    gc.eos_token_id = QWEN_IDS["im_end"]
+    gc.bos_token_id = QWEN_IDS["endoftext"]
+    return model
+
+
+def build_full_size_judge(device: Any = "cuda", dtype: Any = "bfloat16") -> Any:
+    """Full-size Qwen3-VL-8B judge (``Qwen3VLForConditionalGeneration``), random weights."""
+    return build_judge(device, dtype, size="full")
+
+
+# ---------------------------------------------------------------------------------------------
+# Synthetic processor output: what Qwen2VLProcessor / Qwen3VLProcessor would return for a chat
+# with images of the given sizes, without a tokenizer or image processor.
+
+
+def vl_image_grid(vision_config: Any, height: int, width: int) -> tuple[int, int, int]:
+    """``(t, h, w)`` patch grid the Qwen VL image processor produces for an image of this size.
+
+    The processor resizes to multiples of ``patch_size * spatial_merge_size`` (smart_resize,
+    default pixel limits are far above 1024²), one temporal patch for a still image.
+    """
+    factor = vision_config.patch_size * vision_config.spatial_merge_size
+    gh = max(1, round(height / factor)) * vision_config.spatial_merge_size
+    gw = max(1, round(width / factor)) * vision_config.spatial_merge_size
+    return 1, gh, gw
+
+
+def vl_image_tokens(vision_config: Any, height: int, width: int) -> int:
+    t, gh, gw = vl_image_grid(vision_config, height, width)
+    return t * gh * gw // (vision_config.spatial_merge_size**2)
+
+
+def synthetic_vl_batch(
+    config: Any,
+    images: Sequence[Sequence[tuple[int, int]]],
+    text_tokens: Sequence[int],
+    *,
+    device: Any,
+    dtype: Any,
+    seed: int = 0,
+    prefix_tokens: int = 16,
+) -> dict[str, Any]:
+    """Left-padded model inputs for a batch of chats with images, random token ids and pixels.
+
+    ``images[i]`` lists the (height, width) of sample i's images (in prompt order) and
+    ``text_tokens[i]`` its number of text tokens (template + instruction/rubric), of which
+    ``prefix_tokens`` come before the first image. Returns ``input_ids``, ``attention_mask``,
+    ``mm_token_type_ids``, ``pixel_values``, ``image_grid_thw`` as a processor would.
+    """
+    import torch
+
+    vc = config.vision_config
+    in_ch = getattr(vc, "in_channels", 3)
+    patch_dim = in_ch * vc.temporal_patch_size * vc.patch_size * vc.patch_size
+    gen = torch.Generator().manual_seed(seed)
+    rows: list[list[int]] = []
+    types: list[list[int]] = []
+    grids: list[tuple[int, int, int]] = []
+    for sample_images, n_text in zip(images, text_tokens, strict=True):
+        pre = min(prefix_tokens, n_text)
+        text = torch.randint(1000, 150000, (n_text,), generator=gen).tolist()
+        ids = text[:pre]
+        tt = [0] * pre
+        for h, w in sample_images:
+            grid = vl_image_grid(vc, h, w)
+            grids.append(grid)
+            n = vl_image_tokens(vc, h, w)
+            ids += [QWEN_IDS["vision_start"]] + [QWEN_IDS["image_pad"]] * n + [QWEN_IDS["vision_end"]]
+            tt += [0] + [1] * n + [0]
+        ids += text[pre:]
+        tt += [0] * (n_text - pre)
+        rows.append(ids)
+        types.append(tt)
+    longest = max(len(r) for r in rows)
+    pad = QWEN_IDS["endoftext"]
+    input_ids = torch.tensor([[pad] * (longest - len(r)) + r for r in rows], dtype=torch.long)
+    attention_mask = torch.tensor([[0] * (longest - len(r)) + [1] * len(r) for r in rows], dtype=torch.long)
+    mm_types = torch.tensor([[0] * (longest - len(t)) + t for t in types], dtype=torch.int32)
+    n_patches = sum(t * h * w for t, h, w in grids)
+    pixel_values = torch.randn(n_patches, patch_dim, generator=gen)
+    out = {
+        "input_ids": input_ids,
+        "attention_mask": attention_mask,
+        "mm_token_type_ids": mm_types,
+        "pixel_values": pixel_values.to(dtype),
+        "image_grid_thw": torch.tensor(grids, dtype=torch.long),
+    }
+    return {k: v.to(device) for k, v in out.items()}
+
+
+def estimate_parameters(module: Any) -> int:
+    return sum(p.numel() for p in module.parameters())

@@ -1,0 +1,149 @@
+"""Chat conversations for VLM judges, built from a benchmark's rubric template.
+
+The rubric (``JudgeRequest.prompt``) belongs to the benchmark and is versioned there. What this
+module adds belongs to the adapter: labels that say which image is which, and the answer-format
+instruction its parser relies on. That added text is versioned too (``PROMPT_FORMAT_VERSION``,
+a hash of the constants below), and both versions are recorded with every score, so a wording
+change on either side is visible in results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from editbench.models.base import Criterion, JudgeRequest
+
+SOURCE_LABEL = "Source image (before the edit):"
+EDITED_LABEL = "Edited image (after the edit):"
+REFERENCE_LABEL = "Reference image (what a correct edit could look like):"
+NO_REFERENCE = "(none)"
+GENERATE_FORMAT = (
+    "\n\nAnswer with exactly one JSON object and nothing else, in this form:\n"
+    '{"scores": {SCORES}, "reasoning": "<one or two sentences>"}\n'
+    "Every score is a number from SCALE_MIN to SCALE_MAX."
+)
+LOGITS_FORMAT = "\n\nAnswer with a single digit from 0 to 9 and nothing else."
+REASK = (
+    "Your previous answer could not be used: REASON. Reply again with exactly one JSON object of the form "
+)
+LOGITS_SCALE = (0, 9)
+
+PROMPT_FORMAT_VERSION = hashlib.sha256(
+    "\x00".join(
+        (SOURCE_LABEL, EDITED_LABEL, REFERENCE_LABEL, NO_REFERENCE, GENERATE_FORMAT, LOGITS_FORMAT, REASK)
+    ).encode()
+).hexdigest()[:12]
+
+Conversation = list[dict[str, Any]]
+
+
+class PromptTemplateError(ValueError):
+    """The rubric template uses a field the adapter does not fill, or is malformed."""
+
+
+@dataclass(frozen=True)
+class ImageBudget:
+    """Resize judge images to about ``area`` pixels first (None: the processor's own limits).
+
+    Keeps the judge's cost per request predictable whatever the editor's output size; sides are
+    multiples of ``multiple`` (patch size × merge size) so no pixels are cropped later.
+    """
+
+    area: int | None
+    multiple: int = 32
+
+    def apply(self, image: Image.Image) -> Image.Image:
+        image = image.convert("RGB")
+        if self.area is None:
+            return image
+        ratio = image.width / image.height
+        width = max(self.multiple, round(math.sqrt(self.area * ratio) / self.multiple) * self.multiple)
+        height = max(self.multiple, round(math.sqrt(self.area / ratio) / self.multiple) * self.multiple)
+        return (
+            image
+            if image.size == (width, height)
+            else image.resize((width, height), Image.Resampling.BICUBIC)
+        )
+
+
+def generate_conversation(request: JudgeRequest, budget: ImageBudget) -> Conversation:
+    """One turn asking for every criterion of ``request`` as one JSON object."""
+    names = [c.name for c in request.criteria]
+    rubric = render_rubric(
+        request,
+        criterion=", ".join(names),
+        criterion_description="; ".join(f"{c.name}: {c.description}" for c in request.criteria),
+        scale=(request.scale_min, request.scale_max),
+    )
+    return [_user_turn(request, budget, rubric + answer_format(request))]
+
+
+def answer_format(request: JudgeRequest) -> str:
+    scores = "{" + ", ".join(f'"{c.name}": <score>' for c in request.criteria) + "}"
+    return (
+        GENERATE_FORMAT.replace("SCORES", scores)
+        .replace("SCALE_MIN", f"{request.scale_min:g}")
+        .replace("SCALE_MAX", f"{request.scale_max:g}")
+    )
+
+
+def reask_conversation(
+    conversation: Conversation, previous_answer: str, reason: str, request: JudgeRequest
+) -> Conversation:
+    """The same conversation plus the unusable answer and a request to fix it."""
+    fix = REASK.replace("REASON", reason) + answer_format(request).split("form:\n", 1)[1]
+    return [
+        *conversation,
+        {"role": "assistant", "content": [{"type": "text", "text": previous_answer}]},
+        {"role": "user", "content": [{"type": "text", "text": fix}]},
+    ]
+
+
+def logits_conversation(request: JudgeRequest, criterion: Criterion, budget: ImageBudget) -> Conversation:
+    """One turn asking for a single digit 0–9 for one criterion (see :mod:`digit_scale`)."""
+    rubric = render_rubric(
+        request, criterion=criterion.name, criterion_description=criterion.description, scale=LOGITS_SCALE
+    )
+    return [_user_turn(request, budget, rubric + LOGITS_FORMAT)]
+
+
+def render_rubric(
+    request: JudgeRequest, *, criterion: str, criterion_description: str, scale: tuple[float, float]
+) -> str:
+    """Fill the rubric's ``str.format`` fields; unknown fields are a template error, not a crash."""
+    fields = {
+        "instruction": request.instruction,
+        "reference": request.reference_text if request.reference_text else NO_REFERENCE,
+        "criterion": criterion,
+        "criterion_description": criterion_description,
+        "criteria": "\n".join(f"- {c.name}: {c.description}" for c in request.criteria),
+        "scale_min": f"{scale[0]:g}",
+        "scale_max": f"{scale[1]:g}",
+    }
+    try:
+        return request.prompt.text.format(**fields)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise PromptTemplateError(
+            f"prompt {request.prompt.version}: cannot fill template ({exc!r})"
+        ) from None
+
+
+def _user_turn(request: JudgeRequest, budget: ImageBudget, text: str) -> dict[str, Any]:
+    content: list[dict[str, Any]] = [
+        {"type": "text", "text": SOURCE_LABEL},
+        {"type": "image", "image": budget.apply(request.source_image)},
+        {"type": "text", "text": EDITED_LABEL},
+        {"type": "image", "image": budget.apply(request.edited_image)},
+    ]
+    if request.reference_image is not None:
+        content += [
+            {"type": "text", "text": REFERENCE_LABEL},
+            {"type": "image", "image": budget.apply(request.reference_image)},
+        ]
+    content.append({"type": "text", "text": "\n" + text})
+    return {"role": "user", "content": content}

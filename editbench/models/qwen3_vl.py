@@ -1,0 +1,391 @@
+"""Qwen3-VL as a judge (``qwen3-vl``): batched, left-padded, with OOM back-off. Two modes.
+
+``generate``: one conversation per request asks for every criterion as one JSON object; the text
+is parsed by :mod:`judge_output`; an unusable answer is re-asked (``max_reasks`` times, with the
+reason) and then recorded as PARSE_ERROR with the raw text; refusals are recorded as REFUSAL and
+not re-asked (asking again rarely changes a refusal and costs a full generation).
+
+``logits``: one prefill per (request, criterion), no decoding; the next-token probabilities of
+the digits 0–9 at the answer position become an expected score and a confidence
+(:mod:`digit_scale`). Deterministic, cheap, and batched results equal one-by-one results.
+
+Provenance: ``identity()`` carries the model path, config hash, every setting, the decoding
+settings and the adapter's prompt-format version; every :class:`CriterionScore` carries the
+rubric's version in ``extra["prompt_version"]`` (rubrics differ per category, so that one cannot
+live in ``identity()``), plus the mode and, for ``logits``, the digit distribution (also stored
+as JSON in ``raw_output`` so a ledger that keeps only text keeps it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from editbench.models.base import (
+    Criterion,
+    CriterionScore,
+    JudgeRequest,
+    JudgeResult,
+    Outcome,
+    register_judge,
+)
+from editbench.models.digit_scale import DIGITS, score_from_digit_probabilities
+from editbench.models.fingerprint import config_hash, library_versions
+from editbench.models.judge_output import ParsedScores, parse_judge_output
+from editbench.models.judge_prompt import (
+    PROMPT_FORMAT_VERSION,
+    Conversation,
+    ImageBudget,
+    PromptTemplateError,
+    generate_conversation,
+    logits_conversation,
+    reask_conversation,
+)
+from editbench.models.offline import ensure_offline, local_model_dir
+from editbench.models.oom import map_with_backoff, simulated_oom
+from editbench.models.params import ParamError, build_params, parse_area, settings_dict
+from editbench.models.placement import dtype_name, resolve_device, resolve_dtype
+
+MODES = ("generate", "logits")
+
+
+@dataclass(frozen=True)
+class Qwen3VLSettings:
+    """Every setting that changes a judgment or its cost; all are recorded by ``identity()``."""
+
+    mode: str = "generate"
+    batch_size: int = 8
+    max_new_tokens: int = 512
+    max_reasks: int = 1
+    # Pixels each image is resized to before the processor; None keeps the processor's limits.
+    image_area: int | None = field(default=None, metadata={"parse": parse_area})
+    dtype: str = "auto"
+    device: str = "auto"
+    attn_implementation: str = "sdpa"
+    # Fault injection for tests and drills: any batch larger than this raises a real
+    # torch.OutOfMemoryError before running, as a too-large batch on a full card would.
+    simulate_oom_above: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ParamError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.batch_size < 1 or self.max_new_tokens < 1 or self.max_reasks < 0:
+            raise ParamError("batch_size and max_new_tokens must be >= 1, max_reasks >= 0")
+
+
+@dataclass(frozen=True)
+class GeneratedText:
+    """What the test hook sees for each generated answer."""
+
+    key: str
+    attempt: int
+    text: str
+
+
+# A test-only hook: receives the model's real decoded answers for a batch and returns the texts
+# to use instead. Exists because a random tiny model cannot be made to write a given answer.
+GeneratedTextHook = Callable[[list[GeneratedText]], list[str]]
+
+
+@dataclass
+class _Pending:
+    """A request still waiting for a usable generated answer."""
+
+    index: int
+    request: JudgeRequest
+    conversation: Conversation
+    outputs: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _OOM:
+    message: str
+
+
+@register_judge("qwen3-vl")
+class Qwen3VLJudge:
+    """``Qwen3VLForConditionalGeneration`` + ``AutoProcessor`` from a local folder."""
+
+    name = "qwen3-vl"
+
+    def __init__(
+        self, path: str | None, *, generated_text_hook: GeneratedTextHook | None = None, **params: Any
+    ) -> None:
+        ensure_offline()
+        self.folder = local_model_dir(path, self.name)
+        self.settings = build_params(Qwen3VLSettings, params, what=self.name)
+        self.device = resolve_device(self.settings.device)
+        try:
+            self.dtype = resolve_dtype(self.settings.dtype, self.device)
+        except ValueError as exc:
+            raise ParamError(f"{self.name}: {exc}") from None
+        self.config_hash = config_hash(self.folder)
+        self.generated_text_hook = generated_text_hook
+        self.last_batch_sizes: list[int] = []
+        self._load()
+
+    def _load(self) -> None:
+        from transformers import AutoProcessor, GenerationConfig, Qwen3VLForConditionalGeneration
+
+        self.processor = AutoProcessor.from_pretrained(self.folder, local_files_only=True)
+        # Left padding puts every row's answer position at the last index, for both reading
+        # next-token logits and appending generated tokens.
+        self.processor.tokenizer.padding_side = "left"
+        self.model = Qwen3VLForConditionalGeneration.from_pretrained(
+            self.folder,
+            dtype=self.dtype,
+            attn_implementation=self.settings.attn_implementation,
+            local_files_only=True,
+        ).to(self.device)
+        self.model.eval()
+        tokenizer = self.processor.tokenizer
+        self.digit_ids = self._digit_token_ids(tokenizer)
+        image_processor = self.processor.image_processor
+        self.budget = ImageBudget(
+            self.settings.image_area, image_processor.patch_size * image_processor.merge_size
+        )
+        eos = self.model.generation_config.eos_token_id
+        # Greedy decoding, stated in full so a model folder's sampling defaults never apply.
+        self.generation_config = GenerationConfig(
+            max_new_tokens=self.settings.max_new_tokens,
+            do_sample=False,
+            num_beams=1,
+            eos_token_id=eos if eos is not None else tokenizer.convert_tokens_to_ids("<|im_end|>"),
+            pad_token_id=tokenizer.pad_token_id,
+        )
+
+    @staticmethod
+    def _digit_token_ids(tokenizer: Any) -> list[int]:
+        ids = []
+        for digit in DIGITS:
+            encoded = tokenizer.encode(digit, add_special_tokens=False)
+            if len(encoded) != 1:
+                raise ValueError(f"digit {digit!r} is not a single token in this tokenizer: {encoded}")
+            ids.append(encoded[0])
+        return ids
+
+    # -- public protocol -----------------------------------------------------------------------
+
+    def identity(self) -> dict[str, Any]:
+        generation = self.generation_config
+        return {
+            "name": self.name,
+            "path": str(self.folder),
+            "config_hash": self.config_hash,
+            "params": settings_dict(self.settings),
+            "resolved": {"device": str(self.device), "dtype": dtype_name(self.dtype)},
+            "decoding": {
+                "mode": self.settings.mode,
+                "greedy": True,
+                "max_new_tokens": generation.max_new_tokens,
+                "max_reasks": self.settings.max_reasks,
+                "eos_token_id": generation.eos_token_id,
+                "logits_answer_scale": "digits 0-9, mapped linearly onto the rubric scale",
+            },
+            "prompt_format_version": PROMPT_FORMAT_VERSION,
+            "versions": library_versions(),
+        }
+
+    def score(self, requests: Sequence[JudgeRequest]) -> list[JudgeResult]:
+        """One result per request, in order, one score per requested criterion."""
+        self.last_batch_sizes = []
+        if self.settings.mode == "logits":
+            return self._score_logits(list(requests))
+        return self._score_generate(list(requests))
+
+    # -- shared model plumbing -----------------------------------------------------------------
+
+    def _inputs(self, conversations: list[Conversation]) -> Any:
+        batch = self.processor.apply_chat_template(
+            conversations,
+            add_generation_prompt=True,
+            tokenize=True,
+            return_dict=True,
+            return_tensors="pt",
+            processor_kwargs={"padding": True},
+            # Instructions are benchmark data: control tokens in them stay plain text.
+            sanitize_control_tokens=True,
+        )
+        return batch.to(self.device)
+
+    def _check_simulated_oom(self, size: int) -> None:
+        limit = self.settings.simulate_oom_above
+        if limit is not None and size > limit:
+            raise simulated_oom(f"judge batch of {size} > simulate_oom_above={limit}")
+
+    def _base_extra(self, request: JudgeRequest) -> dict[str, Any]:
+        return {
+            "prompt_version": request.prompt.version,
+            "prompt_format_version": PROMPT_FORMAT_VERSION,
+            "mode": self.settings.mode,
+        }
+
+    # -- logits mode ---------------------------------------------------------------------------
+
+    def _score_logits(self, requests: list[JudgeRequest]) -> list[JudgeResult]:
+        results = [JudgeResult(key=r.key) for r in requests]
+        items: list[tuple[int, Criterion, Conversation]] = []
+        for index, request in enumerate(requests):
+            for criterion in request.criteria:
+                try:
+                    items.append((index, criterion, logits_conversation(request, criterion, self.budget)))
+                except PromptTemplateError as exc:
+                    results[index].scores.append(_failed(criterion.name, "bad_prompt", str(exc)))
+
+        def run(batch: Sequence[tuple[int, Criterion, Conversation]]) -> list[tuple[int, CriterionScore]]:
+            return [
+                (index, self._digit_score(requests[index], criterion, probs, mass))
+                for (index, criterion, _), (probs, mass) in zip(
+                    batch, self._digit_probabilities([c for *_, c in batch])
+                )
+            ]
+
+        def on_oom(item: tuple[int, Criterion, Conversation], message: str) -> tuple[int, CriterionScore]:
+            return item[0], _failed(item[1].name, "oom", message)
+
+        for index, score in map_with_backoff(
+            items, self.settings.batch_size, run, on_oom, self.last_batch_sizes
+        ):
+            results[index].scores.append(score)
+        return [self._in_criterion_order(result, request) for result, request in zip(results, requests)]
+
+    def _digit_probabilities(self, conversations: list[Conversation]) -> list[tuple[list[float], float]]:
+        """Per conversation: digit probabilities (renormalised) and total probability on digits."""
+        self._check_simulated_oom(len(conversations))
+        inputs = self._inputs(conversations)
+        with torch.inference_mode():
+            logits = self.model(**inputs, logits_to_keep=1).logits[:, -1, :].float()
+        log_probs = logits.log_softmax(dim=-1)[:, self.digit_ids]
+        mass = log_probs.exp().sum(dim=-1)
+        digit_probs = log_probs.softmax(dim=-1)
+        return [(row.tolist(), float(m)) for row, m in zip(digit_probs, mass)]
+
+    def _digit_score(
+        self, request: JudgeRequest, criterion: Criterion, probs: list[float], mass: float
+    ) -> CriterionScore:
+        digit = score_from_digit_probabilities(probs, request.scale_min, request.scale_max)
+        extra = self._base_extra(request) | {
+            "expected_digit": digit.expected_digit,
+            "digit_probabilities": list(digit.digit_probabilities),
+            "digit_mass": mass,
+            "max_probability": digit.max_probability,
+        }
+        raw = json.dumps({"digit_probabilities": extra["digit_probabilities"], "digit_mass": mass})
+        return CriterionScore(
+            criterion=criterion.name,
+            outcome=Outcome.DONE,
+            score=digit.score,
+            confidence=digit.confidence,
+            raw_output=raw,
+            extra=extra,
+        )
+
+    @staticmethod
+    def _in_criterion_order(result: JudgeResult, request: JudgeRequest) -> JudgeResult:
+        order = {c.name: i for i, c in enumerate(request.criteria)}
+        result.scores.sort(key=lambda s: order.get(s.criterion, len(order)))
+        return result
+
+    # -- generate mode -------------------------------------------------------------------------
+
+    def _score_generate(self, requests: list[JudgeRequest]) -> list[JudgeResult]:
+        results: list[JudgeResult | None] = [None] * len(requests)
+        pending: list[_Pending] = []
+        for index, request in enumerate(requests):
+            try:
+                pending.append(_Pending(index, request, generate_conversation(request, self.budget)))
+            except PromptTemplateError as exc:
+                results[index] = _all_failed(request, "bad_prompt", str(exc))
+        for attempt in range(self.settings.max_reasks + 1):
+            answers = map_with_backoff(
+                pending,
+                self.settings.batch_size,
+                lambda batch, attempt=attempt: self._generate(batch, attempt),
+                lambda item, message: _OOM(message),
+                self.last_batch_sizes,
+            )
+            still_pending = []
+            for item, answer in zip(pending, answers):
+                if isinstance(answer, _OOM):
+                    results[item.index] = _all_failed(item.request, "oom", answer.message)
+                    continue
+                item.outputs.append(answer)
+                parsed = parse_judge_output(
+                    answer,
+                    [c.name for c in item.request.criteria],
+                    item.request.scale_min,
+                    item.request.scale_max,
+                )
+                if (
+                    isinstance(parsed, ParsedScores)
+                    or parsed.outcome is Outcome.REFUSAL
+                    or attempt == self.settings.max_reasks
+                ):
+                    results[item.index] = self._generated_result(item, parsed)
+                else:
+                    item.conversation = reask_conversation(
+                        item.conversation, answer, parsed.reason, item.request
+                    )
+                    still_pending.append(item)
+            pending = still_pending
+            if not pending:
+                break
+        missing = [requests[i].key for i, result in enumerate(results) if result is None]
+        if missing:
+            raise RuntimeError(f"internal error: no judgment recorded for {missing}")
+        return results  # type: ignore[return-value]
+
+    def _generate(self, batch: Sequence[_Pending], attempt: int) -> list[str]:
+        self._check_simulated_oom(len(batch))
+        inputs = self._inputs([item.conversation for item in batch])
+        with torch.inference_mode():
+            sequences = self.model.generate(**inputs, generation_config=self.generation_config)
+        texts = self.processor.batch_decode(
+            sequences[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True
+        )
+        if self.generated_text_hook is not None:
+            texts = self.generated_text_hook(
+                [GeneratedText(item.request.key, attempt, text) for item, text in zip(batch, texts)]
+            )
+        return list(texts)
+
+    def _generated_result(self, item: _Pending, parsed: Any) -> JudgeResult:
+        raw = item.outputs[-1]
+        extra = self._base_extra(item.request) | {
+            "attempts": len(item.outputs),
+            "outputs": list(item.outputs),
+        }
+        result = JudgeResult(key=item.request.key)
+        for criterion in item.request.criteria:
+            if isinstance(parsed, ParsedScores):
+                score = CriterionScore(
+                    criterion=criterion.name,
+                    outcome=Outcome.DONE,
+                    score=parsed.scores[criterion.name],
+                    reasoning=parsed.reasoning,
+                    raw_output=raw,
+                    extra=dict(extra),
+                )
+            else:
+                score = CriterionScore(
+                    criterion=criterion.name,
+                    outcome=parsed.outcome,
+                    raw_output=raw,
+                    error_code=parsed.outcome.value,
+                    error=parsed.reason,
+                    extra=dict(extra),
+                )
+            result.scores.append(score)
+        return result
+
+
+def _failed(criterion: str, code: str, message: str) -> CriterionScore:
+    return CriterionScore(criterion=criterion, outcome=Outcome.FAILED, error_code=code, error=message)
+
+
+def _all_failed(request: JudgeRequest, code: str, message: str) -> JudgeResult:
+    return JudgeResult(key=request.key, scores=[_failed(c.name, code, message) for c in request.criteria])

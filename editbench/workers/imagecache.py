@@ -1,0 +1,65 @@
+"""Claim-check storage for edited images: the bytes live under a Redis key (fast path for the
+judge) and in the run's artifact folder (durable copy); task messages carry only ids."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import redis
+from PIL import Image
+
+from editbench.broker import broker_url
+from editbench.config import load_settings
+from editbench.queues import edited_image_key
+
+
+@lru_cache(maxsize=4)
+def _client(url: str) -> redis.Redis:
+    if url.startswith("redis+socket://"):
+        url = "unix://" + url.removeprefix("redis+socket://")
+    return redis.Redis.from_url(url)
+
+
+def redis_client() -> redis.Redis:
+    return _client(broker_url())
+
+
+@dataclass(frozen=True)
+class StoredEdit:
+    sha256: str
+    path: str
+
+
+def artifact_path(run_id: int, sample_id: int) -> Path:
+    return load_settings().artifacts_dir / f"run-{run_id}" / f"{sample_id}.png"
+
+
+def store_edited_image(run_id: int, sample_id: int, image: Image.Image) -> StoredEdit:
+    """Persist as PNG (atomic rename) and publish under the Redis key for the judge."""
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="PNG")
+    data = buffer.getvalue()
+    path = artifact_path(run_id, sample_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    redis_client().set(edited_image_key(run_id, sample_id), data, ex=load_settings().image_ttl_seconds)
+    return StoredEdit(hashlib.sha256(data).hexdigest(), str(path))
+
+
+def load_edited_image(run_id: int, sample_id: int, path: str | None) -> Image.Image:
+    """Read back from Redis; fall back to the artifact file if the key expired or Redis lost it."""
+    data = redis_client().get(edited_image_key(run_id, sample_id))
+    if data is None:
+        if not path or not Path(path).exists():
+            raise FileNotFoundError(f"edited image of sample {sample_id} is neither in Redis nor at {path}")
+        data = Path(path).read_bytes()
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image.convert("RGB")

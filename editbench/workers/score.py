@@ -1,0 +1,165 @@
+"""Score a category: plan judge batches once its edits are final, then judge each batch.
+
+Edited images are read back from Redis (claim check); results go through the ledger. Judge
+outcomes map one to one onto ledger states, so a parse error or refusal is recorded as such and
+never turned into a number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from editbench.benchmark.store import ImageStore
+from editbench.config import load_settings
+from editbench.models.base import Criterion, JudgePrompt, JudgeRequest, Outcome
+from editbench.schema import ledger
+from editbench.schema.db import session_scope, transact
+from editbench.schema.models import Benchmark, Category, Edit, Run, Sample, Status
+from editbench.workers.imagecache import load_edited_image
+from editbench.workers.runtime import MODELS, heartbeat, worker_identity
+
+_OUTCOME_STATUS = {
+    Outcome.DONE: Status.DONE,
+    Outcome.FAILED: Status.FAILED,
+    Outcome.PARSE_ERROR: Status.PARSE_ERROR,
+    Outcome.REFUSAL: Status.REFUSAL,
+}
+
+
+@dataclass(frozen=True)
+class JudgePlan:
+    """``batches`` is None while some edit of the category is still open (barrier not met)."""
+
+    batches: list[list[int]] | None
+
+
+def plan_category_scoring(run_id: int, category_id: int) -> JudgePlan:
+    with session_scope() as session:
+        progress = {p.category_id: p for p in ledger.run_progress(session, run_id)}.get(category_id)
+        if progress is None:
+            return JudgePlan([])
+        if not progress.edits_finished:
+            return JudgePlan(None)
+        run = session.get(Run, run_id)
+        pending = ledger.pending_judgment_samples(session, run_id, category_id)
+        ledger.finish_run_if_complete(session, run_id)
+    size = max(1, run.judge_batch_size if run else 8)
+    return JudgePlan([pending[i : i + size] for i in range(0, len(pending), size)])
+
+
+@dataclass(frozen=True)
+class JudgeBatchResult:
+    run_id: int
+    category_id: int
+    judged: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"run_id": self.run_id, "category_id": self.category_id, "judged": self.judged}
+
+
+@dataclass(frozen=True)
+class _BatchContext:
+    """Everything about a claimed batch that is read from the ledger once."""
+
+    requests: list[JudgeRequest]
+    failures: dict[int, tuple[str, str]]  # sample id -> (error code, message)
+    criteria: tuple[Criterion, ...]
+    prompt: JudgePrompt
+    judge_spec: tuple[str, str | None, dict]
+
+
+def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task_id: str) -> JudgeBatchResult:
+    settings = load_settings()
+    claimed = transact(
+        lambda session: ledger.claim_judgments(
+            session, run_id, sample_ids, task_id=task_id, worker=worker_identity(),
+            lease_s=settings.lease_seconds, max_attempts=settings.max_attempts,
+        )
+    )
+    if not claimed:
+        return JudgeBatchResult(run_id, category_id, 0)
+
+    with heartbeat(task_id):
+        batch = _prepare_batch(run_id, category_id, claimed)
+        results: list = []
+        identity = None
+        started = time.perf_counter()
+        if batch.requests:
+            try:
+                judge = MODELS.judge(*batch.judge_spec)
+                results = judge.score(batch.requests)
+                identity = _identity_hash(judge.identity())
+            except Exception as exc:  # noqa: BLE001 - a judge crash fails the batch, visibly
+                batch.failures.update({int(r.key): ("judge_error", f"{type(exc).__name__}: {exc}") for r in batch.requests})
+                results = []
+        per_sample = (time.perf_counter() - started) / max(len(batch.requests), 1)
+
+    def record(session: Session) -> None:
+        for result in results:
+            outcomes = [
+                ledger.JudgmentOutcome(
+                    criterion=s.criterion, status=_OUTCOME_STATUS[s.outcome], score=s.score, confidence=s.confidence,
+                    reasoning=s.reasoning, raw_output=s.raw_output, error_code=s.error_code, error=s.error,
+                    judge_identity=identity, prompt_version=batch.prompt.version, duration_s=per_sample,
+                )
+                for s in result.scores
+            ]
+            ledger.record_judgments(session, run_id, int(result.key), task_id, outcomes)
+        for sample_id, (code, error) in batch.failures.items():
+            failed = [ledger.JudgmentOutcome(c.name, Status.FAILED, error_code=code, error=error) for c in batch.criteria]
+            ledger.record_judgments(session, run_id, sample_id, task_id, failed)
+        ledger.fail_unanswered_judgments(session, run_id, task_id)
+        ledger.finish_run_if_complete(session, run_id)
+
+    transact(record)
+    return JudgeBatchResult(run_id, category_id, len(results))
+
+
+def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _BatchContext:
+    """Read the rubric and images of the claimed samples; an unreadable image fails its sample."""
+    with session_scope() as session:
+        run = session.get(Run, run_id)
+        category = session.get(Category, category_id)
+        benchmark = session.get(Benchmark, run.benchmark_id)
+        rows = session.execute(
+            select(Sample, Edit).join(Edit, Edit.sample_id == Sample.id).where(Edit.run_id == run_id, Sample.id.in_(sample_ids))
+        ).all()
+        described = {c["name"]: c.get("description", "") for c in benchmark.criteria}
+        names = category.criteria or list(described)
+        criteria = tuple(Criterion(n, described.get(n, "")) for n in names)
+        prompt = JudgePrompt(category.prompt_text, category.prompt_version)
+        scale = (int(benchmark.score_min), int(benchmark.score_max))
+        judge_spec = (run.judge_kind, run.judge_path, dict(run.judge_params))
+    store = ImageStore(load_settings().store_dir)
+    requests, failures = [], {}
+    for sample, edit in rows:
+        try:
+            reference = store.open(sample.reference_sha256).convert("RGB") if sample.reference_sha256 else None
+            requests.append(
+                JudgeRequest(
+                    key=str(sample.id),
+                    source_image=store.open(sample.source_sha256).convert("RGB"),
+                    edited_image=load_edited_image(run_id, sample.id, edit.output_path),
+                    instruction=sample.instruction,
+                    prompt=prompt,
+                    criteria=criteria,
+                    scale_min=scale[0],
+                    scale_max=scale[1],
+                    reference_text=sample.reference_text,
+                    reference_image=reference,
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - an unreadable image fails this sample only
+            failures[sample.id] = ("image_unreadable", f"{type(exc).__name__}: {exc}")
+    return _BatchContext(requests, failures, criteria, prompt, judge_spec)
+
+
+def _identity_hash(identity: dict) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
