@@ -6,7 +6,13 @@ shows the rejections, copies images into an :class:`ImageStore` and writes the l
 
 from editbench.benchmark.errors import BenchmarkFormatError, MissingImageError
 from editbench.benchmark.example import write_example_benchmark
-from editbench.benchmark.images import DEFAULT_MAX_PIXELS, ImageInfo, ImageProblem, check_image, sha256_file
+from editbench.benchmark.images import (
+    DEFAULT_MAX_PIXELS,
+    ImageInfo,
+    ImageProblem,
+    check_image,
+    sha256_file,
+)
 from editbench.benchmark.loader import LoadedBenchmark, load_benchmark
 from editbench.benchmark.prompts import TEMPLATE_FIELDS
 from editbench.benchmark.spec import (

@@ -17,7 +17,13 @@ import yaml
 
 from editbench.benchmark.errors import BenchmarkFormatError
 from editbench.benchmark.prompts import DEFAULT_PROMPT, read_prompt
-from editbench.benchmark.spec import BenchmarkSpec, CategorySpec, CriterionSpec, Overall, PassRule
+from editbench.benchmark.spec import (
+    BenchmarkSpec,
+    CategorySpec,
+    CriterionSpec,
+    Overall,
+    PassRule,
+)
 
 MANIFEST = "benchmark.yaml"
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]*")

@@ -18,9 +18,19 @@ from pathlib import Path, PurePosixPath
 from editbench.benchmark.errors import BenchmarkFormatError
 from editbench.benchmark.images import IMAGE_SUFFIXES
 from editbench.benchmark.items import ItemValidator, Origin
-from editbench.benchmark.manifest import DEFAULT_CRITERIA, DEFAULT_SCALE, default_category
+from editbench.benchmark.manifest import (
+    DEFAULT_CRITERIA,
+    DEFAULT_SCALE,
+    default_category,
+)
 from editbench.benchmark.records import Record, csv_header_problem, read_csv, read_jsonl
-from editbench.benchmark.spec import BenchmarkSpec, ItemSpec, Overall, ReasonCode, Rejection
+from editbench.benchmark.spec import (
+    BenchmarkSpec,
+    ItemSpec,
+    Overall,
+    ReasonCode,
+    Rejection,
+)
 
 JSONL_NAME = "instructions.jsonl"
 CSV_NAME = "instructions.csv"

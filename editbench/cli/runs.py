@@ -12,7 +12,14 @@ from rich.table import Table
 
 from editbench.broker import NoBrokerError
 from editbench.producer.progress import follow_run, read_status
-from editbench.producer.submit import ModelRef, RunConfigError, RunRequest, load_run_config, parse_params, submit
+from editbench.producer.submit import (
+    ModelRef,
+    RunConfigError,
+    RunRequest,
+    load_run_config,
+    parse_params,
+    submit,
+)
 
 console = Console()
 

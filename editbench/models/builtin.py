@@ -3,5 +3,9 @@
 Adding an adapter: write one module in this package and add its import here.
 """
 
-from editbench.models import baselines, qwen3_vl, qwen_image_edit  # noqa: F401
-from editbench.models import simulated  # noqa: F401,E402
+from editbench.models import (  # noqa: F401
+    baselines,
+    qwen3_vl,
+    qwen_image_edit,
+    simulated,  # noqa: F401,E402
+)

@@ -129,7 +129,11 @@ class Qwen3VLJudge:
         self._load()
 
     def _load(self) -> None:
-        from transformers import AutoProcessor, GenerationConfig, Qwen3VLForConditionalGeneration
+        from transformers import (
+            AutoProcessor,
+            GenerationConfig,
+            Qwen3VLForConditionalGeneration,
+        )
 
         self.processor = AutoProcessor.from_pretrained(self.folder, local_files_only=True)
         # Left padding puts every row's answer position at the last index, for both reading

@@ -32,7 +32,13 @@ from editbench.models.base import EditOOMError, EditRequest, register_editor
 from editbench.models.fingerprint import config_hash, library_versions
 from editbench.models.offline import ensure_offline, local_model_dir
 from editbench.models.oom import OOM_ERRORS, free_accelerator_memory, simulated_oom
-from editbench.models.params import ParamError, build_params, parse_area, parse_size, settings_dict
+from editbench.models.params import (
+    ParamError,
+    build_params,
+    parse_area,
+    parse_size,
+    settings_dict,
+)
 from editbench.models.placement import dtype_name, resolve_device, resolve_dtype
 
 # The areas the diffusers pipelines hard-code; the defaults here reproduce them.
@@ -268,7 +274,9 @@ class QwenImageEditor:
     def _denoise(
         self, latents: Any, image_latents: Any, img_shapes: list, prompt: tuple, negative: tuple | None
     ) -> Any:
-        from diffusers.pipelines.qwenimage.pipeline_qwenimage_edit import calculate_shift
+        from diffusers.pipelines.qwenimage.pipeline_qwenimage_edit import (
+            calculate_shift,
+        )
 
         scheduler, transformer = self.pipe.scheduler, self.pipe.transformer
         steps = self.settings.steps

@@ -19,6 +19,7 @@ from editbench.config import load_settings
 from editbench.schema import ledger
 from editbench.schema.db import session_scope
 from editbench.schema.migrate import ensure_schema
+from editbench.thumbnails import make_thumbnail, thumbnail_cache
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def ingest(path: Path, *, max_pixels: int | None = None) -> IngestReport:
     ensure_schema()
     loaded = load_benchmark(Path(path), **({"max_pixels": max_pixels} if max_pixels else {}))
     store = ImageStore(settings.store_dir)
-    samples = [_sample_record(item, store) for item in loaded.items]
+    samples = [_sample_record(item, store, settings.home) for item in loaded.items]
     spec = loaded.spec
     record = ledger.BenchmarkRecord(
         name=spec.name,
@@ -75,9 +76,11 @@ def ingest(path: Path, *, max_pixels: int | None = None) -> IngestReport:
     )
 
 
-def _sample_record(item: ItemSpec, store: ImageStore) -> ledger.SampleRecord:
+def _sample_record(item: ItemSpec, store: ImageStore, home: Path) -> ledger.SampleRecord:
     source = store.put(item.source_image)
     reference = store.put(item.reference_image) if item.reference_image else None
+    # Reports show every source; thumbnailing it once here saves decoding it per report.
+    make_thumbnail(source.path, thumbnail_cache(home) / f"{source.sha256}.jpg")
     return ledger.SampleRecord(
         external_id=item.id,
         category=item.category,

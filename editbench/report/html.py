@@ -14,21 +14,24 @@ import hashlib
 import json
 import os
 import shutil
-import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from editbench.report.data import RunData, SampleData, resolve_image
-from editbench.report.markdown import STATUS_LABELS, failure_reason, fmt, fmt_ci, fmt_pass, fmt_pct
+from editbench.report.markdown import (
+    STATUS_LABELS,
+    failure_reason,
+    fmt,
+    fmt_ci,
+    fmt_pass,
+    fmt_pct,
+)
 from editbench.report.summary import UNSCORED_STATES, SampleScore, score_sample
+from editbench.thumbnails import make_thumbnail, thumbnail_cache
 
-THUMB_SIZE = 256
-THUMB_QUALITY = 80
 FAILURE_STATES = ("failed", "parse_error", "refusal", "missing")
 PALETTE = ("#3b6fb6", "#d9822b", "#3a9a5b", "#b5485d", "#7a5cb3", "#6b7a8f")
 
@@ -41,34 +44,13 @@ def _thumb_name(path: Path, sha256: str | None) -> str:
     return f"{digest}.jpg"
 
 
-def _save_thumb(image: Image.Image, target: Path) -> None:
-    thumb = image.convert("RGB")
-    thumb.thumbnail((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    thumb.save(temp, "JPEG", quality=THUMB_QUALITY)
-    os.replace(temp, target)  # readers never see half a file
-
-
-def _make_thumb(source: Path, target: Path) -> bool:
-    if target.exists():
-        return True
-    try:
-        with Image.open(source) as image:
-            image.draft("RGB", (THUMB_SIZE, THUMB_SIZE))  # JPEG decodes at reduced size: much faster
-            _save_thumb(image, target)
-        return True
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return False
-
-
 def _place_thumb(source: Path, target: Path, cached: Path | None) -> bool:
     """Make the thumbnail (in the shared cache when the image has a known hash) and put it at
     ``target``: a hard link to the cached copy, or a copy where links are not possible."""
     if target.exists():
         return True
-    if cached is None or not _make_thumb(source, cached):
-        return _make_thumb(source, target)
+    if cached is None or not make_thumbnail(source, cached):
+        return make_thumbnail(source, target)
     try:
         os.link(cached, target)
     except FileExistsError:
@@ -77,34 +59,11 @@ def _place_thumb(source: Path, target: Path, cached: Path | None) -> bool:
         try:
             shutil.copyfile(cached, target)
         except OSError:
-            return _make_thumb(source, target)
+            return make_thumbnail(source, target)
     return True
 
 
 Thumbs = Mapping[tuple[int, str], tuple[str | None, Path | None]]
-
-
-def thumbnail_cache(home: Path) -> Path:
-    """Thumbnails by image sha256, shared by every report under one EDITBENCH_HOME: a benchmark's
-    source images are thumbnailed once, not once per run or per comparison."""
-    return home / "cache" / f"thumbs-{THUMB_SIZE}"
-
-
-def cache_thumbnail(image: Image.Image, sha256: str, home: Path) -> Path | None:
-    """Put the thumbnail of an image already decoded in memory into the shared cache.
-
-    For code that holds the picture anyway (a worker that just produced an edit, ingest that
-    just hashed a source): about a millisecond there saves decoding the whole PNG again when
-    the report is written, which is most of a cold report's time.
-    """
-    target = thumbnail_cache(home) / f"{sha256}.jpg"
-    if target.exists():
-        return target
-    try:
-        _save_thumb(image, target)
-    except (OSError, ValueError):
-        return None
-    return target
 
 
 def make_thumbnails(

@@ -16,6 +16,7 @@ from PIL import Image
 from editbench.broker import broker_url
 from editbench.config import load_settings
 from editbench.queues import edited_image_key
+from editbench.thumbnails import cache_thumbnail
 
 
 @lru_cache(maxsize=4)
@@ -49,8 +50,11 @@ def store_edited_image(run_id: int, sample_id: int, image: Image.Image) -> Store
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     tmp.write_bytes(data)
     os.replace(tmp, path)
-    redis_client().set(edited_image_key(run_id, sample_id), data, ex=load_settings().image_ttl_seconds)
-    return StoredEdit(hashlib.sha256(data).hexdigest(), str(path))
+    settings = load_settings()
+    redis_client().set(edited_image_key(run_id, sample_id), data, ex=settings.image_ttl_seconds)
+    sha256 = hashlib.sha256(data).hexdigest()
+    cache_thumbnail(image, sha256, settings.home)  # the report then needs no second decode
+    return StoredEdit(sha256, str(path))
 
 
 def load_edited_image(run_id: int, sample_id: int, path: str | None) -> Image.Image:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +26,8 @@ from editbench.models.base import Editor, Judge, load_editor, load_judge
 from editbench.schema import ledger
 from editbench.schema.db import session_scope
 from editbench.schema.models import Edit, Judgment
+
+log = logging.getLogger("editbench.worker")
 
 
 def worker_identity() -> str:
@@ -54,8 +58,10 @@ class ModelCache:
             if os.environ.get("EDITBENCH_RESIDENT", "both") == "one":
                 self._judge = None
             _release_memory()
+            started = time.perf_counter()
             self._editor = (key, load_editor(kind, path, device=device(), **params))
             self.loads.append(f"editor:{kind}")
+            log.info("model load: editor %s from %s in %.1fs (load #%d in this process)", kind, path, time.perf_counter() - started, len(self.loads))
         return self._editor[1]
 
     def judge(self, kind: str, path: str | None, params: dict[str, Any]) -> Judge:
@@ -65,8 +71,10 @@ class ModelCache:
             if os.environ.get("EDITBENCH_RESIDENT", "both") == "one":
                 self._editor = None
             _release_memory()
+            started = time.perf_counter()
             self._judge = (key, load_judge(kind, path, device=device(), **params))
             self.loads.append(f"judge:{kind}")
+            log.info("model load: judge %s from %s in %.1fs (load #%d in this process)", kind, path, time.perf_counter() - started, len(self.loads))
         return self._judge[1]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-
 from sqlalchemy import func, select
 
 from editbench.schema.db import session_scope

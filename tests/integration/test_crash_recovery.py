@@ -13,7 +13,12 @@ from sqlalchemy import select
 
 from editbench.schema.db import session_scope
 from editbench.schema.models import Edit, Status
-from tests.integration.harness import assert_exactly_once, ingest_example, submit_run, wait_done
+from tests.integration.harness import (
+    assert_exactly_once,
+    ingest_example,
+    submit_run,
+    wait_done,
+)
 
 pytestmark = pytest.mark.integration
 

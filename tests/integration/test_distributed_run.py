@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 
-from sqlalchemy import func, select
-
 import pytest
+from sqlalchemy import func, select
 
 from editbench.schema.db import session_scope
 from editbench.schema.models import Edit, Judgment, Sample, Status
-from tests.integration.harness import assert_exactly_once, ingest_example, submit_run, wait_done
+from tests.integration.harness import (
+    assert_exactly_once,
+    ingest_example,
+    submit_run,
+    wait_done,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -118,8 +122,9 @@ def test_standing_run_picks_up_a_category_ingested_later(workers, tiny_models, t
     report = ingest(partial)
     assert report.added_total == len(lines) - 2
     assert sweep_open_runs().new_samples == len(lines) - 2  # what the beat sweeper does every interval
-    from editbench.producer.progress import read_status
     import time
+
+    from editbench.producer.progress import read_status
 
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:

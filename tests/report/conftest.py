@@ -22,7 +22,17 @@ from PIL import Image
 from sqlalchemy import create_engine, text
 
 from editbench.schema.db import get_engine, session_scope
-from editbench.schema.models import Base, Benchmark, Category, Edit, Judgment, Run, RunStatus, Sample, Status
+from editbench.schema.models import (
+    Base,
+    Benchmark,
+    Category,
+    Edit,
+    Judgment,
+    Run,
+    RunStatus,
+    Sample,
+    Status,
+)
 
 POSTGRES_URL = os.environ.get("EDITBENCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; the project installs psycopg2-binary.

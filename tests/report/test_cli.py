@@ -3,9 +3,9 @@
 import json
 
 from click.testing import CliRunner
-from tests.report.conftest import PQ, SC
 
 from editbench.cli.report import compare_command, export_command, report_command
+from tests.report.conftest import PQ, SC
 
 
 def _runs(ledger):

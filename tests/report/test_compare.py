@@ -4,11 +4,11 @@ import json
 import re
 
 import pytest
-from tests.report.conftest import PQ, SC
 
 from editbench.report.compare import compare_runs, write_comparison
 from editbench.report.data import load_run
 from editbench.schema.db import session_scope
+from tests.report.conftest import PQ, SC
 
 PHYSICS = [f"p{i:02d}" for i in range(16)]
 STYLE = [f"s{i:02d}" for i in range(16)]

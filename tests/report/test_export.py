@@ -2,11 +2,11 @@
 
 import json
 
-from tests.report.conftest import PQ, SC
 from PIL import Image
 
 from editbench.report.export import export_run
 from editbench.schema.db import session_scope
+from tests.report.conftest import PQ, SC
 
 
 def test_gedit_layout(ledger, tmp_path):

@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.report.conftest import PQ, SC, chromium_binary
 
 from editbench.report import write_report
 from editbench.schema.db import session_scope
+from tests.report.conftest import PQ, SC, chromium_binary
 
 CHROMIUM = chromium_binary()
 needs_chromium = pytest.mark.skipif(
@@ -109,7 +109,7 @@ def test_filters_in_chromium(report, tmp_path):
 def test_thumbnails_are_shared_through_the_cache(report, tmp_path):
     from PIL import Image
 
-    from editbench.report.html import THUMB_SIZE, cache_thumbnail, thumbnail_cache
+    from editbench.thumbnails import THUMB_SIZE, cache_thumbnail, thumbnail_cache
 
     cache = thumbnail_cache(tmp_path)
     cached = {p.name for p in cache.iterdir()}

@@ -4,11 +4,11 @@ import json
 import math
 
 import pytest
-from tests.report.conftest import PQ, SC
 
 from editbench.report import load_run, summarize, write_report
 from editbench.report.summary import COUNT_KEYS
 from editbench.schema.db import session_scope
+from tests.report.conftest import PQ, SC
 
 SAMPLES = {"physics": ["p1", "p2", "p3", "p4"], "style": ["s1", "s2", "s3", "s4", "s5"]}
 RESULTS = {
