@@ -16,7 +16,7 @@ from rich.console import Console
 from editbench.config import load_settings
 
 # Small enough for two CPU cores; the tiny editor's cost is dominated by the working area.
-DEMO_EDITOR_PARAMS = {"steps": 2, "working_area": "64*64", "true_cfg_scale": 1.0}
+DEMO_EDITOR_PARAMS = {"steps": 2, "working_area": "64*64", "true_cfg_scale": 1.0, "output_size": "source"}
 # Logit scoring: a random tiny judge rarely writes valid JSON, so `generate` would mostly show
 # (honestly recorded) parse errors; logits always yield a score and a confidence.
 DEMO_JUDGE_PARAMS = {"mode": "logits"}

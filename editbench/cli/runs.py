@@ -126,3 +126,19 @@ def resume_command(run_id: int, wait: bool) -> None:
     if wait:
         follow_run(run_id, console=console)
     sys.exit(0)
+
+
+@click.command("follow")
+@click.argument("run_id", type=int)
+@click.option("--off", is_flag=True, help="Stop following: the run finishes once its current work is done.")
+def follow_command(run_id: int, off: bool) -> None:
+    """Make RUN_ID a standing run (new ingests are enqueued for it), or stop that with --off."""
+    from editbench.dispatch import sweep_run
+    from editbench.schema import ledger
+    from editbench.schema.db import session_scope
+
+    with session_scope() as session:
+        ledger.set_run_follow(session, run_id, not off)
+    report = sweep_run(run_id)
+    state = "no longer follows" if off else "follows"
+    console.print(f"run {run_id} {state} new ingests" + (" — run complete" if report.finished_runs else ""))

@@ -137,3 +137,12 @@ def test_standing_run_picks_up_a_category_ingested_later(workers, tiny_models, t
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(Edit).where(Edit.run_id == run_id, Edit.status == Status.DONE)) == len(lines)
     assert_exactly_once(run_id)
+    # Once the user stops following, the run closes as soon as its work is final.
+    from click.testing import CliRunner
+
+    from editbench.cli import main
+
+    result = CliRunner().invoke(main, ["follow", str(run_id), "--off"])
+    assert result.exit_code == 0, result.output
+    assert "run complete" in result.output
+    assert read_status(run_id).finished
