@@ -49,15 +49,20 @@ def load_settings() -> Settings:
     )
 
 
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<userinfo>[^@/\s]+)@")
+# Userinfo runs to the LAST "@" before the path: a password may itself contain a raw "@"
+# (``redis://:p@ss@host``), and stopping at the first one would leave the rest of it visible.
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<userinfo>[^/\s]+)@")
+# redis-py and libpq also take the password as a query parameter (``?password=...``).
+_QUERY_PASSWORD = re.compile(r"(?P<key>[?&](?:password|passwd|pwd)=)[^&\s#]+", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
-    """Hide ``user:password@`` in every URL inside ``text`` (logs, status, run cards)."""
+    """Hide ``user:password@`` (and ``?password=``) in every URL inside ``text`` (logs, status,
+    run cards)."""
 
     def _mask(match: re.Match[str]) -> str:
         userinfo = match.group("userinfo")
         user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
         return f"{match.group('scheme')}{user + ':' if user else ''}***@"
 
-    return _CREDENTIALS.sub(_mask, text)
+    return _QUERY_PASSWORD.sub(r"\g<key>***", _CREDENTIALS.sub(_mask, text))

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from editbench.queues import CONTROL_QUEUE, SHARED_QUEUE, edit_queue, pinned_queue
 from editbench.schema import ledger
-from editbench.schema.db import session_scope
+from editbench.schema.db import session_scope, transact
 from editbench.schema.models import Category, Edit, Run
 from editbench.workers.app import app
 
@@ -27,12 +27,14 @@ def _positions(session, run_id: int) -> dict[int, int]:
     return {sample_id: i for i, sample_id in enumerate(ids)}
 
 
+def _routing(session, run_id: int) -> tuple[str, int]:
+    run = session.get(Run, run_id)
+    return run.routing, run.gpus
+
+
 def enqueue_category(run_id: int, category_id: int, sample_ids: list[int]) -> None:
     """One chord: header = an edit task per sample (GPU queues), body = the category's scoring."""
-    with session_scope() as session:
-        run = session.get(Run, run_id)
-        positions = _positions(session, run_id)
-        routing, gpus = run.routing, run.gpus
+    positions, (routing, gpus) = transact(lambda session: (_positions(session, run_id), _routing(session, run_id)))
     header = [
         app.signature("editbench.edit_sample", args=(run_id, sid), queue=edit_queue(routing, positions.get(sid, 0), gpus))
         for sid in sample_ids
@@ -63,9 +65,8 @@ def enqueue_scoring(run_id: int, category_id: int) -> None:
 
 
 def enqueue_judge_batches(run_id: int, category_id: int, batches: list[list[int]]) -> None:
-    with session_scope() as session:
-        run = session.get(Run, run_id)
-        routing, gpus = run.routing, run.gpus
+    # Runs in the chord body (a worker): a database blip must delay it, not lose the scoring.
+    routing, gpus = transact(lambda session: _routing(session, run_id))
     for i, batch in enumerate(batches):
         queue = pinned_queue(i % max(gpus, 1)) if routing == "round-robin" else SHARED_QUEUE
         _stop_listening(app.signature("editbench.judge_batch", args=(run_id, category_id, batch), queue=queue).apply_async())
@@ -132,20 +133,25 @@ def sweep_run(run_id: int, *, force: bool = False, report: SweepReport | None = 
     """
     report = report or SweepReport()
     report.runs += 1
-    with session_scope() as session:
+
+    def read(session):  # idempotent, so ``transact`` may run it again after a database blip
         run = session.get(Run, run_id)
         if run is None:
-            return report
+            return None
         added: list[int] = []
         if run.follow:
             added = [sid for ids in ledger.add_missing_work(session, run_id).values() for sid in ids]
-            report.new_samples += len(added)
         released, judged_categories = ledger.release_stalled(session, run_id)
-        report.released_edits += len(released)
         idle = force or (ledger.live_leases(session, run_id) == 0 and queued_messages(run.gpus) == 0)
         pending = ledger.pending_edit_samples(session, run_id, include_stalled=False)
-        category_of = _categories_of_samples(session, run_id)
-        progress = ledger.run_progress(session, run_id)
+        return added, released, judged_categories, idle, pending, _categories_of_samples(session, run_id), ledger.run_progress(session, run_id)
+
+    state = transact(read)
+    if state is None:
+        return report
+    added, released, judged_categories, idle, pending, category_of, progress = state
+    report.new_samples += len(added)
+    report.released_edits += len(released)
     requeue: dict[int, list[int]] = defaultdict(list)
     # Newly added and released work was certainly not in any queue: send it now.
     certainly_unqueued = {s for _, s in released} | set(added)
@@ -157,19 +163,25 @@ def sweep_run(run_id: int, *, force: bool = False, report: SweepReport | None = 
         report.requeued_edits += len(sample_ids)
     for p in progress:
         open_judgments = p.judgments_final < p.judgments_total
-        if p.edits_finished and open_judgments and p.category_id not in requeue and (idle or p.category_id in judged_categories):
+        if p.category_id in requeue or not open_judgments:
+            continue
+        if p.edits_finished and (idle or p.category_id in judged_categories):
             enqueue_scoring(run_id, p.category_id)
             report.scored_categories += 1
-    with session_scope() as session:
-        if ledger.finish_run_if_complete(session, run_id):
-            report.finished_runs.append(run_id)
+        elif force and not p.edits_finished:
+            # Its open edits are all running under live leases, but their chord may have been
+            # lost with the broker: without a new body nobody would score the category once they
+            # finish. The body waits (retries) until the barrier is met; a duplicate is harmless.
+            enqueue_scoring(run_id, p.category_id)
+            report.scored_categories += 1
+    if transact(lambda session: ledger.finish_run_if_complete(session, run_id)):
+        report.finished_runs.append(run_id)
     return report
 
 
 def sweep_open_runs() -> SweepReport:
     report = SweepReport()
-    with session_scope() as session:
-        run_ids = [r.id for r in ledger.open_runs(session)]
+    run_ids = transact(lambda session: [r.id for r in ledger.open_runs(session)])
     for run_id in run_ids:
         sweep_run(run_id, report=report)
     return report

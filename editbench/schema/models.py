@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Enum,
@@ -142,7 +143,7 @@ class Run(Base):
     judge_kind: Mapped[str] = mapped_column(String(100))
     judge_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     judge_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    seed: Mapped[int] = mapped_column(Integer, default=0)
+    seed: Mapped[int] = mapped_column(BigInteger, default=0)
     routing: Mapped[str] = mapped_column(String(32), default="shared")
     gpus: Mapped[int] = mapped_column(Integer, default=1)
     judge_batch_size: Mapped[int] = mapped_column(Integer, default=8)
@@ -179,7 +180,8 @@ class Edit(_WorkItem, Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id"), index=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
-    seed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Per-sample seeds are 63-bit (editbench.models.seeding): 32-bit INTEGER overflows on PostgreSQL.
+    seed: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     output_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     output_path: Mapped[str | None] = mapped_column(Text, nullable=True)
 

@@ -63,6 +63,16 @@ def _is_oom(exc: BaseException) -> bool:
     return name in ("OutOfMemoryError", "EditOOMError") or "out of memory" in str(exc).lower()
 
 
+def _error_code(exc: BaseException) -> str:
+    if _is_oom(exc):
+        return "oom"
+    # The precomputed editor refusing a file that would lead outside its folder: a security
+    # event, so it gets its own reason code rather than the generic one.
+    if type(exc).__name__ == "UnsafeSampleIdError":
+        return "unsafe_path"
+    return "editor_error"
+
+
 def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
     settings = load_settings()
 
@@ -93,7 +103,7 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
         except SampleError as exc:
             outcome = ledger.EditOutcome(Status.FAILED, seed=seed, error_code=exc.code, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - any model failure is this sample's failure
-            code = "oom" if _is_oom(exc) else "editor_error"
+            code = _error_code(exc)
             outcome = ledger.EditOutcome(Status.FAILED, seed=seed, error_code=code, error=f"{type(exc).__name__}: {exc}")
     outcome = ledger.EditOutcome(**{**outcome.__dict__, "duration_s": time.perf_counter() - started})
     transact(lambda session: ledger.record_edit(session, run_id, sample_id, task_id, outcome))

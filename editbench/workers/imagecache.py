@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,6 +18,8 @@ from editbench.broker import broker_url
 from editbench.config import load_settings
 from editbench.queues import edited_image_key
 from editbench.thumbnails import cache_thumbnail
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=4)
@@ -51,7 +54,12 @@ def store_edited_image(run_id: int, sample_id: int, image: Image.Image) -> Store
     tmp.write_bytes(data)
     os.replace(tmp, path)
     settings = load_settings()
-    redis_client().set(edited_image_key(run_id, sample_id), data, ex=settings.image_ttl_seconds)
+    try:
+        redis_client().set(edited_image_key(run_id, sample_id), data, ex=settings.image_ttl_seconds)
+    except redis.RedisError:
+        # Redis is only the fast path; the file above is the durable copy the judge falls back
+        # to. A broker blip must not turn a finished edit into a failed sample.
+        log.warning("could not cache the edited image of sample %s in Redis; the judge will read %s", sample_id, path, exc_info=True)
     sha256 = hashlib.sha256(data).hexdigest()
     cache_thumbnail(image, sha256, settings.home)  # the report then needs no second decode
     return StoredEdit(sha256, str(path))
@@ -59,7 +67,11 @@ def store_edited_image(run_id: int, sample_id: int, image: Image.Image) -> Store
 
 def load_edited_image(run_id: int, sample_id: int, path: str | None) -> Image.Image:
     """Read back from Redis; fall back to the artifact file if the key expired or Redis lost it."""
-    data = redis_client().get(edited_image_key(run_id, sample_id))
+    try:
+        data = redis_client().get(edited_image_key(run_id, sample_id))
+    except redis.RedisError:
+        log.warning("Redis unreachable; reading the edited image of sample %s from %s", sample_id, path, exc_info=True)
+        data = None
     if data is None:
         if not path or not Path(path).exists():
             raise FileNotFoundError(f"edited image of sample {sample_id} is neither in Redis nor at {path}")

@@ -20,7 +20,7 @@ from editbench.benchmark.store import ImageStore
 from editbench.config import load_settings
 from editbench.models.base import Criterion, JudgePrompt, JudgeRequest, Outcome
 from editbench.schema import ledger
-from editbench.schema.db import session_scope, transact
+from editbench.schema.db import transact
 from editbench.schema.models import Benchmark, Category, Edit, Run, Sample, Status
 from editbench.workers.imagecache import load_edited_image
 from editbench.workers.runtime import MODELS, heartbeat, worker_identity
@@ -41,7 +41,9 @@ class JudgePlan:
 
 
 def plan_category_scoring(run_id: int, category_id: int) -> JudgePlan:
-    with session_scope() as session:
+    # Through ``transact``: this runs as the chord body, and a body that raised on a database
+    # blip would be lost (the category left unscored until a sweeper noticed).
+    def plan(session: Session) -> JudgePlan:
         progress = {p.category_id: p for p in ledger.run_progress(session, run_id)}.get(category_id)
         if progress is None:
             return JudgePlan([])
@@ -50,8 +52,10 @@ def plan_category_scoring(run_id: int, category_id: int) -> JudgePlan:
         run = session.get(Run, run_id)
         pending = ledger.pending_judgment_samples(session, run_id, category_id)
         ledger.finish_run_if_complete(session, run_id)
-    size = max(1, run.judge_batch_size if run else 8)
-    return JudgePlan([pending[i : i + size] for i in range(0, len(pending), size)])
+        size = max(1, run.judge_batch_size if run else 8)
+        return JudgePlan([pending[i : i + size] for i in range(0, len(pending), size)])
+
+    return transact(plan)
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,8 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
 
 def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _BatchContext:
     """Read the rubric and images of the claimed samples; an unreadable image fails its sample."""
-    with session_scope() as session:
+
+    def read(session: Session) -> tuple:
         run = session.get(Run, run_id)
         category = session.get(Category, category_id)
         benchmark = session.get(Benchmark, run.benchmark_id)
@@ -137,6 +142,10 @@ def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _Bat
         prompt = JudgePrompt(category.prompt_text, category.prompt_version)
         scale = (int(benchmark.score_min), int(benchmark.score_max))
         judge_spec = (run.judge_kind, run.judge_path, dict(run.judge_params))
+        return rows, criteria, prompt, scale, judge_spec
+
+    # Through ``transact``: a database blip here must delay the batch, not fail its claim.
+    rows, criteria, prompt, scale, judge_spec = transact(read)
     store = ImageStore(load_settings().store_dir)
     requests, failures = [], {}
     for sample, edit in rows:
