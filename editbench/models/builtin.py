@@ -7,5 +7,5 @@ from editbench.models import (  # noqa: F401
     baselines,
     qwen3_vl,
     qwen_image_edit,
-    simulated,  # noqa: F401,E402
+    simulated,
 )

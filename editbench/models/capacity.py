@@ -12,14 +12,20 @@ must be marked as capacity-planning in its run card.
 Tiny variants (``size="tiny"``) keep the same classes and token plumbing at toy widths so the
 same code paths run on a CPU in seconds (CI, ``bench/*.py --tiny``).
 
+The editor and judge adapters use these builders for their ``capacity`` setting: the model
+folder then supplies only the tokenizer and processor, whose special-token ids are written into
+the built configs (``token_ids=``) so the processor's image placeholders line up with the model.
+
 Everything heavy (torch, diffusers, transformers) is imported inside the functions.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +71,16 @@ QWEN_IDS = {
 }
 # "0".."9" are single tokens 15..24 in Qwen tokenizers ("10" is two tokens).
 QWEN_DIGIT_IDS = tuple(range(15, 25))
+
+# The image processors' pixel limits in the public processor configs (smart_resize keeps an image
+# between these areas): Qwen-Image-Edit's processor is Qwen2.5-VL-7B-Instruct's (min_pixels 3136,
+# max_pixels 12845056), Qwen3-VL-8B-Instruct's is 256²..4096². Capacity mode at full size applies
+# them to whatever processor the model folder supplies, so prompts hold as many image tokens as
+# with the real model (the tiny processors of :mod:`editbench.models.tiny` cap images far lower).
+EDIT_PROCESSOR_PIXELS = {"shortest_edge": 56 * 56, "longest_edge": 28 * 28 * 16384}
+JUDGE_PROCESSOR_PIXELS = {"shortest_edge": 256 * 256, "longest_edge": 4096 * 4096}
+
+SIZES = ("full", "tiny")
 
 _QWEN_VOCAB = 152064  # large enough for every special id above; tiny models keep it
 
@@ -167,15 +183,113 @@ def _strip_private(obj: Any) -> Any:
     return obj
 
 
+def _check_size(size: str) -> None:
+    if size not in SIZES:
+        raise ValueError(f"size must be 'full' or 'tiny', not {size!r}")
+
+
+def edit_configs(size: str = "full") -> dict[str, dict[str, Any]]:
+    """The configs :func:`build_edit_components` builds from: transformer, vae, text_encoder, scheduler.
+
+    Fresh copies (callers may change them). ``size="full"``: the packaged public configs.
+    """
+    _check_size(size)
+    if size == "full":
+        configs = {
+            "transformer": load_config(TRANSFORMER_CONFIG),
+            "vae": load_config(VAE_CONFIG),
+            "text_encoder": load_config(TEXT_ENCODER_CONFIG),
+        }
+    else:
+        configs = {"transformer": TINY_TRANSFORMER, "vae": TINY_VAE, "text_encoder": TINY_TEXT_ENCODER}
+    configs["scheduler"] = QWEN_IMAGE_SCHEDULER_CONFIG
+    return json.loads(json.dumps(configs))
+
+
+def judge_config(size: str = "full") -> dict[str, Any]:
+    """The config :func:`build_judge` builds from (a fresh copy)."""
+    _check_size(size)
+    return load_config(JUDGE_CONFIG) if size == "full" else json.loads(json.dumps(TINY_JUDGE))
+
+
+def configs_hash(configs: Any) -> str:
+    """SHA-256 of configs as canonical JSON: what a capacity-mode run card records as config hash."""
+    text = json.dumps(configs, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def tokenizer_token_ids(tokenizer: Any) -> dict[str, int]:
+    """The special-token ids of a Qwen-style tokenizer, keyed like :data:`QWEN_IDS`.
+
+    Each name ``n`` is the token ``<|n|>``; raises ``ValueError`` if the tokenizer lacks one.
+    """
+    vocab = tokenizer.get_vocab()
+    ids, missing = {}, []
+    for name in QWEN_IDS:
+        token_id = vocab.get(f"<|{name}|>")
+        if token_id is None:
+            missing.append(f"<|{name}|>")
+        else:
+            ids[name] = int(token_id)
+    if missing:
+        raise ValueError(f"tokenizer lacks Qwen special tokens {', '.join(missing)}")
+    return ids
+
+
+def _merged_token_ids(token_ids: Mapping[str, int] | None) -> dict[str, int]:
+    ids = dict(QWEN_IDS)
+    if token_ids:
+        unknown = sorted(set(token_ids) - set(QWEN_IDS))
+        if unknown:
+            raise ValueError(f"unknown token id name(s) {', '.join(unknown)}; known: {', '.join(QWEN_IDS)}")
+        ids.update({name: int(value) for name, value in token_ids.items()})
+    return ids
+
+
+def _set_vl_token_ids(config: dict[str, Any], ids: Mapping[str, int]) -> None:
+    """Write the vision placeholder ids into a Qwen VL config dict; every id must fit the vocabulary."""
+    vocab = config["text_config"]["vocab_size"]
+    too_big = {name: value for name, value in ids.items() if not 0 <= value < vocab}
+    if too_big:
+        raise ValueError(f"token ids {too_big} do not fit the model's vocabulary of {vocab}")
+    config["image_token_id"] = ids["image_pad"]
+    config["video_token_id"] = ids["video_pad"]
+    config["vision_start_token_id"] = ids["vision_start"]
+    config["vision_end_token_id"] = ids["vision_end"]
+
+
+def _set_generation_ids(model: Any, ids: Mapping[str, int]) -> None:
+    # As in Qwen's generation_config.json: pad = bos = <|endoftext|>, stop at <|im_end|> or it.
+    gc = model.generation_config
+    gc.pad_token_id = ids["endoftext"]
+    gc.bos_token_id = ids["endoftext"]
+    gc.eos_token_id = [ids["im_end"], ids["endoftext"]]
+
+
 @contextlib.contextmanager
-def _build_on(device: Any, dtype: Any) -> Iterator[None]:
-    """Allocate parameters directly on ``device`` in ``dtype`` (no host copy, no fp32 detour)."""
+def _build_on(device: Any, dtype: Any, seed: int | None = None) -> Iterator[None]:
+    """Allocate parameters directly on ``device`` in ``dtype`` (no host copy, no fp32 detour).
+
+    With ``seed``, the random initialisation is reproducible and the caller's RNG state is left
+    as it was.
+    """
     import torch
 
     old = torch.get_default_dtype()
+    rng: contextlib.AbstractContextManager = contextlib.nullcontext()
+    cuda_index = None
+    if seed is not None:
+        if device.type == "cuda":
+            cuda_index = device.index if device.index is not None else torch.cuda.current_device()
+        rng = torch.random.fork_rng(devices=[] if cuda_index is None else [cuda_index])
     torch.set_default_dtype(dtype)
     try:
-        with torch.device(device):
+        with rng, torch.device(device):
+            if seed is not None:
+                torch.random.default_generator.manual_seed(seed)
+                if cuda_index is not None:
+                    with torch.cuda.device(cuda_index):
+                        torch.cuda.manual_seed(seed)
             yield
     finally:
         torch.set_default_dtype(old)
@@ -196,35 +310,41 @@ def build_scheduler() -> Any:
     return FlowMatchEulerDiscreteScheduler(**QWEN_IMAGE_SCHEDULER_CONFIG)
 
 
-def build_edit_components(device: Any = "cuda", dtype: Any = "bfloat16", size: str = "full") -> dict[str, Any]:
+def build_edit_components(
+    device: Any = "cuda",
+    dtype: Any = "bfloat16",
+    size: str = "full",
+    *,
+    token_ids: Mapping[str, int] | None = None,
+    seed: int | None = None,
+) -> dict[str, Any]:
     """Qwen-Image-Edit's components with random weights on ``device``.
 
     Returns ``{"transformer", "vae", "text_encoder", "scheduler"}`` (eval mode, no grad needed).
     ``size="full"`` uses the public configs (20.4 B + 0.13 B + 8.3 B parameters, ~54 GiB in
-    bf16); ``size="tiny"`` the toy widths in this module.
+    bf16); ``size="tiny"`` the toy widths in this module. ``token_ids`` (names as in
+    :data:`QWEN_IDS`, e.g. from :func:`tokenizer_token_ids`) replace the text encoder's special
+    ids, so that a tokenizer other than Qwen's real one lines up with the model; ``seed`` makes
+    the random weights reproducible.
     """
     import torch
     from diffusers import AutoencoderKLQwenImage, QwenImageTransformer2DModel
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
     device, dtype = _resolve(device, dtype)
-    if size == "full":
-        t_cfg = load_config(TRANSFORMER_CONFIG)
-        v_cfg = load_config(VAE_CONFIG)
-        te_cfg = load_config(TEXT_ENCODER_CONFIG)
-    elif size == "tiny":
-        t_cfg, v_cfg, te_cfg = dict(TINY_TRANSFORMER), dict(TINY_VAE), json.loads(json.dumps(TINY_TEXT_ENCODER))
-    else:
-        raise ValueError(f"size must be 'full' or 'tiny', not {size!r}")
+    configs = edit_configs(size)
+    ids = _merged_token_ids(token_ids)
+    _set_vl_token_ids(configs["text_encoder"], ids)
 
-    with torch.no_grad(), _build_on(device, dtype):
-        transformer = QwenImageTransformer2DModel(**t_cfg).eval()
-        vae = AutoencoderKLQwenImage(**v_cfg).eval()
-        config = Qwen2_5_VLConfig(**te_cfg)
+    with torch.no_grad(), _build_on(device, dtype, seed):
+        transformer = QwenImageTransformer2DModel(**configs["transformer"]).eval()
+        vae = AutoencoderKLQwenImage(**configs["vae"]).eval()
+        config = Qwen2_5_VLConfig(**configs["text_encoder"])
         config._attn_implementation = "sdpa"
         text_encoder = Qwen2_5_VLForConditionalGeneration(config).eval()
     for module in (transformer, vae, text_encoder):
         module.requires_grad_(False)
+    _set_generation_ids(text_encoder, ids)
     return {
         "transformer": transformer,
         "vae": vae,
@@ -238,33 +358,106 @@ def build_full_size_edit_components(device: Any = "cuda", dtype: Any = "bfloat16
     return build_edit_components(device, dtype, size="full")
 
 
-def build_judge(device: Any = "cuda", dtype: Any = "bfloat16", size: str = "full") -> Any:
-    """``Qwen3VLForConditionalGeneration`` with random weights on ``device`` (eval, sdpa attention)."""
+def build_judge(
+    device: Any = "cuda",
+    dtype: Any = "bfloat16",
+    size: str = "full",
+    *,
+    token_ids: Mapping[str, int] | None = None,
+    seed: int | None = None,
+    attn_implementation: str = "sdpa",
+) -> Any:
+    """``Qwen3VLForConditionalGeneration`` with random weights on ``device`` (eval).
+
+    ``token_ids`` replace the vision placeholder ids and the generation pad/bos/eos ids (names as
+    in :data:`QWEN_IDS`); ``seed`` makes the random weights reproducible.
+    """
     import torch
     from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
 
     device, dtype = _resolve(device, dtype)
-    if size == "full":
-        cfg = load_config(JUDGE_CONFIG)
-    elif size == "tiny":
-        cfg = json.loads(json.dumps(TINY_JUDGE))
-    else:
-        raise ValueError(f"size must be 'full' or 'tiny', not {size!r}")
-    with torch.no_grad(), _build_on(device, dtype):
+    cfg = judge_config(size)
+    ids = _merged_token_ids(token_ids)
+    _set_vl_token_ids(cfg, ids)
+    with torch.no_grad(), _build_on(device, dtype, seed):
         config = Qwen3VLConfig(**cfg)
-        config._attn_implementation = "sdpa"
+        config._attn_implementation = attn_implementation
         model = Qwen3VLForConditionalGeneration(config).eval()
     model.requires_grad_(False)
-    gc = model.generation_config
-    gc.pad_token_id = QWEN_IDS["endoftext"]
-    gc.eos_token_id = QWEN_IDS["im_end"]
-    gc.bos_token_id = QWEN_IDS["endoftext"]
+    _set_generation_ids(model, ids)
     return model
 
 
 def build_full_size_judge(device: Any = "cuda", dtype: Any = "bfloat16") -> Any:
     """Full-size Qwen3-VL-8B judge (``Qwen3VLForConditionalGeneration``), random weights."""
     return build_judge(device, dtype, size="full")
+
+
+def check_processor_matches(image_processor: Any, vision_config: Mapping[str, Any] | Any) -> None:
+    """Raise ``ValueError`` unless the image processor patches images as the vision tower expects.
+
+    Patch size, temporal patch size and spatial merge size decide how many pixel values and
+    placeholder tokens an image becomes; a mismatch would fail (or, worse, silently mis-shape)
+    inside the model. ``vision_config``: a config dict (as in :func:`edit_configs`) or object.
+    """
+
+    def get(name: str) -> Any:
+        return vision_config[name] if isinstance(vision_config, Mapping) else getattr(vision_config, name)
+
+    pairs = {
+        "patch_size": (image_processor.patch_size, get("patch_size")),
+        "temporal_patch_size": (image_processor.temporal_patch_size, get("temporal_patch_size")),
+        "merge_size": (image_processor.merge_size, get("spatial_merge_size")),
+    }
+    wrong = {name: pair for name, pair in pairs.items() if pair[0] != pair[1]}
+    if wrong:
+        detail = ", ".join(f"{name} {ours} (processor) != {theirs} (model)" for name, (ours, theirs) in wrong.items())
+        raise ValueError(f"the processor does not match the capacity-mode model: {detail}")
+
+
+def check_tokenizer_fits(tokenizer: Any, config: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` if the tokenizer can produce ids beyond the config's vocabulary."""
+    vocab = config["text_config"]["vocab_size"]
+    if len(tokenizer) > vocab:
+        raise ValueError(
+            f"the tokenizer has {len(tokenizer)} tokens, more than the capacity-mode model's vocabulary of {vocab}"
+        )
+
+
+def capacity_record(
+    kind: str,
+    size: str,
+    folder: Path,
+    token_ids: Mapping[str, int],
+    pixels: Mapping[str, int] | None,
+    *,
+    seed: int | None,
+) -> dict[str, Any]:
+    """What an adapter's ``identity()`` records about a capacity-mode model (``kind``: edit/judge)."""
+    from editbench.models.fingerprint import config_hash
+
+    if size == "full":
+        files = (TRANSFORMER_CONFIG, VAE_CONFIG, TEXT_ENCODER_CONFIG) if kind == "edit" else (JUDGE_CONFIG,)
+        configs: Any = [f"editbench/models/configs/{name}" for name in files]
+    else:
+        configs = "editbench.models.capacity TINY_* (toy widths)"
+    return {
+        "weights": f"random (seed {seed}), built on the device: outputs are noise, timings are real",
+        "configs": configs,
+        "processor_path": str(folder),
+        "folder_config_hash": config_hash(folder),  # the tokenizer and processor came from here
+        "token_ids": dict(token_ids),
+        "processor_pixels": dict(pixels) if pixels else None,
+    }
+
+
+def set_processor_pixels(image_processor: Any, pixels: Mapping[str, int]) -> None:
+    """Give an image processor the real model's pixel limits (``shortest_edge``/``longest_edge``)."""
+    size = image_processor.size
+    if dataclasses.is_dataclass(size):
+        image_processor.size = dataclasses.replace(size, **pixels)
+    else:
+        image_processor.size = {**dict(size), **pixels}
 
 
 # ---------------------------------------------------------------------------------------------

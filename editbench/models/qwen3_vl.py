@@ -14,6 +14,12 @@ settings and the adapter's prompt-format version; every :class:`CriterionScore` 
 rubric's version in ``extra["prompt_version"]`` (rubrics differ per category, so that one cannot
 live in ``identity()``), plus the mode and, for ``logits``, the digit distribution (also stored
 as JSON in ``raw_output`` so a ledger that keeps only text keeps it).
+
+Capacity planning (``capacity="full"``/``"tiny"``): the model is built by
+:func:`editbench.models.capacity.build_judge` with random weights directly on the device, and the
+folder supplies only the processor (tokenizer, chat template, image processor). Timings and
+memory are real, scores are noise; ``identity()`` says ``"capacity"`` so run cards and reports
+mark it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Any
 
 import torch
 
+from editbench.models import capacity as capacity_models
 from editbench.models.base import (
     Criterion,
     CriterionScore,
@@ -51,6 +58,9 @@ from editbench.models.params import ParamError, build_params, parse_area, settin
 from editbench.models.placement import dtype_name, resolve_device, resolve_dtype
 
 MODES = ("generate", "logits")
+CAPACITY_SIZES = ("full", "tiny")
+# Capacity mode's random weights are seeded, so two loads build the same model.
+CAPACITY_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -69,10 +79,15 @@ class Qwen3VLSettings:
     # Fault injection for tests and drills: any batch larger than this raises a real
     # torch.OutOfMemoryError before running, as a too-large batch on a full card would.
     simulate_oom_above: int | None = None
+    # Capacity planning: "full" (public Qwen3-VL-8B config) or "tiny" builds the model with random
+    # weights on the device; the folder supplies only the processor. Timings real, scores noise.
+    capacity: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ParamError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.capacity not in (None, *CAPACITY_SIZES):
+            raise ParamError(f"capacity must be one of none, {', '.join(CAPACITY_SIZES)}; got {self.capacity!r}")
         if self.batch_size < 1 or self.max_new_tokens < 1 or self.max_reasks < 0:
             raise ParamError("batch_size and max_new_tokens must be >= 1, max_reasks >= 0")
 
@@ -123,7 +138,11 @@ class Qwen3VLJudge:
             self.dtype = resolve_dtype(self.settings.dtype, self.device)
         except ValueError as exc:
             raise ParamError(f"{self.name}: {exc}") from None
-        self.config_hash = config_hash(self.folder)
+        self.capacity_info: dict[str, Any] | None = None
+        if self.settings.capacity:
+            self.config_hash = capacity_models.configs_hash(capacity_models.judge_config(self.settings.capacity))
+        else:
+            self.config_hash = config_hash(self.folder)
         self.generated_text_hook = generated_text_hook
         self.last_batch_sizes: list[int] = []
         self._load()
@@ -139,12 +158,15 @@ class Qwen3VLJudge:
         # Left padding puts every row's answer position at the last index, for both reading
         # next-token logits and appending generated tokens.
         self.processor.tokenizer.padding_side = "left"
-        self.model = Qwen3VLForConditionalGeneration.from_pretrained(
-            self.folder,
-            dtype=self.dtype,
-            attn_implementation=self.settings.attn_implementation,
-            local_files_only=True,
-        ).to(self.device)
+        if self.settings.capacity:
+            self.model = self._build_capacity_model()
+        else:
+            self.model = Qwen3VLForConditionalGeneration.from_pretrained(
+                self.folder,
+                dtype=self.dtype,
+                attn_implementation=self.settings.attn_implementation,
+                local_files_only=True,
+            ).to(self.device)
         self.model.eval()
         tokenizer = self.processor.tokenizer
         self.digit_ids = self._digit_token_ids(tokenizer)
@@ -162,6 +184,32 @@ class Qwen3VLJudge:
             pad_token_id=tokenizer.pad_token_id,
         )
 
+    def _build_capacity_model(self) -> Any:
+        """Random-weight Qwen3-VL on the device, its special ids taken from the folder's tokenizer."""
+        size = self.settings.capacity
+        tokenizer = self.processor.tokenizer
+        token_ids = capacity_models.tokenizer_token_ids(tokenizer)
+        # Checked before building: a full-size build takes 16 GiB and seconds.
+        config = capacity_models.judge_config(size)
+        capacity_models.check_tokenizer_fits(tokenizer, config)
+        capacity_models.check_processor_matches(self.processor.image_processor, config["vision_config"])
+        pixels = None
+        if size == "full":
+            pixels = dict(capacity_models.JUDGE_PROCESSOR_PIXELS)
+            capacity_models.set_processor_pixels(self.processor.image_processor, pixels)
+        model = capacity_models.build_judge(
+            self.device,
+            self.dtype,
+            size,
+            token_ids=token_ids,
+            seed=CAPACITY_SEED,
+            attn_implementation=self.settings.attn_implementation,
+        )
+        self.capacity_info = capacity_models.capacity_record(
+            "judge", size, self.folder, token_ids, pixels, seed=CAPACITY_SEED
+        )
+        return model
+
     @staticmethod
     def _digit_token_ids(tokenizer: Any) -> list[int]:
         ids = []
@@ -176,10 +224,12 @@ class Qwen3VLJudge:
 
     def identity(self) -> dict[str, Any]:
         generation = self.generation_config
-        return {
+        identity = {
             "name": self.name,
             "path": str(self.folder),
+            # With capacity: the hash of the packaged config the random-weight model was built from.
             "config_hash": self.config_hash,
+            "capacity": self.settings.capacity,
             "params": settings_dict(self.settings),
             "resolved": {"device": str(self.device), "dtype": dtype_name(self.dtype)},
             "decoding": {
@@ -193,6 +243,9 @@ class Qwen3VLJudge:
             "prompt_format_version": PROMPT_FORMAT_VERSION,
             "versions": library_versions(),
         }
+        if self.capacity_info is not None:
+            identity["capacity_planning"] = self.capacity_info
+        return identity
 
     def score(self, requests: Sequence[JudgeRequest]) -> list[JudgeResult]:
         """One result per request, in order, one score per requested criterion."""

@@ -16,6 +16,15 @@ area (1024²) the result equals ``pipe(...)`` pixel for pixel, which a test chec
 Per-sample determinism: the initial noise comes from a CPU ``torch.Generator`` seeded with
 ``EditRequest.seed``, so an edit is reproducible exactly on the same hardware and software, and
 every device type starts from the same noise.
+
+Capacity planning (``capacity="full"``/``"tiny"``): the transformer, VAE and text encoder are
+built by :mod:`editbench.models.capacity` with random weights directly on the device (nothing
+read from disk but the tokenizer and processor of the model folder), so a real run measures real
+timings and memory where no weights are present. Its images are noise; ``identity()`` says
+``"capacity"`` so run cards and reports mark it.
+
+Speed options (``rope``, ``fuse_gelu``, ``fp8``) rewrite the transformer with
+:mod:`editbench.models.qwen_speedups` before compilation; all default off.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from editbench.models import capacity as capacity_models
 from editbench.models.base import EditOOMError, EditRequest, register_editor
 from editbench.models.fingerprint import config_hash, library_versions
 from editbench.models.offline import ensure_offline, local_model_dir
@@ -46,6 +56,10 @@ PIPELINE_AREA = 1024 * 1024
 PLUS_CONDITION_AREA = 384 * 384
 # calculate_dimensions in the pipelines rounds both sides to multiples of 32.
 DIMENSION_MULTIPLE = 32
+CAPACITY_SIZES = ("full", "tiny")
+ROPE_MODES = ("complex", "real")
+# Capacity mode's random weights are seeded, so two loads build the same model.
+CAPACITY_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -71,10 +85,24 @@ class QwenEditSettings:
     # Fault injection for worker tests and drills: comma-separated sample ids whose edit raises a
     # real torch.OutOfMemoryError (then reported as EditOOMError like a genuine one).
     simulate_oom_for: str = ""
+    # Capacity planning: "full" (public configs) or "tiny" builds the transformer, VAE and text
+    # encoder with random weights on the device; the model folder supplies only the tokenizer and
+    # processor. Timings are real, images are noise.
+    capacity: str | None = None
+    # Transformer speedups (qwen_speedups), applied before compile. "real": real-valued RoPE.
+    rope: str = "complex"
+    # MLP up-projection + bias + tanh-GELU in one cuBLASLt GEMM.
+    fuse_gelu: bool = False
+    # FP8 block linears: changes numerics, not validated for quality (timing only until checked).
+    fp8: bool = False
 
     def __post_init__(self) -> None:
         if self.steps < 1:
             raise ParamError("steps must be >= 1")
+        if self.capacity not in (None, *CAPACITY_SIZES):
+            raise ParamError(f"capacity must be one of none, {', '.join(CAPACITY_SIZES)}; got {self.capacity!r}")
+        if self.rope not in ROPE_MODES:
+            raise ParamError(f"rope must be one of {', '.join(ROPE_MODES)}; got {self.rope!r}")
         if self.output_size not in (None, "source"):
             parse_size(self.output_size)
         if self.attention_backend and self.attention_backend.endswith("_hub"):
@@ -121,17 +149,24 @@ class QwenImageEditor:
             self.dtype = resolve_dtype(self.settings.dtype, self.device)
         except ValueError as exc:
             raise ParamError(f"{self.name}: {exc}") from None
-        self.config_hash = config_hash(self.folder)
+        if self.settings.fp8:
+            from editbench.models.qwen_speedups import fp8_unsupported_reason
+
+            reason = fp8_unsupported_reason(self.device)
+            if reason:
+                raise ParamError(f"{self.name}: fp8 is not available here: {reason}")
+        self.capacity_info: dict[str, Any] | None = None
+        if self.settings.capacity:
+            self.config_hash = capacity_models.configs_hash(capacity_models.edit_configs(self.settings.capacity))
+        else:
+            self.config_hash = config_hash(self.folder)
+        self.speedups: dict[str, Any] = {}
         self.pipe = self._load()
 
     # -- loading -------------------------------------------------------------------------------
 
     def _load(self) -> Any:
-        import diffusers
-
-        pipe = getattr(diffusers, self.pipeline_class).from_pretrained(
-            self.folder, dtype=self.dtype, local_files_only=True
-        )
+        pipe = self._build_capacity_pipeline() if self.settings.capacity else self._load_pipeline()
         if pipe.transformer.config.guidance_embeds:
             raise ValueError(
                 f"{self.folder}: guidance-distilled transformers are not supported by {self.name}"
@@ -140,6 +175,13 @@ class QwenImageEditor:
         pipe.to(self.device)
         if self._offloads_text_encoder:
             pipe.text_encoder.to("cpu")
+        # Module rewrites first: they replace the attention processors, which the backend is set on,
+        # and compilation must see the final modules.
+        from editbench.models.qwen_speedups import apply_speedups
+
+        self.speedups = apply_speedups(
+            pipe.transformer, rope=self.settings.rope, fuse_gelu=self.settings.fuse_gelu, fp8=self.settings.fp8
+        )
         if self.settings.attention_backend:
             pipe.transformer.set_attention_backend(self.settings.attention_backend)
         if self.settings.compile:
@@ -148,6 +190,49 @@ class QwenImageEditor:
             pipe.transformer.compile_repeated_blocks(fullgraph=True)
         return pipe
 
+    def _load_pipeline(self) -> Any:
+        import diffusers
+
+        return getattr(diffusers, self.pipeline_class).from_pretrained(
+            self.folder, dtype=self.dtype, local_files_only=True
+        )
+
+    def _build_capacity_pipeline(self) -> Any:
+        """The pipeline with random-weight components built on the device; tokenizer and processor
+        from the folder (its ``tokenizer/`` and ``processor/`` subfolders, or the folder itself)."""
+        import diffusers
+        from transformers import AutoProcessor, AutoTokenizer
+
+        size = self.settings.capacity
+        processor = AutoProcessor.from_pretrained(self._part("processor"), local_files_only=True)
+        tokenizer_dir = self.folder / "tokenizer"
+        tokenizer = (
+            AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True)
+            if tokenizer_dir.is_dir()
+            else processor.tokenizer
+        )
+        # The processor's tokenizer is the one that writes the image placeholders of the prompt.
+        token_ids = capacity_models.tokenizer_token_ids(processor.tokenizer)
+        # Checked before building: a full-size build takes tens of GB and seconds.
+        config = capacity_models.edit_configs(size)["text_encoder"]
+        capacity_models.check_tokenizer_fits(processor.tokenizer, config)
+        capacity_models.check_processor_matches(processor.image_processor, config["vision_config"])
+        pixels = None
+        if size == "full":
+            pixels = dict(capacity_models.EDIT_PROCESSOR_PIXELS)
+            capacity_models.set_processor_pixels(processor.image_processor, pixels)
+        components = capacity_models.build_edit_components(
+            self.device, self.dtype, size, token_ids=token_ids, seed=CAPACITY_SEED
+        )
+        self.capacity_info = capacity_models.capacity_record(
+            "edit", size, self.folder, token_ids, pixels, seed=CAPACITY_SEED
+        )
+        return getattr(diffusers, self.pipeline_class)(tokenizer=tokenizer, processor=processor, **components)
+
+    def _part(self, name: str) -> Any:
+        sub = self.folder / name
+        return sub if sub.is_dir() else self.folder
+
     @property
     def _offloads_text_encoder(self) -> bool:
         return self.settings.free_text_encoder and self.device.type != "cpu"
@@ -155,11 +240,13 @@ class QwenImageEditor:
     # -- public protocol -----------------------------------------------------------------------
 
     def identity(self) -> dict[str, Any]:
-        return {
+        identity = {
             "name": self.name,
             "pipeline": self.pipeline_class,
             "path": str(self.folder),
+            # With capacity: the hash of the packaged configs the random-weight model was built from.
             "config_hash": self.config_hash,
+            "capacity": self.settings.capacity,
             "params": settings_dict(self.settings),
             "resolved": {
                 "device": str(self.device),
@@ -169,6 +256,11 @@ class QwenImageEditor:
             },
             "versions": library_versions(),
         }
+        if self.capacity_info is not None:
+            identity["capacity_planning"] = self.capacity_info
+        if self.speedups:
+            identity["speedups"] = dict(self.speedups)
+        return identity
 
     def edit(self, request: EditRequest) -> Image.Image:
         """Edit one image; raises :class:`EditOOMError` (memory already freed) on OOM."""
@@ -371,3 +463,4 @@ def _unpack(latents: Any, height: int, width: int, vae_scale_factor: int) -> Any
     rows, cols = height // (vae_scale_factor * 2), width // (vae_scale_factor * 2)
     grid = latents.view(batch, rows, cols, channels // 4, 2, 2).permute(0, 3, 1, 4, 2, 5)
     return grid.reshape(batch, channels // 4, 1, rows * 2, cols * 2)
+

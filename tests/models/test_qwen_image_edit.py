@@ -34,7 +34,9 @@ def test_default_output_is_the_source_aspect_at_the_working_area(editor, noise_i
 
 
 def test_area_dimensions_round_like_the_pipelines() -> None:
-    from diffusers.pipelines.qwenimage.pipeline_qwenimage_edit_plus import calculate_dimensions
+    from diffusers.pipelines.qwenimage.pipeline_qwenimage_edit_plus import (
+        calculate_dimensions,
+    )
 
     for area in (1024 * 1024, 512 * 512, 384 * 384):
         for ratio in (1.0, 4 / 3, 0.5, 16 / 9):
