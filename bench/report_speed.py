@@ -39,7 +39,17 @@ from editbench.report.markdown import render_markdown
 from editbench.report.run_card import build_run_card
 from editbench.report.summary import summarize
 from editbench.schema.db import get_engine, session_scope
-from editbench.schema.models import Base, Benchmark, Category, Edit, Judgment, Run, RunStatus, Sample, Status
+from editbench.schema.models import (
+    Base,
+    Benchmark,
+    Category,
+    Edit,
+    Judgment,
+    Run,
+    RunStatus,
+    Sample,
+    Status,
+)
 
 CRITERIA = ("semantic_consistency", "perceptual_quality")
 REASONING = (

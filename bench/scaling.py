@@ -9,8 +9,9 @@ full-size Qwen-Image-Edit and Qwen3-VL-8B architectures with random weights buil
 Per worker count N:
 1. warm-up run: N samples routed round-robin with judge batches of one, so every worker loads
    its editor and its judge exactly once (loads are counted from the workers' logs);
-2. measured run: 8 × N further samples on the shared queue; throughput = samples ÷ the run's
-   wall time (submit → the ledger marks it done), judging included.
+2. measured run: --per-worker × N further samples in four categories on the shared queue;
+   throughput = samples ÷ the run's wall time (submit → the ledger marks it done), judging
+   included.
 
     python bench/scaling.py --gpus 1,4 --steps 8 --json scaling.json          # on a 4-GPU host
     python bench/scaling.py --cpu-workers 1,2 --capacity tiny --steps 2       # plumbing check on a CPU
@@ -27,6 +28,9 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+
+MEASURED_CATEGORIES = 4
 
 
 def _configure_home(home: Path) -> None:
@@ -89,10 +93,11 @@ def measure(n: int, *, use_gpus: bool, benchmark: str, models, sample_ids: dict[
         cluster.wait_for_workers(n, timeout_s=300)
         warm_run, warm_s = _run_and_wait(benchmark, models, [f"warm{n}"], routing="round-robin", gpus=n, judge_batch=1,
                                          editor_params=editor_params, judge_params=judge_params, timeout_s=args.timeout)
-        run_id, wall_s = _run_and_wait(benchmark, models, [f"measure{n}"], routing="shared", gpus=n, judge_batch=args.judge_batch,
+        measured = [f"measure{n}-{k}" for k in range(MEASURED_CATEGORIES)]
+        run_id, wall_s = _run_and_wait(benchmark, models, measured, routing="shared", gpus=n, judge_batch=args.judge_batch,
                                        editor_params=editor_params, judge_params=judge_params, timeout_s=args.timeout)
         loads = _model_loads(log_dir)
-    samples = len(sample_ids[f"measure{n}"])
+    samples = sum(len(sample_ids[name]) for name in measured)
     return {
         "workers": n,
         "warmup_s": round(warm_s, 2),
@@ -117,7 +122,10 @@ def write_benchmark(root: Path, counts: list[int], per_worker: int) -> tuple[Pat
     template = next(c for c in manifest["categories"] if c["name"] == "environment")
     categories, lines, ids = [], [], {}
     for n in counts:
-        for name, size in ((f"warm{n}", n), (f"measure{n}", per_worker * n)):
+        # The measured samples are split over MEASURED_CATEGORIES categories, like a real
+        # benchmark: one category's judging overlaps the next category's edits.
+        sizes = [(f"warm{n}", n)] + [(f"measure{n}-{k}", per_worker * n // MEASURED_CATEGORIES) for k in range(MEASURED_CATEGORIES)]
+        for name, size in sizes:
             categories.append({**template, "name": name})
             ids[name] = []
             for i in range(size):
@@ -150,13 +158,20 @@ def main() -> int:
 
     home = Path(tempfile.mkdtemp(prefix="editbench-scaling-"))
     _configure_home(home)
+    from editbench.cluster.embedded_redis import EmbeddedRedis
     from editbench.models.tiny import build_tiny_models
     from editbench.producer.ingest import ingest
 
     folder, sample_ids = write_benchmark(home, counts, args.per_worker)
     benchmark = ingest(folder).benchmark
     models = build_tiny_models(home / "tiny")  # tokenizer + processor; weights come from capacity mode
-    results = [measure(n, use_gpus=use_gpus, benchmark=benchmark, models=models, sample_ids=sample_ids, args=args) for n in counts]
+    # One broker for every cluster size, so the producer's connections stay valid between them.
+    redis = EmbeddedRedis(home / "redis").start()
+    os.environ["EDITBENCH_BROKER_URL"] = redis.url
+    try:
+        results = [measure(n, use_gpus=use_gpus, benchmark=benchmark, models=models, sample_ids=sample_ids, args=args) for n in counts]
+    finally:
+        redis.stop()
     base = results[0]["images_per_s"] / results[0]["workers"]
     for r in results:
         r["efficiency_vs_n_times_single"] = r["images_per_s"] / (base * r["workers"])

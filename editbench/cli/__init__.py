@@ -13,7 +13,12 @@ from editbench.cli.cluster import demo_command, up_command, worker_command
 from editbench.cli.importers import import_command
 from editbench.cli.models import models_group
 from editbench.cli.report import compare_command, export_command, report_command
-from editbench.cli.runs import follow_command, resume_command, run_command, status_command
+from editbench.cli.runs import (
+    follow_command,
+    resume_command,
+    run_command,
+    status_command,
+)
 
 # Model code must never reach a hub: weights come from local folders only.
 for _flag in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
