@@ -68,6 +68,9 @@ task_routes = {
     "editbench.sweep": {"queue": CONTROL_QUEUE},
 }
 
+_sweep_interval = _env("sweep_interval", 30.0)
 beat_schedule = {
-    "sweep-open-runs": {"task": "editbench.sweep", "schedule": _env("sweep_interval", 30.0)},
+    # A sweep older than its interval is superseded by the next one: let it expire instead of
+    # piling up while no worker is running.
+    "sweep-open-runs": {"task": "editbench.sweep", "schedule": _sweep_interval, "options": {"expires": _sweep_interval}},
 }

@@ -40,7 +40,7 @@ def worker_command(gpu: int | None, cpu: bool, slot: int, loglevel: str) -> None
 
     app.worker_main([
         "worker", "--pool", "prefork", "--concurrency", "1", "--queues", ",".join(worker_queues(slot)),
-        "--hostname", f"editbench-{kind}{slot}@%h", "--task-events", "--loglevel", loglevel, "--without-gossip",
+        "--hostname", f"editbench-{kind}{slot}@%h", "--task-events", "--loglevel", loglevel, "--without-gossip", "--without-mingle",
     ])
 
 
@@ -66,7 +66,10 @@ def up_command(cpu_workers: int | None, flower: bool, flower_port: int, no_beat:
         cluster.start()
         cluster.wait_for_workers(len(spec.gpus) + spec.cpu_workers)
         workers = ", ".join([f"gpu{g}" for g in spec.gpus] + [f"cpu{s}" for s in range(spec.cpu_workers)])
-        console.print(f"cluster up: workers {workers}" + (f"; Flower on port {flower_port}" if flower else "") + f"; logs in {cluster.log_dir}")
+        from editbench.config import redact
+
+        broker = redact(cluster.env.get("EDITBENCH_BROKER_URL", ""))
+        console.print(f"cluster up: workers {workers}; broker {broker}" + (f"; Flower on port {flower_port}" if flower else "") + f"; logs in {cluster.log_dir}")
         while not stop["now"]:
             dead = [n for n, p in cluster.processes.items() if p.poll() is not None]
             if dead:

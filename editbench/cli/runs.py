@@ -98,7 +98,11 @@ def status_command(run_id: int, as_json: bool, watch: bool) -> None:
     if as_json:
         click.echo(json.dumps(view.as_dict(), indent=2))
         return
-    table = Table(title=f"run {run_id} — {view.status}")
+    from editbench.broker import broker_url
+    from editbench.config import load_settings, redact
+
+    where = f"ledger {redact(load_settings().database_url)} · broker {redact(broker_url(required=False) or 'none')}"
+    table = Table(title=f"run {run_id} — {view.status}", caption=where)
     for column in ("category", "samples", "edited", "edit_failed", "edits_open", "scored", "judgment_failed", "judgments_open"):
         table.add_column(column, justify="left" if column == "category" else "right")
     for c in view.categories:

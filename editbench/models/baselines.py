@@ -105,11 +105,14 @@ class PrecomputedEditor:
 
 
 def check_sample_id(sample_id: str) -> None:
-    """Reject ids that are empty, absolute, contain a path separator, ``..`` or control bytes."""
-    if not isinstance(sample_id, str) or not sample_id or sample_id in {".", ".."}:
+    """Reject ids that could name a file outside the folder: empty, absolute, ``..``, backslashes
+    or control bytes. Forward slashes are allowed between plain names, so ``physics/000`` is
+    ``<folder>/physics/000.png`` (the native format's ids often are ``<category>/<name>``)."""
+    if not isinstance(sample_id, str) or not sample_id:
         raise UnsafeSampleIdError(f"unsafe sample id {sample_id!r}")
+    parts = sample_id.split("/")
     if (
-        "/" in sample_id
+        any(part in {"", ".", ".."} for part in parts)
         or "\\" in sample_id
         or ".." in sample_id
         or any(ord(ch) < 32 for ch in sample_id)

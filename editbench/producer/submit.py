@@ -46,12 +46,15 @@ class ModelRef:
 
     def card(self) -> dict[str, Any]:
         folder = Path(self.path) if self.path else None
-        return {
-            "kind": self.kind,
-            "path": self.path,
-            "config_hash": config_hash(folder) if folder and folder.is_dir() else None,
-            "params": self.params,
-        }
+        capacity = self.params.get("capacity")
+        if capacity:
+            # Weights are random and built from editbench's packaged configs: that is the identity.
+            from editbench.models.capacity import CONFIG_DIR
+
+            digest = config_hash(CONFIG_DIR)
+        else:
+            digest = config_hash(folder) if folder and folder.is_dir() else None
+        return {"kind": self.kind, "path": self.path, "config_hash": digest, "capacity": capacity, "params": self.params}
 
 
 @dataclass

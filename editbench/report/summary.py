@@ -303,6 +303,11 @@ def _error_codes(samples: Iterable[SampleData]) -> dict[str, dict[str, int]]:
 
 def _warnings(run: RunData, overall: Mapping[str, Any], categories: Mapping[str, Any]) -> list[str]:
     out = []
+    if run.run_card.get("capacity_planning"):
+        out.append(
+            "capacity-planning run: the models are full-size architectures with random weights "
+            "(capacity mode), so timings and memory are real and every score is noise"
+        )
     block = overall["samples"]
     if run.status != DONE:
         unfinished = block["n_pending"] + block["n_running"]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from editbench.config import load_settings
@@ -105,8 +105,10 @@ def transact(operation: Callable[[Session], T], *, url: str | None = None, retry
         try:
             with session_scope(url) as session:
                 return operation(session)
-        except OperationalError:
-            if time.monotonic() + delay > deadline:
+        except DBAPIError as exc:
+            # OperationalError: server down or locked; any other DBAPI error that invalidated
+            # the connection (psycopg2's "connection already closed"): both are transient.
+            if not (isinstance(exc, OperationalError) or exc.connection_invalidated) or time.monotonic() + delay > deadline:
                 raise
             log.warning("database unavailable; retrying in %.1fs", delay, exc_info=True)
             time.sleep(delay)

@@ -53,7 +53,8 @@ def test_precomputed_refuses_ambiguous_names(tmp_path: Path, noise_image) -> Non
         "..",
         ".",
         "",
-        "a/b",
+        "a//b",
+        "a/./b",
         "/etc/passwd",
         "a\\..\\b",
         "C:\\x",
@@ -72,6 +73,14 @@ def test_precomputed_rejects_ids_that_could_escape_the_folder(
     editor = load_editor("precomputed", str(folder))
     with pytest.raises(UnsafeSampleIdError):
         editor.edit(EditRequest(sample_id, noise_image(4, 4, 0), "x", seed=0))
+
+
+def test_precomputed_maps_category_ids_to_subfolders(tmp_path: Path, noise_image) -> None:
+    folder = tmp_path / "outputs"
+    (folder / "physics").mkdir(parents=True)
+    noise_image(6, 4, 1).save(folder / "physics" / "000.png")
+    edited = load_editor("precomputed", str(folder)).edit(EditRequest("physics/000", noise_image(4, 4, 0), "x", seed=0))
+    assert edited.size == (6, 4)
 
 
 def test_precomputed_rejects_symlinks_leading_outside(tmp_path: Path, noise_image) -> None:

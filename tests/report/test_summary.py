@@ -167,3 +167,15 @@ def test_report_files_and_run_card(ledger, tmp_path):
     assert card["library_versions"]["recorded"] == {"torch": "2.14.1"}
     assert card["library_versions"]["at_report"]["numpy"]
     assert card["times"]["created_at"].startswith("2025-01-01T12:00:00")
+
+
+
+def test_capacity_planning_runs_are_flagged_before_citing(ledger):
+    """A run made with random full-size weights must say so where a reader looks first."""
+    bench = ledger.benchmark({"physics": {}}, {"physics": ["p1"]})
+    capacity = ledger.run(bench, {"p1": {SC: 7, PQ: 8}}, run_card={"capacity_planning": True}, name="capacity")
+    normal = ledger.run(bench, {"p1": {SC: 7, PQ: 8}}, name="normal")
+    with session_scope(ledger.url) as session:
+        flagged, plain = summarize(load_run(session, capacity)), summarize(load_run(session, normal))
+    assert any("capacity-planning run" in w for w in flagged["warnings"])
+    assert not any("capacity-planning" in w for w in plain["warnings"])
