@@ -7,7 +7,9 @@ import os
 import pytest
 from sqlalchemy import func, select
 
+from editbench.config import load_settings
 from editbench.schema.db import session_scope
+from editbench.thumbnails import thumbnail_cache
 from editbench.schema.models import Edit, Judgment, Sample, Status
 from tests.integration.harness import (
     assert_exactly_once,
@@ -36,6 +38,11 @@ def test_two_category_run_scores_every_sample_once(workers, tiny_models, tmp_pat
         # Edited images went through Redis and the artifact store, never through task payloads.
         paths = s.scalars(select(Edit.output_path).where(Edit.run_id == run_id)).all()
         assert all(os.path.exists(p) for p in paths)
+        # Ingest and the workers thumbnailed every image they held, so a report decodes none again.
+        hashes = s.scalars(select(Edit.output_sha256).where(Edit.run_id == run_id)).all()
+        hashes += s.scalars(select(Sample.source_sha256).join(Edit, Edit.sample_id == Sample.id).where(Edit.run_id == run_id)).all()
+    cache = thumbnail_cache(load_settings().home)
+    assert all((cache / f"{h}.jpg").exists() for h in hashes)
 
 
 def test_round_robin_pins_sample_i_to_worker_i_mod_n(workers, tiny_models, tmp_path) -> None:
