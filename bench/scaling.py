@@ -29,7 +29,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-
 MEASURED_CATEGORIES = 4
 
 

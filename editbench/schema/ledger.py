@@ -533,7 +533,13 @@ def run_progress(session: Session, run_id: int) -> list[CategoryProgress]:
 def finish_run_if_complete(session: Session, run_id: int) -> bool:
     """Mark the run done when every edit and judgment is final (never for a standing run that
     follows new ingests: those stay open until the user stops following)."""
-    run = session.get(Run, run_id)
+    # Lock the run row first: two workers finishing the last two batches at once would otherwise
+    # each count the other's rows as still running (write skew under PostgreSQL's READ
+    # COMMITTED) and neither would close the run. After the lock, the counts below see the
+    # other transaction's commit. (SQLite's BEGIN IMMEDIATE already serialises writers.)
+    run = session.execute(
+        select(Run).where(Run.id == run_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     if run is None or run.status == RunStatus.DONE:
         return False
     open_items = session.scalar(

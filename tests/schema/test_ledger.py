@@ -172,3 +172,42 @@ def test_migrations_match_the_models(db_url: str) -> None:
     with get_engine(db_url).connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_two_last_batches_finishing_at_once_close_the_run(postgres_db: str) -> None:
+    """Write skew under READ COMMITTED: each finisher counted the other's rows as running and
+    neither closed the run, so it stayed open forever (seen in the scheduling benchmark)."""
+    import threading
+
+    record, samples = _benchmark(categories=("physics",), per_category=2)
+    with session_scope() as s:
+        bid = ledger.register_benchmark(s, record, samples).benchmark_id
+        run_id = _run(s, bid)
+        sample_ids = list(s.scalars(select(Sample.id).order_by(Sample.id)))
+    for i, sid in enumerate(sample_ids):
+        _claim(run_id, sid, f"edit-{i}")
+        with session_scope() as s:
+            ledger.record_edit(s, run_id, sid, f"edit-{i}", ledger.EditOutcome(Status.DONE))
+        with session_scope() as s:
+            assert ledger.claim_judgments(s, run_id, [sid], task_id=f"judge-{i}", worker="w", lease_s=60, max_attempts=3)
+    both_recorded = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def finish(i: int, sid: int) -> None:
+        try:
+            with session_scope() as s:
+                outcomes = [ledger.JudgmentOutcome(c, Status.DONE, score=5.0) for c in ("semantic_consistency", "perceptual_quality")]
+                ledger.record_judgments(s, run_id, sid, f"judge-{i}", outcomes)
+                both_recorded.wait(timeout=10)  # both transactions hold their writes, uncommitted
+                ledger.finish_run_if_complete(s, run_id)
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=finish, args=(i, sid)) for i, sid in enumerate(sample_ids)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    with session_scope() as s:
+        assert s.get(Run, run_id).status == RunStatus.DONE
