@@ -123,7 +123,7 @@ def write_benchmark(root: Path, counts: list[int], per_worker: int) -> tuple[Pat
     for n in counts:
         # The measured samples are split over MEASURED_CATEGORIES categories, like a real
         # benchmark: one category's judging overlaps the next category's edits.
-        sizes = [(f"warm{n}", n)] + [(f"measure{n}-{k}", per_worker * n // MEASURED_CATEGORIES) for k in range(MEASURED_CATEGORIES)]
+        sizes = [(f"warm{n}", n)] + [(f"measure{n}-{k}", max(1, per_worker * n // MEASURED_CATEGORIES)) for k in range(MEASURED_CATEGORIES)]
         for name, size in sizes:
             categories.append({**template, "name": name})
             ids[name] = []

@@ -85,6 +85,8 @@ def submit_run(run_id: int) -> int:
     for p in progress:
         if p.category_id not in by_category and not p.finished:
             enqueue_scoring(run_id, p.category_id)
+    # A run with nothing left to do (e.g. only empty categories) is finished now: no task will.
+    transact(lambda session: ledger.finish_run_if_complete(session, run_id))
     return len(by_category)
 
 

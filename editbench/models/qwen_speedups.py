@@ -4,7 +4,7 @@ One job: swap modules of an already-built transformer for faster equivalents. Th
 expose them as settings (``rope``, ``fuse_gelu``, ``fp8``; applied before ``torch.compile``) and
 ``bench/editor.py`` measures them. Each function below says what it buys; the numbers are
 medians measured on one H100 80GB (bf16, 1024² working area, 8192 image + ~1400 text tokens per
-forward, full-size random weights; ``docs/BENCHMARKS-gpu-draft.md``):
+forward, full-size random weights; ``docs/BENCHMARKS.md``):
 
 =======================================  =============  =============  ===============
 setting (with regional ``compile``)      one forward    50 steps, CFG  8 steps, no CFG
