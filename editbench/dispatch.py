@@ -17,7 +17,7 @@ from sqlalchemy import select
 from editbench.queues import CONTROL_QUEUE, SHARED_QUEUE, edit_queue, pinned_queue
 from editbench.schema import ledger
 from editbench.schema.db import session_scope, transact
-from editbench.schema.models import Category, Edit, Run
+from editbench.schema.models import Edit, Run
 from editbench.workers.app import app
 
 
@@ -43,7 +43,7 @@ def enqueue_category(run_id: int, category_id: int, sample_ids: list[int]) -> No
     if header:
         _stop_listening(chord(header)(body))
     else:
-        _stop_listening(body.clone(args=(None, run_id, category_id)).apply_async())
+        enqueue_scoring(run_id, category_id)
 
 
 def _stop_listening(result: AsyncResult) -> None:
@@ -187,12 +187,3 @@ def sweep_open_runs() -> SweepReport:
     for run_id in run_ids:
         sweep_run(run_id, report=report)
     return report
-
-
-def category_names(run_id: int) -> dict[int, str]:
-    with session_scope() as session:
-        return dict(
-            session.execute(
-                select(Category.id, Category.name).join(Edit, Edit.category_id == Category.id).where(Edit.run_id == run_id).distinct()
-            ).all()
-        )
