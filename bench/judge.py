@@ -40,6 +40,10 @@ if str(ROOT) not in sys.path:
 import torch
 
 from editbench.models import capacity
+from editbench.models.qwen3_vl_speedups import (
+    STATIC_CACHE_GENERATION,
+    compile_decoder_layers,
+)
 
 
 def parse_area(spec: str) -> tuple[int, int]:
@@ -442,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
         return entry
 
     def generate(inputs: dict[str, torch.Tensor], static: bool) -> torch.Tensor:
-        kwargs: dict[str, Any] = {"cache_implementation": "static"} if static else {}
+        kwargs: dict[str, Any] = dict(STATIC_CACHE_GENERATION) if static else {}
         out = model.generate(
             **inputs,
             max_new_tokens=new_tokens,
@@ -491,8 +495,7 @@ def main(argv: list[str] | None = None) -> int:
                     # first call compiles the decode step for this batch shape (reported as first_calls_s)
                     record("static", area, b, lambda x: generate(x, static=True))
         if args.compile_prefill:
-            for layer in model.model.language_model.layers:
-                layer.compile(dynamic=True)
+            compile_decoder_layers(model)
             for area in areas:
                 for b in (int(x) for x in args.compile_prefill.split(",")):
                     record(
