@@ -30,6 +30,11 @@ from editbench.schema.models import Edit, Judgment
 log = logging.getLogger("editbench.worker")
 
 
+def one_model_at_a_time() -> bool:
+    """``EDITBENCH_RESIDENT=one``: the card holds the editor or the judge, never both."""
+    return os.environ.get("EDITBENCH_RESIDENT", "both") == "one"
+
+
 def worker_identity() -> str:
     gpu = os.environ.get("EDITBENCH_WORKER_SLOT", "?")
     return f"{socket.gethostname()}/slot{gpu}/pid{os.getpid()}"
@@ -55,7 +60,7 @@ class ModelCache:
         key = self._key(kind, path, params)
         if self._editor is None or self._editor[0] != key:
             self._editor = None
-            if os.environ.get("EDITBENCH_RESIDENT", "both") == "one":
+            if one_model_at_a_time():
                 self._judge = None
             _release_memory()
             started = time.perf_counter()
@@ -68,7 +73,7 @@ class ModelCache:
         key = self._key(kind, path, params)
         if self._judge is None or self._judge[0] != key:
             self._judge = None
-            if os.environ.get("EDITBENCH_RESIDENT", "both") == "one":
+            if one_model_at_a_time():
                 self._editor = None
             _release_memory()
             started = time.perf_counter()

@@ -23,7 +23,7 @@ from editbench.schema import ledger
 from editbench.schema.db import transact
 from editbench.schema.models import Benchmark, Category, Edit, Run, Sample, Status
 from editbench.workers.imagecache import load_edited_image
-from editbench.workers.runtime import MODELS, heartbeat, worker_identity
+from editbench.workers.runtime import MODELS, heartbeat, one_model_at_a_time, worker_identity
 
 _OUTCOME_STATUS = {
     Outcome.DONE: Status.DONE,
@@ -35,7 +35,9 @@ _OUTCOME_STATUS = {
 
 @dataclass(frozen=True)
 class JudgePlan:
-    """``batches`` is None while some edit of the category is still open (barrier not met)."""
+    """``batches`` is None while the barrier is not met: some edit of the category is open or,
+    with one model resident at a time, some edit of the run (judging then waits for the whole
+    edit phase, so each worker switches from editor to judge once, never per batch)."""
 
     batches: list[list[int]] | None
 
@@ -44,10 +46,13 @@ def plan_category_scoring(run_id: int, category_id: int) -> JudgePlan:
     # Through ``transact``: this runs as the chord body, and a body that raised on a database
     # blip would be lost (the category left unscored until a sweeper noticed).
     def plan(session: Session) -> JudgePlan:
-        progress = {p.category_id: p for p in ledger.run_progress(session, run_id)}.get(category_id)
+        everything = ledger.run_progress(session, run_id)
+        progress = next((p for p in everything if p.category_id == category_id), None)
         if progress is None:
             return JudgePlan([])
         if not progress.edits_finished:
+            return JudgePlan(None)
+        if one_model_at_a_time() and not all(p.edits_finished for p in everything):
             return JudgePlan(None)
         run = session.get(Run, run_id)
         pending = ledger.pending_judgment_samples(session, run_id, category_id)
@@ -56,6 +61,7 @@ def plan_category_scoring(run_id: int, category_id: int) -> JudgePlan:
         return JudgePlan([pending[i : i + size] for i in range(0, len(pending), size)])
 
     return transact(plan)
+
 
 
 @dataclass(frozen=True)

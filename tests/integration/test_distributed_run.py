@@ -153,3 +153,25 @@ def test_standing_run_picks_up_a_category_ingested_later(workers, tiny_models, t
     assert result.exit_code == 0, result.output
     assert "run complete" in result.output
     assert read_status(run_id).finished
+
+
+def test_one_resident_model_switches_from_editor_to_judge_once(workers, tiny_models, tmp_path) -> None:
+    """EDITBENCH_RESIDENT=one (cards too small for both models): a worker loads its editor once
+    and its judge once, and no judgment starts before the last edit finished. (FIFO queues give
+    this order on a plain run; the barrier in plan_category_scoring also keeps it when resume
+    or a standing run puts edits behind judge batches.)"""
+    import re
+
+    benchmark = ingest_example(tmp_path, per_category=3)
+    workers.env["EDITBENCH_RESIDENT"] = "one"
+    workers.start(0)
+    workers.wait_ready(1)
+    run_id = submit_run(benchmark, tiny_models, categories=["physics", "social", "causal"], judge_batch_size=2)
+    wait_done(run_id, workers)
+    assert_exactly_once(run_id)
+    loads = re.findall(r"model load: (\w+)", (workers.log_dir / "worker-0.log").read_text())
+    assert loads == ["editor", "judge"], loads
+    with session_scope() as s:
+        last_edit = s.scalar(select(func.max(Edit.finished_at)).where(Edit.run_id == run_id))
+        first_judgment = s.scalar(select(func.min(Judgment.started_at)).where(Judgment.run_id == run_id))
+    assert first_judgment >= last_edit
