@@ -32,7 +32,7 @@ from editbench.importers.records import (
     ImportReport,
     SkipCallback,
     SkipRecord,
-    convert_records,
+    import_into,
     optional_str,
     require_str,
     resolve_under,
@@ -117,25 +117,26 @@ def import_gedit(
     pyarrow = _require_pyarrow()
     src = Path(src)
     files = data_files(src)
-    report = ImportReport(kind=KIND, dest=Path(dest))
-    with NativeBenchmarkWriter(Path(dest), MANIFEST, overwrite=overwrite) as writer:
-        for path in files:
-            if limit is not None and report.written >= limit:
-                break
-            base = Path(image_root) if image_root else path.parent
-            convert_records(
-                writer,
-                report,
-                _records(pyarrow, path),
-                lambda row, w, base=base: _convert(row, w, base),
-                limit=limit,
-                on_skip=on_skip,
-            )
-        writer.commit(
-            report,
-            {"importer": KIND, "dataset": DATASET, "source": str(src.absolute()), "files": [str(p) for p in files]},
-        )
-    return report
+    return import_into(
+        dest,
+        MANIFEST,
+        _records_of(pyarrow, files, image_root),
+        lambda row_base, w: _convert(row_base[0], w, row_base[1]),
+        kind=KIND,
+        provenance={"importer": KIND, "dataset": DATASET, "source": str(src.absolute()), "files": [str(p) for p in files]},
+        limit=limit,
+        overwrite=overwrite,
+        on_skip=on_skip,
+    )
+
+
+def _records_of(pyarrow: Any, files: list[Path], image_root: Path | None) -> Iterator[tuple[str, tuple[dict[str, Any], Path]]]:
+    """Every file's rows in turn, each with the folder its relative image paths start from.
+    Lazy, so a ``--limit`` reached early never opens the later files."""
+    for path in files:
+        base = Path(image_root) if image_root else path.parent
+        for record_id, row in _records(pyarrow, path):
+            yield record_id, (row, base)
 
 
 def _require_pyarrow() -> Any:

@@ -14,7 +14,6 @@ Several keys share one source image; it is copied once. Scoring follows ImgEdit'
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,8 @@ from editbench.importers.records import (
     ImportReport,
     SkipCallback,
     SkipRecord,
-    convert_records,
+    import_into,
+    read_json,
     require_str,
     resolve_under,
 )
@@ -256,22 +256,17 @@ def import_imgedit(
     """
     annotation = annotation_file(Path(src))
     root = Path(image_root) if image_root else annotation.parent
-    entries = _load(annotation)
-    report = ImportReport(kind=KIND, dest=Path(dest))
-    with NativeBenchmarkWriter(Path(dest), MANIFEST, overwrite=overwrite) as writer:
-        convert_records(
-            writer,
-            report,
-            _records(entries),
-            lambda record, w: _convert(record, w, root),
-            limit=limit,
-            on_skip=on_skip,
-        )
-        writer.commit(
-            report,
-            {"importer": KIND, "dataset": DATASET, "source": str(annotation.absolute()), "images": str(root)},
-        )
-    return report
+    return import_into(
+        dest,
+        MANIFEST,
+        _records(_load(annotation)),
+        lambda record, w: _convert(record, w, root),
+        kind=KIND,
+        provenance={"importer": KIND, "dataset": DATASET, "source": str(annotation.absolute()), "images": str(root)},
+        limit=limit,
+        overwrite=overwrite,
+        on_skip=on_skip,
+    )
 
 
 def annotation_file(src: Path) -> Path:
@@ -283,10 +278,7 @@ def annotation_file(src: Path) -> Path:
 
 
 def _load(annotation: Path) -> dict[str, Any]:
-    try:
-        entries = json.loads(annotation.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ImporterError(f"cannot read {annotation}: {exc}") from exc
+    entries = read_json(annotation)
     if not isinstance(entries, dict):
         raise ImporterError(f"{annotation} holds {type(entries).__name__}, expected an object keyed by id")
     return entries

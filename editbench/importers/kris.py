@@ -34,7 +34,7 @@ from editbench.importers.records import (
     ImportReport,
     SkipCallback,
     SkipRecord,
-    convert_records,
+    import_into,
     optional_str,
     require_str,
     resolve_under,
@@ -204,11 +204,11 @@ def import_kris(
     ``image_root`` is not used: KRIS images always sit next to their ``annotation.json``.
     """
     root = bench_root(Path(src))
-    report = ImportReport(kind=KIND, dest=Path(dest))
-    with NativeBenchmarkWriter(Path(dest), MANIFEST, overwrite=overwrite) as writer:
-        convert_records(writer, report, _records(root), _convert, limit=limit, on_skip=on_skip)
-        writer.commit(report, {"importer": KIND, "dataset": DATASET, "source": str(root.absolute())})
-    return report
+    return import_into(
+        dest, MANIFEST, _records(root), _convert, kind=KIND,
+        provenance={"importer": KIND, "dataset": DATASET, "source": str(root.absolute())},
+        limit=limit, overwrite=overwrite, on_skip=on_skip,
+    )
 
 
 def bench_root(src: Path) -> Path:

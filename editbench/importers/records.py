@@ -9,6 +9,7 @@ source as a whole (folder not found, no annotation file, pyarrow missing) raise
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -17,7 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from editbench.importers.native_writer import ItemLine, NativeBenchmarkWriter
+    from editbench.importers.native_writer import (
+        ItemLine,
+        Manifest,
+        NativeBenchmarkWriter,
+    )
 
 logger = logging.getLogger("editbench.importers")
 
@@ -76,6 +81,39 @@ def convert_records(
             notify(record_id, skip.reason)
             continue
         report.written += 1
+
+
+def import_into(
+    dest: Path,
+    manifest: Manifest,
+    records: Iterable[tuple[str, RawRecord]],
+    convert: Callable[[RawRecord, NativeBenchmarkWriter], ItemLine],
+    *,
+    kind: str,
+    provenance: Mapping[str, Any],
+    limit: int | None = None,
+    overwrite: bool = False,
+    on_skip: SkipCallback | None = None,
+) -> ImportReport:
+    """The whole of an importer once it knows its records: convert them into a native
+    benchmark at ``dest`` (written only when everything converted is committed)."""
+    from editbench.importers.native_writer import (
+        NativeBenchmarkWriter,  # it imports this module
+    )
+
+    report = ImportReport(kind=kind, dest=Path(dest))
+    with NativeBenchmarkWriter(Path(dest), manifest, overwrite=overwrite) as writer:
+        convert_records(writer, report, records, convert, limit=limit, on_skip=on_skip)
+        writer.commit(report, provenance)
+    return report
+
+
+def read_json(path: Path) -> Any:
+    """A whole annotation file; unreadable or invalid JSON stops the import with the reason."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ImporterError(f"cannot read {path}: {exc}") from exc
 
 
 # --- field checks shared by the converters -------------------------------------------------

@@ -19,7 +19,6 @@ dimension gets full marks. The weighted score uses RISEBench's weights.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,10 +35,11 @@ from editbench.importers.records import (
     ImportReport,
     SkipCallback,
     SkipRecord,
-    convert_records,
+    import_into,
     is_blank,
     is_true,
     optional_str,
+    read_json,
     require_str,
     resolve_under,
     single_image_path,
@@ -163,22 +163,17 @@ def import_rise(
     """Import RISEBench from its JSON file, or the folder that holds it (``data/`` is searched too)."""
     annotation = annotation_file(Path(src))
     root = Path(image_root) if image_root else annotation.parent
-    samples = _load(annotation)
-    report = ImportReport(kind=KIND, dest=Path(dest))
-    with NativeBenchmarkWriter(Path(dest), MANIFEST, overwrite=overwrite) as writer:
-        convert_records(
-            writer,
-            report,
-            _records(samples),
-            lambda sample, w: _convert(sample, w, root),
-            limit=limit,
-            on_skip=on_skip,
-        )
-        writer.commit(
-            report,
-            {"importer": KIND, "dataset": DATASET, "source": str(annotation.absolute()), "images": str(root)},
-        )
-    return report
+    return import_into(
+        dest,
+        MANIFEST,
+        _records(_load(annotation)),
+        lambda sample, w: _convert(sample, w, root),
+        kind=KIND,
+        provenance={"importer": KIND, "dataset": DATASET, "source": str(annotation.absolute()), "images": str(root)},
+        limit=limit,
+        overwrite=overwrite,
+        on_skip=on_skip,
+    )
 
 
 def annotation_file(src: Path) -> Path:
@@ -194,10 +189,7 @@ def annotation_file(src: Path) -> Path:
 
 
 def _load(annotation: Path) -> list[Any]:
-    try:
-        samples = json.loads(annotation.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ImporterError(f"cannot read {annotation}: {exc}") from exc
+    samples = read_json(annotation)
     if isinstance(samples, dict):
         # Some exports key the list by index; keep the file's order either way.
         samples = list(samples.values())
