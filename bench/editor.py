@@ -33,7 +33,6 @@ import json
 import math
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -47,6 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from editbench.cluster.launcher import gpu_description
 from editbench.models import capacity
 from editbench.models.qwen_speedups import (  # the module rewrites measured here live in the package
     RealRopePosEmbed,
@@ -367,23 +367,6 @@ def time_fn(fn, device: torch.device, warmup: int, repeats: int) -> dict[str, An
     return {"median_s": statistics.median(times), "min_s": min(times), "times_s": times}
 
 
-def gpu_name() -> str:
-    try:
-        return subprocess.run(
-            [
-                "nvidia-smi",
-                "--query-gpu=name,memory.total,driver_version",
-                "--format=csv,noheader",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
-        ).stdout.strip()
-    except Exception:  # noqa: BLE001
-        return "n/a"
-
-
 def env_info(device: torch.device) -> dict[str, Any]:
     import diffusers
     import transformers
@@ -399,7 +382,7 @@ def env_info(device: torch.device) -> dict[str, Any]:
         "argv": sys.argv,
     }
     if device.type == "cuda":
-        info["gpu"] = gpu_name()
+        info["gpu"] = gpu_description()
         info["cuda"] = torch.version.cuda
         info["cudnn"] = torch.backends.cudnn.version()
     return info

@@ -27,7 +27,6 @@ import json
 import platform
 import random
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,6 +38,7 @@ if str(ROOT) not in sys.path:
 
 import torch
 
+from editbench.cluster.launcher import gpu_description
 from editbench.models import capacity
 from editbench.models.qwen3_vl_speedups import (
     STATIC_CACHE_GENERATION,
@@ -229,23 +229,6 @@ def check_vision_opt(model: Any, device: Any, dtype: Any) -> float:
     return float((out.float() - ref.float()).norm() / ref.float().norm())
 
 
-def gpu_name() -> str:
-    try:
-        return subprocess.run(
-            [
-                "nvidia-smi",
-                "--query-gpu=name,memory.total,driver_version",
-                "--format=csv,noheader",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
-        ).stdout.strip()
-    except Exception:  # noqa: BLE001
-        return "n/a"
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -343,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "env": {
             "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "gpu": gpu_name() if device.type == "cuda" else "cpu",
+            "gpu": gpu_description() if device.type == "cuda" else "cpu",
             "torch": torch.__version__,
             "transformers": transformers.__version__,
             "python": platform.python_version(),

@@ -196,9 +196,9 @@ def _device_name(use_gpus: bool) -> str:
         import platform
 
         return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
-    import subprocess
+    from editbench.cluster.launcher import gpu_description
 
-    return subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True).stdout.strip()
+    return gpu_description("name")
 
 
 if __name__ == "__main__":

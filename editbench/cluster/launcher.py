@@ -38,6 +38,18 @@ def visible_gpus() -> list[int]:
     return [i for i, line in enumerate(out.stdout.splitlines()) if line.startswith("GPU ")]
 
 
+def gpu_description(fields: str = "name,memory.total,driver_version") -> str:
+    """What ``nvidia-smi`` says of this host's GPUs (one line each), for run records and
+    benchmark results; ``n/a`` where there is none."""
+    try:
+        return subprocess.run(
+            ["nvidia-smi", f"--query-gpu={fields}", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=20, check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "n/a"
+
+
 @dataclass
 class Cluster:
     spec: ClusterSpec

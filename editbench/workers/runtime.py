@@ -16,7 +16,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,38 +49,30 @@ class ModelCache:
     """At most one editor and one judge per process, keyed by everything that defines them."""
 
     loads: list[str] = field(default_factory=list)
-    _editor: tuple[str, Editor] | None = None
-    _judge: tuple[str, Judge] | None = None
-
-    @staticmethod
-    def _key(kind: str, path: str | None, params: dict[str, Any]) -> str:
-        return json.dumps([kind, path, params], sort_keys=True, default=str)
+    _resident: dict[str, tuple[str, Any]] = field(default_factory=dict)  # role -> (key, model)
 
     def editor(self, kind: str, path: str | None, params: dict[str, Any]) -> Editor:
-        key = self._key(kind, path, params)
-        if self._editor is None or self._editor[0] != key:
-            self._editor = None
-            if one_model_at_a_time():
-                self._judge = None
-            _release_memory()
-            started = time.perf_counter()
-            self._editor = (key, load_editor(kind, path, device=device(), **params))
-            self.loads.append(f"editor:{kind}")
-            log.info("model load: editor %s from %s in %.1fs (load #%d in this process)", kind, path, time.perf_counter() - started, len(self.loads))
-        return self._editor[1]
+        return self._get("editor", load_editor, kind, path, params)
 
     def judge(self, kind: str, path: str | None, params: dict[str, Any]) -> Judge:
-        key = self._key(kind, path, params)
-        if self._judge is None or self._judge[0] != key:
-            self._judge = None
+        return self._get("judge", load_judge, kind, path, params)
+
+    def _get(self, role: str, load: Callable[..., Any], kind: str, path: str | None, params: dict[str, Any]) -> Any:
+        key = json.dumps([kind, path, params], sort_keys=True, default=str)
+        held = self._resident.get(role)
+        if held is None or held[0] != key:
+            # Drop what this load replaces (and, one model at a time, the other role too)
+            # before loading, so the two never sit in memory together.
+            self._resident.pop(role, None)
             if one_model_at_a_time():
-                self._editor = None
+                self._resident.clear()
             _release_memory()
             started = time.perf_counter()
-            self._judge = (key, load_judge(kind, path, device=device(), **params))
-            self.loads.append(f"judge:{kind}")
-            log.info("model load: judge %s from %s in %.1fs (load #%d in this process)", kind, path, time.perf_counter() - started, len(self.loads))
-        return self._judge[1]
+            held = self._resident[role] = (key, load(kind, path, device=device(), **params))
+            self.loads.append(f"{role}:{kind}")
+            log.info("model load: %s %s from %s in %.1fs (load #%d in this process)", role, kind, path,
+                     time.perf_counter() - started, len(self.loads))
+        return held[1]
 
 
 def _release_memory() -> None:

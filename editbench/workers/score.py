@@ -23,7 +23,12 @@ from editbench.schema import ledger
 from editbench.schema.db import transact
 from editbench.schema.models import Benchmark, Category, Edit, Run, Sample, Status
 from editbench.workers.imagecache import load_edited_image
-from editbench.workers.runtime import MODELS, heartbeat, one_model_at_a_time, worker_identity
+from editbench.workers.runtime import (
+    MODELS,
+    heartbeat,
+    one_model_at_a_time,
+    worker_identity,
+)
 
 _OUTCOME_STATUS = {
     Outcome.DONE: Status.DONE,
