@@ -43,8 +43,14 @@ class ImageStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    def put(self, path: Path) -> StoredImage:
-        """Copy ``path`` into the store (no-op if that content is already there)."""
+    def put(self, path: Path, sha256: str | None = None) -> StoredImage:
+        """Copy ``path`` into the store (no-op if that content is already there).
+
+        ``sha256``, when the caller already hashed the file (the loader does, to validate it),
+        lets a re-ingest skip reading the file a second time if that content is stored.
+        """
+        if sha256 and (found := self._find(sha256)) is not None:
+            return StoredImage(sha256, found)
         with open(path, "rb") as source:
             return self._put_stream(source, Path(path).suffix)
 

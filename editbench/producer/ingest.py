@@ -77,8 +77,8 @@ def ingest(path: Path, *, max_pixels: int | None = None) -> IngestReport:
 
 
 def _sample_record(item: ItemSpec, store: ImageStore, home: Path) -> ledger.SampleRecord:
-    source = store.put(item.source_image)
-    reference = store.put(item.reference_image) if item.reference_image else None
+    source = store.put(item.source_image, item.source_sha256 or None)
+    reference = store.put(item.reference_image, item.reference_sha256) if item.reference_image else None
     # Reports show every source; thumbnailing it once here saves decoding it per report.
     make_thumbnail(source.path, thumbnail_cache(home) / f"{source.sha256}.jpg")
     return ledger.SampleRecord(

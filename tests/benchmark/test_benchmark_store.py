@@ -58,3 +58,17 @@ def test_missing_image_raises_a_clear_error(tmp_path, make_png):
 def test_hash_must_be_a_sha256(tmp_path, bad):
     with pytest.raises(ValueError):
         ImageStore(tmp_path).path_for(bad)
+
+
+def test_put_with_a_known_hash_skips_reading_stored_content(tmp_path) -> None:
+    """Re-ingest passes the loader's hash: stored content is found without reading the file."""
+    from editbench.benchmark.images import sha256_file
+    from editbench.benchmark.store import ImageStore
+
+    image = tmp_path / "a.png"
+    Image.new("RGB", (4, 4), (1, 2, 3)).save(image)
+    store = ImageStore(tmp_path / "store")
+    first = store.put(image)
+    assert first.sha256 == sha256_file(image)
+    image.unlink()  # a second read would fail: the known hash must be enough
+    assert store.put(image, first.sha256) == first
