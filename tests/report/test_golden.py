@@ -118,7 +118,8 @@ def normalise(name: str, document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def produce(ledger: Ledger, out: Path) -> dict[str, str]:
+def produce_documents(ledger: Ledger, out: Path) -> dict[str, dict[str, Any]]:
+    """Every golden document as written (nothing normalised), by golden file name."""
     a, b, c = build_runs(ledger)
     files: dict[str, Path] = {}
     with session_scope(ledger.url) as session:
@@ -127,15 +128,14 @@ def produce(ledger: Ledger, out: Path) -> dict[str, str]:
             files[f"summary_{label}.json"] = paths.summary_json
             files[f"run_card_{label}.json"] = paths.run_card_json
         files["compare.json"] = write_comparison(session, [a, b, c], out / "compare", home=ledger.root).compare_json
-    produced = {}
-    for name, path in files.items():
-        document = normalise(name, json.loads(path.read_text()))
-        produced[name] = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    return produced
+    return {name: json.loads(path.read_text()) for name, path in files.items()}
 
 
 def test_report_documents_equal_the_golden_files(ledger, tmp_path):
-    produced = produce(ledger, tmp_path / "out")
+    produced = {
+        name: json.dumps(normalise(name, document), indent=2, ensure_ascii=False) + "\n"
+        for name, document in produce_documents(ledger, tmp_path / "out").items()
+    }
     if UPDATE:
         GOLDEN.mkdir(exist_ok=True)
         for name, text in produced.items():
