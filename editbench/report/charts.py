@@ -38,7 +38,9 @@ class Chart:
 
     def add(self, tag: str, *, text: str = "", title: str = "", **attrs: object) -> None:
         """Add a shape; ``attrs`` keys use ``_`` for ``-`` (text_anchor → text-anchor; class_ → class)."""
-        self.shapes.append(Shape(tag, tuple((k.rstrip("_").replace("_", "-"), str(v)) for k, v in attrs.items()), text, title))
+        self.shapes.append(
+            Shape(tag, tuple((k.rstrip("_").replace("_", "-"), str(v)) for k, v in attrs.items()), text, title)
+        )
 
 
 def _f(value: float) -> str:
@@ -82,7 +84,9 @@ def histogram(values: Sequence[float], n_unscored: int, lo: float, hi: float, *,
         )
     ux = width - gap + 4
     uh = plot_h * n_unscored / peak
-    chart.add("rect", x=ux, y=_f(10 + plot_h - uh), width=22, height=_f(uh), fill="#aaa", title=f"unscored: {n_unscored}")
+    chart.add(
+        "rect", x=ux, y=_f(10 + plot_h - uh), width=22, height=_f(uh), fill="#aaa", title=f"unscored: {n_unscored}"
+    )
     axis_y = 10 + plot_h
     chart.add("line", x1=left, x2=left + plot_w, y1=axis_y, y2=axis_y, stroke="#888")
     chart.add("text", x=left, y=height - 6, class_="tick", text=f"{lo:g}")
@@ -119,8 +123,13 @@ def criteria_chart(summary: Summary) -> Chart:
             top = y + j * bar_h
             title = f"{name} · {criterion}: {b.mean:.2f} (n={b.count}, CI {fmt_ci(b.ci95)})"
             chart.add(
-                "rect", x=label_w, y=top, width=_f(_x(b.mean, lo, hi, 0, plot_w)), height=bar_h - 2,
-                fill=colors[criterion], title=title,
+                "rect",
+                x=label_w,
+                y=top,
+                width=_f(_x(b.mean, lo, hi, 0, plot_w)),
+                height=bar_h - 2,
+                fill=colors[criterion],
+                title=title,
             )
             if b.ci95:
                 x1, x2 = (_f(_x(v, lo, hi, label_w, plot_w)) for v in b.ci95)

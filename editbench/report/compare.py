@@ -9,6 +9,9 @@ For each category: mean of A and B over the paired items, the mean paired differ
 Holm-adjusted across the categories. A difference is marked *real* when the adjusted p-value is
 below 0.05. Judge agreement is the Spearman rank correlation of the paired scores; it is the
 headline when the two runs share an editor and differ in judge.
+
+This module computes (:func:`compare_runs` → :class:`~editbench.report.documents.CompareResult`)
+and writes the three files; ``compare_markdown`` and ``compare_html`` only present the numbers.
 """
 
 from __future__ import annotations

@@ -59,19 +59,56 @@ def comparison_view(comp: Comparison, runs: Mapping[int, CompareRun], lo: float,
     rows: list[list[object]] = []
     strong = []
     for name, c in comp.categories.items():
-        rows.append([name, c.n_pairs, fmt(c.mean_a), fmt(c.mean_b), signed(c.diff), fmt_ci(c.ci95), fmt_p(c.p_value),
-                     fmt_p(c.p_holm), c.verdict, fmt(c.spearman),
-                     f"{c.n_scored_only_in_a}/{c.n_scored_only_in_b}/{c.n_scored_in_neither}"])
+        rows.append(
+            [
+                name,
+                c.n_pairs,
+                fmt(c.mean_a),
+                fmt(c.mean_b),
+                signed(c.diff),
+                fmt_ci(c.ci95),
+                fmt_p(c.p_value),
+                fmt_p(c.p_holm),
+                c.verdict,
+                fmt(c.spearman),
+                f"{c.n_scored_only_in_a}/{c.n_scored_only_in_b}/{c.n_scored_in_neither}",
+            ]
+        )
         strong.append(c.significant)
     p = comp.all_items
-    rows.append(["all items (micro)", p.n_pairs, fmt(p.mean_a), fmt(p.mean_b), signed(p.diff), fmt_ci(p.ci95),
-                 fmt_p(p.p_value), "", p.verdict, fmt(p.spearman), ""])
+    rows.append(
+        [
+            "all items (micro)",
+            p.n_pairs,
+            fmt(p.mean_a),
+            fmt(p.mean_b),
+            signed(p.diff),
+            fmt_ci(p.ci95),
+            fmt_p(p.p_value),
+            "",
+            p.verdict,
+            fmt(p.spearman),
+            "",
+        ]
+    )
     criterion_rows: list[list[object]] = []
     criterion_strong = []
     for name, c in comp.categories.items():
         for criterion, k in c.criteria.items():
-            criterion_rows.append([name, criterion, k.n_pairs, fmt(k.mean_a), fmt(k.mean_b), signed(k.diff),
-                                   fmt_ci(k.ci95), fmt_p(k.p_holm), k.verdict, fmt(k.spearman)])
+            criterion_rows.append(
+                [
+                    name,
+                    criterion,
+                    k.n_pairs,
+                    fmt(k.mean_a),
+                    fmt(k.mean_b),
+                    signed(k.diff),
+                    fmt_ci(k.ci95),
+                    fmt_p(k.p_holm),
+                    k.verdict,
+                    fmt(k.spearman),
+                ]
+            )
             criterion_strong.append(k.significant)
     return ComparisonView(
         a_label=runs[comp.a].label,
@@ -110,9 +147,15 @@ def item_views(runs: Sequence[RunData], out_dir: Path, home: Path) -> tuple[list
             sample, overall, per = sc[key]
             values.append(overall)
             detail = " · ".join(f"{c} {v:g}" for c, v in per.items())
-            status = fmt(overall) if overall is not None else score_sample(sample, r.category(sample.category), r.benchmark).status
+            status = (
+                fmt(overall)
+                if overall is not None
+                else score_sample(sample, r.category(sample.category), r.benchmark).status
+            )
             edited = thumbs[r.id].get((sample.id, "edited")) if sample.edit and sample.edit.status == "done" else None
-            figures.append(ItemFigure(r.label, edited[0] if edited else None, status + (f" ({detail})" if detail else "")))
+            figures.append(
+                ItemFigure(r.label, edited[0] if edited else None, status + (f" ({detail})" if detail else ""))
+            )
         a, b = (values + [None, None])[:2]
         diff = b - a if len(values) > 1 and a is not None and b is not None else None
         items.append(

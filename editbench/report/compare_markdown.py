@@ -6,7 +6,19 @@ from editbench.report.documents import CompareResult, CompareRun
 from editbench.report.markdown import fmt, fmt_ci, fmt_p, fmt_pct, signed, table
 
 RUN_HEADER = ["run", "editor", "judge", "benchmark", "macro mean", "micro mean", "coverage", "status"]
-CATEGORY_HEADER = ["category", "pairs", "A", "B", "B − A", "95% CI", "p", "p (Holm)", "verdict", "Spearman ρ", "unpaired A/B/neither"]
+CATEGORY_HEADER = [
+    "category",
+    "pairs",
+    "A",
+    "B",
+    "B − A",
+    "95% CI",
+    "p",
+    "p (Holm)",
+    "verdict",
+    "Spearman ρ",
+    "unpaired A/B/neither",
+]
 CRITERION_HEADER = ["category", "criterion", "pairs", "A", "B", "B − A", "95% CI", "p (Holm)", "verdict", "Spearman ρ"]
 
 
@@ -59,8 +71,19 @@ def render_compare_markdown(result: CompareResult) -> str:
             )
         p = comp.all_items
         rows.append(
-            ["all items (micro)", p.n_pairs, fmt(p.mean_a), fmt(p.mean_b), signed(p.diff), fmt_ci(p.ci95),
-             fmt_p(p.p_value), "", p.verdict, fmt(p.spearman), ""]
+            [
+                "all items (micro)",
+                p.n_pairs,
+                fmt(p.mean_a),
+                fmt(p.mean_b),
+                signed(p.diff),
+                fmt_ci(p.ci95),
+                fmt_p(p.p_value),
+                "",
+                p.verdict,
+                fmt(p.spearman),
+                "",
+            ]
         )
         out += table(CATEGORY_HEADER, rows, "lrrrrrrrlrr")
         out += ["", f"Macro difference (mean of category differences): {signed(comp.macro_diff.value)}.", ""]
@@ -68,11 +91,23 @@ def render_compare_markdown(result: CompareResult) -> str:
         for name, c in comp.categories.items():
             for criterion, k in c.criteria.items():
                 crit_rows.append(
-                    [name, criterion, k.n_pairs, fmt(k.mean_a), fmt(k.mean_b), signed(k.diff),
-                     fmt_ci(k.ci95), fmt_p(k.p_holm), k.verdict, fmt(k.spearman)]
+                    [
+                        name,
+                        criterion,
+                        k.n_pairs,
+                        fmt(k.mean_a),
+                        fmt(k.mean_b),
+                        signed(k.diff),
+                        fmt_ci(k.ci95),
+                        fmt_p(k.p_holm),
+                        k.verdict,
+                        fmt(k.spearman),
+                    ]
                 )
         if crit_rows:
-            title = "### Judge agreement and per-criterion differences" if comp.kind == "judges" else "### Per criterion"
+            title = (
+                "### Judge agreement and per-criterion differences" if comp.kind == "judges" else "### Per criterion"
+            )
             out += [title, ""]
             out += table(CRITERION_HEADER, crit_rows, "llrrrrrrlr")
             out.append("")

@@ -81,9 +81,7 @@ def render_html(run: RunData, summary: Summary, card: RunCard, out_dir: Path, ho
     for name, c in summary.categories.items():
         values = [v for s in run.samples_in(name) if (v := scores[s.id].overall) is not None]
         o = c.overall
-        histograms.append(
-            (histogram(values, o.n_total - o.count, lo, hi), f"{name}: mean {fmt(o.mean)}, n={o.count}")
-        )
+        histograms.append((histogram(values, o.n_total - o.count, lo, hi), f"{name}: mean {fmt(o.mean)}, n={o.count}"))
     return render(
         "report.html.j2",
         title=f"editbench report: {run.label}",

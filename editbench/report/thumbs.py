@@ -75,9 +75,13 @@ def make_thumbnails(
     unique = {target: source for pair in jobs.values() if pair for source, target in [pair]}
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # Pillow decodes without the GIL
         made = dict(
-            zip(unique, pool.map(_place_thumb, unique.values(), unique.keys(), [cached[t] for t in unique]), strict=True)
+            zip(
+                unique, pool.map(_place_thumb, unique.values(), unique.keys(), [cached[t] for t in unique]), strict=True
+            )
         )
     return {
-        key: (f"{thumbs_dir.name}/{pair[1].name}", pair[0]) if pair and made[pair[1]] else (None, pair[0] if pair else None)
+        key: (f"{thumbs_dir.name}/{pair[1].name}", pair[0])
+        if pair and made[pair[1]]
+        else (None, pair[0] if pair else None)
         for key, pair in jobs.items()
     }

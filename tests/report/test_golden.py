@@ -87,9 +87,13 @@ def build_runs(ledger: Ledger) -> tuple[int, int, int]:
         editor=("other-editor", "/models/other"),
         edit_seconds=3.25,
         judge_seconds=0.75,
-        run_card={"git_revision": {"commit": "f" * 40, "dirty": True}, "python": "3.12.1", "editbench_version": "0.1.0",
-                  "libraries": {"torch": "2.14.1", "diffusers": "0.42.1"},
-                  "editor": {"config_hash": "cafe" * 16, "class": "OtherEditor"}},
+        run_card={
+            "git_revision": {"commit": "f" * 40, "dirty": True},
+            "python": "3.12.1",
+            "editbench_version": "0.1.0",
+            "libraries": {"torch": "2.14.1", "diffusers": "0.42.1"},
+            "editor": {"config_hash": "cafe" * 16, "class": "OtherEditor"},
+        },
     )
     c = ledger.run(
         bench,
