@@ -34,10 +34,11 @@ from sqlalchemy import insert
 
 from editbench.report import write_report
 from editbench.report.data import load_run
-from editbench.report.html import make_thumbnails, render_html
+from editbench.report.html import render_html
 from editbench.report.markdown import render_markdown
 from editbench.report.run_card import build_run_card
 from editbench.report.summary import summarize
+from editbench.report.thumbs import make_thumbnails
 from editbench.schema.db import get_engine, session_scope
 from editbench.schema.models import (
     Base,

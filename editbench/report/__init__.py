@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from editbench.config import load_settings
 from editbench.report.data import RunData, RunNotFoundError, load_run
+from editbench.report.documents import CompareResult, Document, RunCard, Summary
 from editbench.report.html import render_html
 from editbench.report.markdown import render_markdown
 from editbench.report.run_card import build_run_card
@@ -41,7 +42,10 @@ def write_text(path: Path, text: str) -> None:
     os.replace(temp, path)
 
 
-def write_json(path: Path, document: Any) -> None:
+def write_json(path: Path, document: Document | Any) -> None:
+    """Write a report document (or any JSON value) as indented UTF-8 JSON."""
+    if isinstance(document, Document):
+        document = document.to_json_dict()
     write_text(path, json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
@@ -79,4 +83,15 @@ def write_report_for(run: RunData, out_dir: Path | str, *, home: Path | None = N
     return paths
 
 
-__all__ = ["ReportPaths", "RunData", "RunNotFoundError", "load_run", "summarize", "write_report", "write_report_for"]
+__all__ = [
+    "CompareResult",
+    "ReportPaths",
+    "RunCard",
+    "RunData",
+    "RunNotFoundError",
+    "Summary",
+    "load_run",
+    "summarize",
+    "write_report",
+    "write_report_for",
+]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from editbench.report.data import RunData, SampleData
-from editbench.report.summary import UNSCORED_STATES
+from editbench.report.documents import GitRevision, PassRate, RunCard, Summary, UnsupportedPassRule
+from editbench.report.summary import UNSCORED_STATES, unscored_counts
 
 FAILURE_LIST_LIMIT = 50
 STATUS_LABELS = {
@@ -32,11 +33,21 @@ def fmt_pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
 
-def fmt_pass(block: Mapping[str, Any] | None) -> str:
-    """'50.0% (1/2)', or '—' without a (supported) rule or without a fully scored sample."""
-    if not block or not block.get("supported") or not block["n_evaluated"]:
+def signed(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.2f}"
+
+
+def fmt_p(value: float | None) -> str:
+    if value is None:
         return "—"
-    return f"{fmt_pct(block['pass_rate'])} ({block['n_passed']}/{block['n_evaluated']})"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def fmt_pass(block: PassRate | UnsupportedPassRule | None) -> str:
+    """'50.0% (1/2)', or '—' without a (supported) rule or without a fully scored sample."""
+    if not isinstance(block, PassRate) or not block.n_evaluated:
+        return "—"
+    return f"{fmt_pct(block.pass_rate)} ({block.n_passed}/{block.n_evaluated})"
 
 
 def cell(text: Any) -> str:
@@ -67,56 +78,54 @@ def failure_reason(sample: SampleData) -> str:
     return "; ".join(parts)
 
 
-def status_counts(block: Mapping[str, Any]) -> list[Any]:
-    return [block[f"n_{s}"] for s in UNSCORED_STATES]
+status_counts = unscored_counts
 
 
-def render_markdown(run: RunData, summary: Mapping[str, Any], card: Mapping[str, Any]) -> str:
-    bench = summary["benchmark"]
-    scale = summary["score_scale"]
-    overall = summary["overall"]
-    block = overall["samples"]
+def render_markdown(run: RunData, summary: Summary, card: RunCard) -> str:
+    bench = summary.benchmark
+    scale = summary.score_scale
+    overall = summary.overall
+    block = overall.samples
     out: list[str] = [f"# editbench report: {run.label}", ""]
     out.append(
-        f"Benchmark `{bench['name']}` v{bench['version']} (content {bench['content_hash'][:12]}) · "
+        f"Benchmark `{bench.name}` v{bench.version} (content {bench.content_hash[:12]}) · "
         f"editor `{run.editor.kind}` · judge `{run.judge.kind}` · seed {run.seed} · run status **{run.status}**"
     )
     out.append("")
-    if summary["warnings"]:
-        out += ["> **Read before citing:**"] + [f"> - {w}" for w in summary["warnings"]] + [""]
+    if summary.warnings:
+        out += ["> **Read before citing:**"] + [f"> - {w}" for w in summary.warnings] + [""]
 
-    macro, micro = overall["macro_mean"], overall["micro_mean"]
+    macro, micro = overall.macro_mean, overall.micro_mean
     out += ["## Headline", ""]
     out += table(
         ["score", "value", "95% CI", "over"],
         [
             [
                 "**macro mean** (mean of category means; GEdit convention)",
-                f"**{fmt(macro['value'])}**",
-                fmt_ci(macro["ci95"]),
-                f"{macro['n_categories']} categories",
+                f"**{fmt(macro.value)}**",
+                fmt_ci(macro.ci95),
+                f"{macro.n_categories} categories",
             ],
-            ["micro mean (mean over samples)", fmt(micro["value"]), fmt_ci(micro["ci95"]), f"{micro['count']} samples"],
+            ["micro mean (mean over samples)", fmt(micro.value), fmt_ci(micro.ci95), f"{micro.count} samples"],
         ],
         "lrrr",
     )
     out += [
         "",
-        f"Per-sample overall score: {summary['overall_rule']['definition']}; scale {scale['min']:g}–{scale['max']:g}. "
-        f"Coverage: {block['count']} of {block['n_total']} samples scored ({fmt_pct(block['coverage'])}); "
+        f"Per-sample overall score: {summary.overall_rule.definition}; scale {scale.min:g}–{scale.max:g}. "
+        f"Coverage: {block.count} of {block.n_total} samples scored ({fmt_pct(block.coverage)}); "
         "unscored samples are counted below, never averaged as zero.",
         "",
     ]
 
     out += ["## Per category (overall score)", ""]
     rows = []
-    has_pass = any(c["pass"] for c in summary["categories"].values())
-    for name, c in summary["categories"].items():
-        o = c["overall"]
-        row = [name, c["n_samples"], o["count"], fmt(o["mean"]), fmt(o["std"]), fmt_ci(o["ci95"])]
+    has_pass = any(c.pass_ for c in summary.categories.values())
+    for name, c in summary.categories.items():
+        o = c.overall
+        row = [name, c.n_samples, o.count, fmt(o.mean), fmt(o.std), fmt_ci(o.ci95)]
         if has_pass:
-            p = c["pass"]
-            row.append(fmt_pass(p))
+            row.append(fmt_pass(c.pass_))
         rows.append(row + status_counts(o))
     header = ["category", "n", "scored", "mean", "std", "95% CI"] + (["pass rate"] if has_pass else [])
     out += table(header + [STATUS_LABELS[s] for s in UNSCORED_STATES], rows)
@@ -124,23 +133,15 @@ def render_markdown(run: RunData, summary: Mapping[str, Any], card: Mapping[str,
 
     out += ["## Per criterion", ""]
     rows = []
-    for name, c in summary["categories"].items():
-        for criterion, b in c["criteria_scores"].items():
-            rows.append([name, criterion, b["count"], fmt(b["mean"]), fmt(b["std"]), fmt_ci(b["ci95"]), *status_counts(b)])
-    for criterion, b in summary["criteria"].items():
+    for name, c in summary.categories.items():
+        for criterion, m in c.criteria_scores.items():
+            rows.append([name, criterion, m.count, fmt(m.mean), fmt(m.std), fmt_ci(m.ci95), *status_counts(m)])
+    for criterion, b in summary.criteria.items():
+        s = b.samples
         rows.append(
-            [
-                "**all (macro)**",
-                criterion,
-                b["samples"]["count"],
-                fmt(b["macro_mean"]["value"]),
-                "",
-                fmt_ci(b["macro_mean"]["ci95"]),
-                *status_counts(b["samples"]),
-            ]
+            ["**all (macro)**", criterion, s.count, fmt(b.macro_mean.value), "", fmt_ci(b.macro_mean.ci95), *status_counts(s)]
         )
-        s = b["samples"]
-        rows.append(["**all (micro)**", criterion, s["count"], fmt(s["mean"]), fmt(s["std"]), fmt_ci(s["ci95"]), *status_counts(s)])
+        rows.append(["**all (micro)**", criterion, s.count, fmt(s.mean), fmt(s.std), fmt_ci(s.ci95), *status_counts(s)])
     out += table(["category", "criterion", "scored", "mean", "std", "95% CI"] + [STATUS_LABELS[s] for s in UNSCORED_STATES], rows, "ll" + "r" * 10)
     out.append("")
 
@@ -150,16 +151,16 @@ def render_markdown(run: RunData, summary: Mapping[str, Any], card: Mapping[str,
     return "\n".join(out)
 
 
-def _failures(run: RunData, summary: Mapping[str, Any]) -> list[str]:
+def _failures(run: RunData, summary: Summary) -> list[str]:
     out = ["## Failures", ""]
-    edits = summary["edits"]
+    edits = summary.edits
     out.append(
-        f"Edits: {edits['n_done']} done, {edits['n_failed']} failed, {edits['n_refusal']} refused, "
-        f"{edits['n_missing']} missing, {edits['n_pending'] + edits['n_running']} unfinished (of {edits['n_total']})."
+        f"Edits: {edits.n_done} done, {edits.n_failed} failed, {edits.n_refusal} refused, "
+        f"{edits.n_missing} missing, {edits.n_pending + edits.n_running} unfinished (of {edits.n_total})."
     )
     out.append("")
-    codes = [("edit", k, n) for k, n in summary["error_codes"]["edit"].items()]
-    codes += [("judgment", k, n) for k, n in summary["error_codes"]["judgment"].items()]
+    codes = [("edit", k, n) for k, n in summary.error_codes.edit.items()]
+    codes += [("judgment", k, n) for k, n in summary.error_codes.judgment.items()]
     if not codes:
         return out + ["No failed, unparseable, refused or missing work.", ""]
     out += table(["stage", "error code", "count"], codes, "llr") + [""]
@@ -175,46 +176,45 @@ def _failures(run: RunData, summary: Mapping[str, Any]) -> list[str]:
     return out + [""]
 
 
-def _run_card(card: Mapping[str, Any]) -> list[str]:
+def _run_card(card: RunCard) -> list[str]:
     out = ["## Run card", ""]
-    for role in ("editor", "judge"):
-        m = card[role]
+    for role, m in (("editor", card.editor), ("judge", card.judge)):
         out.append(
-            f"- **{role}**: `{m['kind']}` at `{m['path']}`; config hash {m['config_hash'] or 'not recorded'}; "
-            f"params {json.dumps(m['params'], sort_keys=True, default=str)} (params hash {m['params_hash'][:12]})"
+            f"- **{role}**: `{m.kind}` at `{m.path}`; config hash {m.config_hash or 'not recorded'}; "
+            f"params {json.dumps(m.params, sort_keys=True, default=str)} (params hash {m.params_hash[:12]})"
         )
-    identities = card["judge"]["identities_used"]
+    identities = card.judge.identities_used
     if identities:
         out.append("- **judge identities used**: " + ", ".join(f"`{k}` ({n})" for k, n in identities.items()))
-    seeds = card["seeds"]
+    seeds = card.seeds
     out.append(
-        f"- **seeds**: run {seeds['run']}; {seeds['edits']['n']} edit seeds, {seeds['edits']['distinct']} distinct "
-        f"(min {seeds['edits']['min']}, max {seeds['edits']['max']})"
+        f"- **seeds**: run {seeds.run}; {seeds.edits.n} edit seeds, {seeds.edits.distinct} distinct "
+        f"(min {seeds.edits.min}, max {seeds.edits.max})"
     )
-    for name, p in card["prompts"].items():
-        used = ", ".join(f"{v} ({n})" for v, n in p["versions_used"].items()) or "none yet"
-        out.append(f"- **prompt {name}**: `{p['prompt_path']}` version {p['prompt_version'] or '—'}; used: {used}")
-    times = card["times"]
+    for name, p in card.prompts.items():
+        used = ", ".join(f"{v} ({n})" for v, n in p.versions_used.items()) or "none yet"
+        out.append(f"- **prompt {name}**: `{p.prompt_path}` version {p.prompt_version or '—'}; used: {used}")
+    times = card.times
     out.append(
-        f"- **times**: created {times['created_at']}, first work {times['first_work_started_at']}, "
-        f"last work {times['last_work_finished_at']}, finished {times['finished_at']}"
+        f"- **times**: created {times.created_at}, first work {times.first_work_started_at}, "
+        f"last work {times.last_work_finished_at}, finished {times.finished_at}"
     )
-    c = card["compute"]
+    c = card.compute
     out.append(
-        f"- **GPU-seconds**: {c['gpu_seconds']:.1f} (edits {c['edit_seconds']:.1f} over {c['n_edits_timed']} edits, "
-        f"judge {c['judge_seconds']:.1f} over {c['n_samples_judge_timed']} judged samples)"
+        f"- **GPU-seconds**: {c.gpu_seconds:.1f} (edits {c.edit_seconds:.1f} over {c.n_edits_timed} edits, "
+        f"judge {c.judge_seconds:.1f} over {c.n_samples_judge_timed} judged samples)"
     )
-    git = card["git_revision"]
-    out.append(f"- **git revision**: recorded {_git(git['recorded'])}; at report {_git(git['at_report'])}")
-    libs = card["library_versions"]
-    recorded = libs["recorded"]
+    git = card.git_revision
+    out.append(f"- **git revision**: recorded {_git(git.recorded)}; at report {_git(git.at_report)}")
+    libs = card.library_versions
+    recorded = libs.recorded
     out.append(
         "- **library versions**: "
         + (
             "recorded " + ", ".join(f"{k} {v}" for k, v in recorded.items())
             if recorded
             else "not recorded by the run; at report "
-            + ", ".join(f"{k} {v}" for k, v in libs["at_report"].items() if v)
+            + ", ".join(f"{k} {v}" for k, v in libs.at_report.items() if v)
         )
     )
     return out
@@ -223,6 +223,8 @@ def _run_card(card: Mapping[str, Any]) -> list[str]:
 def _git(value: Any) -> str:
     if not value:
         return "—"
+    if isinstance(value, GitRevision):
+        value = value.model_dump()
     if isinstance(value, dict):
         return f"`{str(value.get('commit', ''))[:12]}`" + (" (dirty)" if value.get("dirty") else "")
     return f"`{str(value)[:12]}`"

@@ -24,8 +24,25 @@ from pathlib import Path
 from typing import Any
 
 from editbench.report.data import ModelInfo, RunData
+from editbench.report.documents import (
+    RUN_CARD_FORMAT,
+    BenchmarkCard,
+    Compute,
+    EditSeeds,
+    GitRevision,
+    GitRevisions,
+    JudgeCard,
+    LibraryVersions,
+    ModelCard,
+    PromptUse,
+    ReportInfo,
+    RunCard,
+    RunSettings,
+    Seeds,
+    Times,
+)
 
-FORMAT = "editbench.run_card/1"
+FORMAT = RUN_CARD_FORMAT
 LIBRARIES = (
     "editbench",
     "torch",
@@ -55,16 +72,16 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat()
 
 
-def _model(model: ModelInfo, recorded: Any) -> dict[str, Any]:
+def _model(model: ModelInfo, recorded: Any) -> ModelCard:
     identity = recorded if isinstance(recorded, dict) else {}
-    return {
-        "kind": model.kind,
-        "path": model.path,
-        "params": dict(model.params),
-        "config_hash": identity.get("config_hash"),
-        "params_hash": params_hash(model),
-        "identity": identity or None,
-    }
+    return ModelCard(
+        kind=model.kind,
+        path=model.path,
+        params=dict(model.params),
+        config_hash=identity.get("config_hash"),
+        params_hash=params_hash(model),
+        identity=identity or None,
+    )
 
 
 def library_versions() -> dict[str, str | None]:
@@ -77,7 +94,7 @@ def library_versions() -> dict[str, str | None]:
     return versions
 
 
-def git_revision(path: Path | None = None) -> dict[str, Any] | None:
+def git_revision(path: Path | None = None) -> GitRevision | None:
     """The checkout's HEAD and whether it has uncommitted changes; None outside a git repo."""
     where = str(path or Path(__file__).resolve().parent)
     try:
@@ -93,7 +110,7 @@ def git_revision(path: Path | None = None) -> dict[str, Any] | None:
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-    return {"commit": head, "dirty": bool(dirty)}
+    return GitRevision(commit=head, dirty=bool(dirty))
 
 
 def _recorded_libraries(recorded: dict[str, Any]) -> dict[str, Any] | None:
@@ -105,7 +122,7 @@ def _recorded_libraries(recorded: dict[str, Any]) -> dict[str, Any] | None:
     return {**{k: v for k, v in extra.items() if v}, **libraries}
 
 
-def build_run_card(run: RunData) -> dict[str, Any]:
+def build_run_card(run: RunData) -> RunCard:
     recorded = dict(run.run_card)
     edit_seconds = [s.edit.duration_s for s in run.samples if s.edit and s.edit.duration_s is not None]
     judge_seconds = [
@@ -130,70 +147,65 @@ def build_run_card(run: RunData) -> dict[str, Any]:
             for j in s.judgments.values()
             if j.status == "done"
         )
-        prompts[cat.name] = {
-            "prompt_path": cat.prompt_path,
-            "prompt_version": cat.prompt_version,
-            "versions_used": dict(used.most_common()),
-        }
+        prompts[cat.name] = PromptUse(
+            prompt_path=cat.prompt_path,
+            prompt_version=cat.prompt_version,
+            versions_used=dict(used.most_common()),
+        )
     identities: Counter[str] = Counter(
         j.judge_identity or "unrecorded" for s in run.samples for j in s.judgments.values() if j.status == "done"
     )
 
-    return {
-        "format": FORMAT,
-        "run": {
-            "id": run.id,
-            "name": run.name,
-            "status": run.status,
-            "routing": run.routing,
-            "gpus": run.gpus,
-            "judge_batch_size": run.judge_batch_size,
-            "follow": run.follow,
-            "categories": list(run.category_filter) if run.category_filter else None,
-        },
-        "benchmark": {
-            "name": run.benchmark.name,
-            "version": run.benchmark.version,
-            "content_hash": run.benchmark.content_hash,
-            "source_path": run.benchmark.source_path,
-            "overall": run.benchmark.overall,
-            "score_scale": [run.benchmark.score_min, run.benchmark.score_max],
-        },
-        "editor": _model(run.editor, recorded.get("editor")),
-        "judge": {**_model(run.judge, recorded.get("judge")), "identities_used": dict(identities.most_common())},
-        "seeds": {
-            "run": run.seed,
-            "edits": {
-                "n": len(seeds),
-                "distinct": len(set(seeds)),
-                "min": min(seeds) if seeds else None,
-                "max": max(seeds) if seeds else None,
-            },
-        },
-        "prompts": prompts,
-        "times": {
-            "created_at": _iso(run.created_at),
-            "first_work_started_at": _iso(min(started)) if started else None,
-            "last_work_finished_at": _iso(max(finished)) if finished else None,
-            "finished_at": _iso(run.finished_at),
-        },
-        "compute": {
-            "gpu_seconds": sum(edit_seconds) + sum(judge_seconds),
-            "edit_seconds": sum(edit_seconds),
-            "judge_seconds": sum(judge_seconds),
-            "n_edits_timed": len(edit_seconds),
-            "n_samples_judge_timed": len(judge_seconds),
-            "definition": "sum of recorded edit durations plus judge durations counted once per sample "
+    editor = _model(run.editor, recorded.get("editor"))
+    judge = _model(run.judge, recorded.get("judge"))
+    return RunCard(
+        run=RunSettings(
+            id=run.id,
+            name=run.name,
+            status=run.status,
+            routing=run.routing,
+            gpus=run.gpus,
+            judge_batch_size=run.judge_batch_size,
+            follow=run.follow,
+            categories=list(run.category_filter) if run.category_filter else None,
+        ),
+        benchmark=BenchmarkCard(
+            name=run.benchmark.name,
+            version=run.benchmark.version,
+            content_hash=run.benchmark.content_hash,
+            source_path=run.benchmark.source_path,
+            overall=run.benchmark.overall,
+            score_scale=(run.benchmark.score_min, run.benchmark.score_max),
+        ),
+        editor=editor,
+        judge=JudgeCard(**dict(judge), identities_used=dict(identities.most_common())),
+        seeds=Seeds(
+            run=run.seed,
+            edits=EditSeeds(
+                n=len(seeds),
+                distinct=len(set(seeds)),
+                min=min(seeds) if seeds else None,
+                max=max(seeds) if seeds else None,
+            ),
+        ),
+        prompts=prompts,
+        times=Times(
+            created_at=_iso(run.created_at),
+            first_work_started_at=_iso(min(started)) if started else None,
+            last_work_finished_at=_iso(max(finished)) if finished else None,
+            finished_at=_iso(run.finished_at),
+        ),
+        compute=Compute(
+            gpu_seconds=sum(edit_seconds) + sum(judge_seconds),
+            edit_seconds=sum(edit_seconds),
+            judge_seconds=sum(judge_seconds),
+            n_edits_timed=len(edit_seconds),
+            n_samples_judge_timed=len(judge_seconds),
+            definition="sum of recorded edit durations plus judge durations counted once per sample "
             "(finished work only)",
-        },
-        "library_versions": {
-            "recorded": _recorded_libraries(recorded),
-            "at_report": library_versions(),
-        },
-        "git_revision": {
-            "recorded": recorded.get("git_revision"),
-            "at_report": git_revision(),
-        },
-        "recorded": recorded,
-        "report": {"generated_at": datetime.now(UTC).isoformat(timespec="seconds")},
-    }
+        ),
+        library_versions=LibraryVersions(recorded=_recorded_libraries(recorded), at_report=library_versions()),
+        git_revision=GitRevisions(recorded=recorded.get("git_revision"), at_report=git_revision()),
+        recorded=recorded,
+        report=ReportInfo(generated_at=datetime.now(UTC).isoformat(timespec="seconds")),
+    )

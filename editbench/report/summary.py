@@ -29,8 +29,28 @@ from typing import Any
 
 from editbench.report import stats
 from editbench.report.data import BenchmarkInfo, CategoryInfo, RunData, SampleData
+from editbench.report.documents import (
+    SUMMARY_FORMAT,
+    BenchmarkRef,
+    CategorySummary,
+    CriterionScores,
+    EditCounts,
+    ErrorCodes,
+    MacroMean,
+    MetricBlock,
+    MicroMean,
+    ModelRef,
+    OverallRule,
+    OverallScores,
+    PassRate,
+    ScoreScale,
+    StatisticsDefinitions,
+    Summary,
+    SummaryRun,
+    UnsupportedPassRule,
+)
 
-FORMAT = "editbench.summary/1"
+FORMAT = SUMMARY_FORMAT
 DONE = "done"
 # Worst first: the status a partly scored sample takes.
 UNSCORED_STATES = ("failed", "parse_error", "refusal", "missing", "running", "pending")
@@ -44,13 +64,13 @@ OVERALL_RULES = {
 }
 MACRO_DEFINITION = "mean of per-category means (each category weighs the same; GEdit-Bench convention)"
 MICRO_DEFINITION = "mean over all scored samples (each sample weighs the same)"
-STATISTICS = {
-    "mean": "arithmetic mean over scored items only (unscored items are counted, not averaged)",
-    "std": "sample standard deviation (divisor n-1); null when count < 2",
-    "ci95": f"95% percentile bootstrap interval of the mean, {stats.RESAMPLES} resamples, seed {stats.SEED}; "
+STATISTICS = StatisticsDefinitions(
+    mean="arithmetic mean over scored items only (unscored items are counted, not averaged)",
+    std="sample standard deviation (divisor n-1); null when count < 2",
+    ci95=f"95% percentile bootstrap interval of the mean, {stats.RESAMPLES} resamples, seed {stats.SEED}; "
     "macro means resample within each category; null when count < 2",
-    "coverage": "count / n_total: the share of items that have a score",
-}
+    coverage="count / n_total: the share of items that have a score",
+)
 
 
 class UnsupportedPassRuleError(ValueError):
@@ -131,25 +151,32 @@ def _severity(status: str) -> int:
     return UNSCORED_STATES.index(status) if status in UNSCORED_STATES else 0
 
 
-def metric_block(values: Sequence[float], statuses: Iterable[str]) -> dict[str, Any]:
+def metric_block(values: Sequence[float], statuses: Iterable[str]) -> MetricBlock:
     """mean/std/count/ci95 over ``values`` plus a count for every unscored status."""
     counts = Counter(statuses)
     n_total = len(values) + sum(counts[s] for s in UNSCORED_STATES)
-    ci = stats.bootstrap_ci(values)
-    block: dict[str, Any] = {
-        "mean": stats.mean(values),
-        "std": stats.std(values),
-        "count": len(values),
-        "ci95": list(ci) if ci else None,
-        "n_total": n_total,
-    }
-    for state in UNSCORED_STATES:
-        block[f"n_{state}"] = counts[state]
-    block["coverage"] = len(values) / n_total if n_total else None
-    return block
+    return MetricBlock(
+        mean=stats.mean(values),
+        std=stats.std(values),
+        count=len(values),
+        ci95=stats.bootstrap_ci(values),
+        n_total=n_total,
+        n_failed=counts["failed"],
+        n_parse_error=counts["parse_error"],
+        n_refusal=counts["refusal"],
+        n_missing=counts["missing"],
+        n_running=counts["running"],
+        n_pending=counts["pending"],
+        coverage=len(values) / n_total if n_total else None,
+    )
 
 
-def _headline(per_category: Mapping[str, Sequence[float]]) -> dict[str, Any]:
+def unscored_counts(block: MetricBlock | EditCounts) -> list[int]:
+    """The block's count per unscored status, in :data:`UNSCORED_STATES` order (worst first)."""
+    return [getattr(block, key) for key in COUNT_KEYS]
+
+
+def _headline(per_category: Mapping[str, Sequence[float]]) -> tuple[MacroMean, MicroMean]:
     scored = {name: v for name, v in per_category.items() if len(v)}
     means = [stats.mean(v) for v in scored.values()]
     pooled = [x for v in scored.values() for x in v]
@@ -158,31 +185,25 @@ def _headline(per_category: Mapping[str, Sequence[float]]) -> dict[str, Any]:
     thin = [name for name, v in scored.items() if len(v) < 2]
     macro_ci = None if thin else stats.stratified_bootstrap_ci(list(scored.values()))
     micro_ci = stats.bootstrap_ci(pooled)
-    return {
-        "macro_mean": {
-            "value": stats.mean([m for m in means if m is not None]) if means else None,
-            "ci95": list(macro_ci) if macro_ci else None,
-            "n_categories": len(scored),
-            "categories_without_scores": [n for n in per_category if n not in scored],
-            "categories_with_one_score": thin,
-            "definition": MACRO_DEFINITION,
-        },
-        "micro_mean": {
-            "value": stats.mean(pooled),
-            "ci95": list(micro_ci) if micro_ci else None,
-            "count": len(pooled),
-            "definition": MICRO_DEFINITION,
-        },
-    }
+    macro = MacroMean(
+        value=stats.mean([m for m in means if m is not None]) if means else None,
+        ci95=macro_ci,
+        n_categories=len(scored),
+        categories_without_scores=[n for n in per_category if n not in scored],
+        categories_with_one_score=thin,
+        definition=MACRO_DEFINITION,
+    )
+    micro = MicroMean(value=stats.mean(pooled), ci95=micro_ci, count=len(pooled), definition=MICRO_DEFINITION)
+    return macro, micro
 
 
-def summarize(run: RunData) -> dict[str, Any]:
+def summarize(run: RunData) -> Summary:
     """Build the summary.json document for one run."""
     bench = run.benchmark
     sample_scores = {s.id: score_sample(s, run.category(s.category), bench) for s in run.samples}
     warnings: list[str] = []
 
-    categories: dict[str, Any] = {}
+    categories: dict[str, CategorySummary] = {}
     overall_by_cat: dict[str, list[float]] = {}
     criterion_by_cat: dict[str, dict[str, list[float]]] = {}
     all_overall_status: list[str] = []
@@ -208,88 +229,85 @@ def summarize(run: RunData) -> dict[str, Any]:
             all_criterion_status.setdefault(criterion, []).extend(statuses)
             criteria_blocks[criterion] = metric_block(values, statuses)
 
-        categories[cat.name] = {
-            "description": cat.description,
-            "criteria": list(cat.criteria),
-            "weights": {c: cat.weights.get(c, 1.0) for c in cat.criteria},
-            "prompt_version": cat.prompt_version,
-            "n_samples": len(samples),
-            "overall": metric_block(overall_values, overall_status),
-            "criteria_scores": criteria_blocks,
-            "pass": _pass_block(cat, scored, warnings),
-            "edits": _edit_counts(samples),
-        }
+        categories[cat.name] = CategorySummary(
+            description=cat.description,
+            criteria=list(cat.criteria),
+            weights={c: cat.weights.get(c, 1.0) for c in cat.criteria},
+            prompt_version=cat.prompt_version,
+            n_samples=len(samples),
+            overall=metric_block(overall_values, overall_status),
+            criteria_scores=criteria_blocks,
+            pass_=_pass_block(cat, scored, warnings),
+            edits=_edit_counts(samples),
+        )
 
-    overall = {
-        **_headline(overall_by_cat),
-        "headline": "macro_mean",
-        "samples": metric_block([v for vs in overall_by_cat.values() for v in vs], all_overall_status),
-    }
-    criteria = {
-        name: {
-            **_headline(by_cat),
-            "samples": metric_block([v for vs in by_cat.values() for v in vs], all_criterion_status[name]),
-        }
-        for name, by_cat in criterion_by_cat.items()
-    }
+    macro, micro = _headline(overall_by_cat)
+    overall = OverallScores(
+        macro_mean=macro,
+        micro_mean=micro,
+        samples=metric_block([v for vs in overall_by_cat.values() for v in vs], all_overall_status),
+    )
+    criteria = {}
+    for name, by_cat in criterion_by_cat.items():
+        c_macro, c_micro = _headline(by_cat)
+        criteria[name] = CriterionScores(
+            macro_mean=c_macro,
+            micro_mean=c_micro,
+            samples=metric_block([v for vs in by_cat.values() for v in vs], all_criterion_status[name]),
+        )
     warnings = _warnings(run, overall, categories) + warnings
 
-    return {
-        "format": FORMAT,
-        "run": {
-            "id": run.id,
-            "name": run.name,
-            "status": run.status,
-            "editor": {"kind": run.editor.kind, "path": run.editor.path},
-            "judge": {"kind": run.judge.kind, "path": run.judge.path},
-            "seed": run.seed,
-        },
-        "benchmark": {
-            "name": bench.name,
-            "version": bench.version,
-            "content_hash": bench.content_hash,
-        },
-        "score_scale": {"min": bench.score_min, "max": bench.score_max},
-        "overall_rule": {"name": bench.overall, "definition": OVERALL_RULES.get(bench.overall, "unknown")},
-        "statistics": STATISTICS,
-        "overall": overall,
-        "criteria": criteria,
-        "categories": categories,
-        "edits": _edit_counts(run.samples),
-        "error_codes": _error_codes(run.samples),
-        "warnings": warnings,
-    }
+    return Summary(
+        run=SummaryRun(
+            id=run.id,
+            name=run.name,
+            status=run.status,
+            editor=ModelRef(kind=run.editor.kind, path=run.editor.path),
+            judge=ModelRef(kind=run.judge.kind, path=run.judge.path),
+            seed=run.seed,
+        ),
+        benchmark=BenchmarkRef(name=bench.name, version=bench.version, content_hash=bench.content_hash),
+        score_scale=ScoreScale(min=bench.score_min, max=bench.score_max),
+        overall_rule=OverallRule(name=bench.overall, definition=OVERALL_RULES.get(bench.overall, "unknown")),
+        statistics=STATISTICS,
+        overall=overall,
+        criteria=criteria,
+        categories=categories,
+        edits=_edit_counts(run.samples),
+        error_codes=_error_codes(run.samples),
+        warnings=warnings,
+    )
 
 
-def _pass_block(cat: CategoryInfo, scored: Sequence[SampleScore], warnings: list[str]) -> dict[str, Any] | None:
+def _pass_block(
+    cat: CategoryInfo, scored: Sequence[SampleScore], warnings: list[str]
+) -> PassRate | UnsupportedPassRule | None:
     if not cat.pass_rule:
         return None
     try:
         passes(cat.pass_rule, {}, None)
     except UnsupportedPassRuleError as exc:
         warnings.append(f"category {cat.name}: {exc}; pass rate not computed")
-        return {"rule": dict(cat.pass_rule), "supported": False}
+        return UnsupportedPassRule(rule=dict(cat.pass_rule))
     outcomes = [1.0 if x.passed else 0.0 for x in scored if x.passed is not None]
-    ci = stats.bootstrap_ci(outcomes)
-    return {
-        "rule": dict(cat.pass_rule),
-        "supported": True,
-        "n_passed": int(sum(outcomes)),
-        "n_evaluated": len(outcomes),
-        "n_total": len(scored),
-        "pass_rate": stats.mean(outcomes),
-        "ci95": list(ci) if ci else None,
-        "definition": "passed / fully scored samples; unscored samples are counted in 'overall', "
+    return PassRate(
+        rule=dict(cat.pass_rule),
+        n_passed=int(sum(outcomes)),
+        n_evaluated=len(outcomes),
+        n_total=len(scored),
+        pass_rate=stats.mean(outcomes),
+        ci95=stats.bootstrap_ci(outcomes),
+        definition="passed / fully scored samples; unscored samples are counted in 'overall', "
         "not treated as failures",
-    }
+    )
 
 
-def _edit_counts(samples: Iterable[SampleData]) -> dict[str, int]:
+def _edit_counts(samples: Iterable[SampleData]) -> EditCounts:
     counts = Counter(s.edit.status if s.edit else "missing" for s in samples)
-    return {"n_total": sum(counts.values()), **{f"n_{k}": counts[k] for k in (DONE, *UNSCORED_STATES)}}
+    return EditCounts(n_total=sum(counts.values()), **{f"n_{k}": counts[k] for k in (DONE, *UNSCORED_STATES)})
 
 
-def _error_codes(samples: Iterable[SampleData]) -> dict[str, dict[str, int]]:
+def _error_codes(samples: Iterable[SampleData]) -> ErrorCodes:
     edit_codes: Counter[str] = Counter()
     judge_codes: Counter[str] = Counter()
     for s in samples:
@@ -298,33 +316,33 @@ def _error_codes(samples: Iterable[SampleData]) -> dict[str, dict[str, int]]:
         for j in s.judgments.values():
             if j.status in UNSCORED_STATES[:4]:
                 judge_codes[j.error_code or f"({j.status}, no error code)"] += 1
-    return {"edit": dict(edit_codes.most_common()), "judgment": dict(judge_codes.most_common())}
+    return ErrorCodes(edit=dict(edit_codes.most_common()), judgment=dict(judge_codes.most_common()))
 
 
-def _warnings(run: RunData, overall: Mapping[str, Any], categories: Mapping[str, Any]) -> list[str]:
+def _warnings(run: RunData, overall: OverallScores, categories: Mapping[str, CategorySummary]) -> list[str]:
     out = []
     if run.run_card.get("capacity_planning"):
         out.append(
             "capacity-planning run: the models are full-size architectures with random weights "
             "(capacity mode), so timings and memory are real and every score is noise"
         )
-    block = overall["samples"]
+    block = overall.samples
     if run.status != DONE:
-        unfinished = block["n_pending"] + block["n_running"]
+        unfinished = block.n_pending + block.n_running
         out.append(
-            f"{run.label} is still {run.status}: {unfinished} of {block['n_total']} samples are not "
+            f"{run.label} is still {run.status}: {unfinished} of {block.n_total} samples are not "
             "finished, so every number here is partial"
         )
-    unscored = block["n_total"] - block["count"]
+    unscored = block.n_total - block.count
     if unscored:
         out.append(
-            f"{unscored} of {block['n_total']} samples have no overall score (see the counts per status); "
+            f"{unscored} of {block.n_total} samples have no overall score (see the counts per status); "
             "they are excluded from means, not scored as zero"
         )
-    empty = overall["macro_mean"]["categories_without_scores"]
+    empty = overall.macro_mean.categories_without_scores
     if empty:
         out.append(f"categories without any scored sample are left out of the macro mean: {', '.join(empty)}")
-    thin = overall["macro_mean"]["categories_with_one_score"]
+    thin = overall.macro_mean.categories_with_one_score
     if thin:
         out.append(f"no interval for the macro mean: only one scored sample in {', '.join(thin)}")
 
@@ -350,6 +368,6 @@ def _warnings(run: RunData, overall: Mapping[str, Any], categories: Mapping[str,
     for name, n in drift.items():
         out.append(
             f"category {name}: {n} judgments used a prompt version other than the category's current "
-            f"{categories[name]['prompt_version']}"
+            f"{categories[name].prompt_version}"
         )
     return out

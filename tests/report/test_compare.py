@@ -34,29 +34,29 @@ def test_known_difference_is_found_and_only_there(two_editors, tmp_path):
     ledger, ra, rb = two_editors
     with session_scope(ledger.url) as session:
         result = compare_runs([load_run(session, ra), load_run(session, rb)])
-    comp = result["comparisons"][0]
-    assert comp["kind"] == "editors"
-    physics, style = comp["categories"]["physics"], comp["categories"]["style"]
+    comp = result.comparisons[0]
+    assert comp.kind == "editors"
+    physics, style = comp.categories["physics"], comp.categories["style"]
 
-    assert physics["n_pairs"] == 16
-    assert physics["diff"] == 1.0
-    assert physics["ci95"] == [1.0, 1.0]
-    assert physics["p_value"] == pytest.approx(1 / 10_001)
-    assert physics["significant"] and physics["verdict"] == "B higher"
-    assert physics["criteria"][SC]["diff"] == 2.0 and physics["criteria"][SC]["significant"]
-    assert physics["criteria"][PQ]["diff"] == 0.0 and not physics["criteria"][PQ]["significant"]
+    assert physics.n_pairs == 16
+    assert physics.diff == 1.0
+    assert physics.ci95 == (1.0, 1.0)
+    assert physics.p_value == pytest.approx(1 / 10_001)
+    assert physics.significant and physics.verdict == "B higher"
+    assert physics.criteria[SC].diff == 2.0 and physics.criteria[SC].significant
+    assert physics.criteria[PQ].diff == 0.0 and not physics.criteria[PQ].significant
 
     # the parse error in B is counted, not paired and not imputed
-    assert style["n_pairs"] == 15
-    assert style["n_scored_only_in_a"] == 1
-    assert style["diff"] == 0.0 and style["p_value"] == 1.0
-    assert not style["significant"] and style["verdict"] == "no significant difference"
-    assert style["spearman"] == 1.0
+    assert style.n_pairs == 15
+    assert style.n_scored_only_in_a == 1
+    assert style.diff == 0.0 and style.p_value == 1.0
+    assert not style.significant and style.verdict == "no significant difference"
+    assert style.spearman == 1.0
 
-    assert comp["all_items"]["n_pairs"] == 31
-    assert comp["all_items"]["diff"] == pytest.approx(16 / 31)
-    assert comp["macro_diff"]["value"] == 0.5
-    assert [r["label"] for r in result["runs"]] == [f"run {ra} (baseline)", f"run {rb} (candidate)"]
+    assert comp.all_items.n_pairs == 31
+    assert comp.all_items.diff == pytest.approx(16 / 31)
+    assert comp.macro_diff.value == 0.5
+    assert [r.label for r in result.runs] == [f"run {ra} (baseline)", f"run {rb} (candidate)"]
 
 
 def test_outputs_written(two_editors, tmp_path):
@@ -80,12 +80,12 @@ def test_one_editor_two_judges_reports_agreement(ledger):
     ra = ledger.run(bench, a, judge=("qwen3-vl", "/models/Qwen3-VL-8B"))
     rb = ledger.run(bench, b, judge=("qwen3-vl", "/models/Qwen3-VL-32B"))
     with session_scope(ledger.url) as session:
-        comp = compare_runs([load_run(session, ra), load_run(session, rb)])["comparisons"][0]
-    assert comp["kind"] == "judges"
-    physics = comp["categories"]["physics"]
-    assert physics["spearman"] == 1.0
-    assert physics["criteria"][SC]["spearman"] == 1.0
-    assert physics["diff"] < 0 and physics["significant"]
+        comp = compare_runs([load_run(session, ra), load_run(session, rb)]).comparisons[0]
+    assert comp.kind == "judges"
+    physics = comp.categories["physics"]
+    assert physics.spearman == 1.0
+    assert physics.criteria[SC].spearman == 1.0
+    assert physics.diff < 0 and physics.significant
 
 
 def test_mixed_configuration_is_flagged(ledger):
@@ -94,7 +94,7 @@ def test_mixed_configuration_is_flagged(ledger):
     ra = ledger.run(bench, a, editor=("e1", None), judge=("j1", None))
     rb = ledger.run(bench, a, editor=("e2", None), judge=("j2", None), status="running")
     with session_scope(ledger.url) as session:
-        comp = compare_runs([load_run(session, ra), load_run(session, rb)])["comparisons"][0]
-    assert comp["kind"] == "editors_and_judges"
-    assert any("mixes" in w for w in comp["warnings"])
-    assert any("partial" in w for w in comp["warnings"])
+        comp = compare_runs([load_run(session, ra), load_run(session, rb)]).comparisons[0]
+    assert comp.kind == "editors_and_judges"
+    assert any("mixes" in w for w in comp.warnings)
+    assert any("partial" in w for w in comp.warnings)

@@ -34,50 +34,50 @@ def mixed_run(any_ledger):
 
 def test_hand_computed_numbers(mixed_run):
     s = summarize(mixed_run)
-    physics, style = s["categories"]["physics"], s["categories"]["style"]
+    physics, style = s.categories["physics"], s.categories["style"]
 
     # per-sample overall = sqrt(SC·PQ); only fully scored samples have one
-    p = physics["overall"]
-    assert p["count"] == 2 and p["n_total"] == 4
-    assert p["mean"] == pytest.approx((math.sqrt(56) + 9) / 2, rel=1e-15)
-    assert p["std"] == pytest.approx((9 - math.sqrt(56)) / math.sqrt(2), rel=1e-14)
-    assert (p["n_failed"], p["n_parse_error"], p["n_refusal"], p["n_missing"], p["n_pending"]) == (1, 1, 0, 0, 0)
-    assert p["coverage"] == 0.5
+    p = physics.overall
+    assert p.count == 2 and p.n_total == 4
+    assert p.mean == pytest.approx((math.sqrt(56) + 9) / 2, rel=1e-15)
+    assert p.std == pytest.approx((9 - math.sqrt(56)) / math.sqrt(2), rel=1e-14)
+    assert (p.n_failed, p.n_parse_error, p.n_refusal, p.n_missing, p.n_pending) == (1, 1, 0, 0, 0)
+    assert p.coverage == 0.5
 
-    st = style["overall"]
-    assert st["count"] == 2 and st["n_total"] == 5
-    assert st["mean"] == pytest.approx((math.sqrt(24) + 6) / 2, rel=1e-15)
-    assert (st["n_failed"], st["n_parse_error"], st["n_refusal"], st["n_missing"]) == (0, 0, 1, 2)
-    assert st["coverage"] == 0.4
+    st = style.overall
+    assert st.count == 2 and st.n_total == 5
+    assert st.mean == pytest.approx((math.sqrt(24) + 6) / 2, rel=1e-15)
+    assert (st.n_failed, st.n_parse_error, st.n_refusal, st.n_missing) == (0, 0, 1, 2)
+    assert st.coverage == 0.4
 
     # per criterion
-    assert physics["criteria_scores"][SC]["mean"] == 8.0
-    assert physics["criteria_scores"][SC]["count"] == 2
-    assert physics["criteria_scores"][PQ]["mean"] == 7.0
-    assert physics["criteria_scores"][PQ]["std"] == pytest.approx(math.sqrt(10 / 3), rel=1e-15)
-    assert style["criteria_scores"][SC]["mean"] == 5.0  # s1 4, s4 6, s5 5
-    assert style["criteria_scores"][PQ]["mean"] == pytest.approx(20 / 3, rel=1e-15)  # s1 6, s3 8, s4 6
-    assert style["criteria_scores"][PQ]["n_missing"] == 2  # s2 (edit failed) and s5 (no row)
+    assert physics.criteria_scores[SC].mean == 8.0
+    assert physics.criteria_scores[SC].count == 2
+    assert physics.criteria_scores[PQ].mean == 7.0
+    assert physics.criteria_scores[PQ].std == pytest.approx(math.sqrt(10 / 3), rel=1e-15)
+    assert style.criteria_scores[SC].mean == 5.0  # s1 4, s4 6, s5 5
+    assert style.criteria_scores[PQ].mean == pytest.approx(20 / 3, rel=1e-15)  # s1 6, s3 8, s4 6
+    assert style.criteria_scores[PQ].n_missing == 2  # s2 (edit failed) and s5 (no row)
 
     # pass rule all_at_least 8: p1 (7, 8) fails, p2 (9, 9) passes; unscored are not failures
-    assert physics["pass"]["n_passed"] == 1 and physics["pass"]["n_evaluated"] == 2
-    assert physics["pass"]["pass_rate"] == 0.5
-    assert style["pass"] is None
+    assert physics.pass_.n_passed == 1 and physics.pass_.n_evaluated == 2
+    assert physics.pass_.pass_rate == 0.5
+    assert style.pass_ is None
 
     # headline: macro = mean of category means, micro = mean over samples, both labelled
-    macro = s["overall"]["macro_mean"]
-    micro = s["overall"]["micro_mean"]
-    assert macro["value"] == pytest.approx(((math.sqrt(56) + 9) / 2 + (math.sqrt(24) + 6) / 2) / 2, rel=1e-15)
-    assert micro["value"] == pytest.approx((math.sqrt(56) + 9 + math.sqrt(24) + 6) / 4, rel=1e-15)
-    assert micro["count"] == 4 and macro["n_categories"] == 2
-    assert "GEdit" in macro["definition"] and "samples" in micro["definition"]
-    assert s["overall"]["headline"] == "macro_mean"
-    assert s["criteria"][SC]["macro_mean"]["value"] == 6.5
-    assert s["criteria"][SC]["micro_mean"]["value"] == pytest.approx(31 / 5, rel=1e-15)
+    macro = s.overall.macro_mean
+    micro = s.overall.micro_mean
+    assert macro.value == pytest.approx(((math.sqrt(56) + 9) / 2 + (math.sqrt(24) + 6) / 2) / 2, rel=1e-15)
+    assert micro.value == pytest.approx((math.sqrt(56) + 9 + math.sqrt(24) + 6) / 4, rel=1e-15)
+    assert micro.count == 4 and macro.n_categories == 2
+    assert "GEdit" in macro.definition and "samples" in micro.definition
+    assert s.overall.headline == "macro_mean"
+    assert s.criteria[SC].macro_mean.value == 6.5
+    assert s.criteria[SC].micro_mean.value == pytest.approx(31 / 5, rel=1e-15)
 
-    assert s["edits"]["n_done"] == 8 and s["edits"]["n_failed"] == 1
-    assert s["error_codes"]["edit"] == {"oom": 1}
-    assert s["error_codes"]["judgment"] == {
+    assert s.edits.n_done == 8 and s.edits.n_failed == 1
+    assert s.error_codes.edit == {"oom": 1}
+    assert s.error_codes.judgment == {
         "edit_failed": 2,
         "judge_error": 1,
         "unparseable": 1,
@@ -88,23 +88,23 @@ def test_hand_computed_numbers(mixed_run):
 
 def test_failures_are_counted_not_averaged(mixed_run):
     s = summarize(mixed_run)
-    micro = s["overall"]["micro_mean"]["value"]
+    micro = s.overall.micro_mean.value
     scored = [math.sqrt(56), 9, math.sqrt(24), 6]
     as_zero = sum(scored) / 9  # what imputing 0 for the five unscored samples would give
     assert micro == pytest.approx(sum(scored) / 4)
     assert micro != pytest.approx(as_zero)
     for block in _blocks(s):
-        assert block["count"] + sum(block[k] for k in COUNT_KEYS) == block["n_total"]
-    assert any("not scored as zero" in w for w in s["warnings"])
+        assert block.count + sum(getattr(block, k) for k in COUNT_KEYS) == block.n_total
+    assert any("not scored as zero" in w for w in s.warnings)
 
 
 def _blocks(summary):
-    yield summary["overall"]["samples"]
-    for c in summary["categories"].values():
-        yield c["overall"]
-        yield from c["criteria_scores"].values()
-    for c in summary["criteria"].values():
-        yield c["samples"]
+    yield summary.overall.samples
+    for c in summary.categories.values():
+        yield c.overall
+        yield from c.criteria_scores.values()
+    for c in summary.criteria.values():
+        yield c.samples
 
 
 def test_summary_json_is_strict_json_and_deterministic(ledger, tmp_path):
@@ -129,10 +129,10 @@ def test_running_run_is_marked_partial(ledger):
     )
     with session_scope(ledger.url) as session:
         s = summarize(load_run(session, run_id))
-    o = s["categories"]["physics"]["overall"]
-    assert (o["count"], o["n_pending"], o["n_running"]) == (1, 1, 1)
-    assert s["overall"]["macro_mean"]["value"] == 8.0
-    assert any("still running" in w and "partial" in w for w in s["warnings"])
+    o = s.categories["physics"].overall
+    assert (o.count, o.n_pending, o.n_running) == (1, 1, 1)
+    assert s.overall.macro_mean.value == 8.0
+    assert any("still running" in w and "partial" in w for w in s.warnings)
 
 
 def test_drift_and_range_warnings(ledger):
@@ -140,8 +140,8 @@ def test_drift_and_range_warnings(ledger):
     run_id = ledger.run(bench, {"p1": {SC: 8, PQ: 12}, "p2": {SC: 6, PQ: 6}}, prompt_versions={"physics": "v1"})
     with session_scope(ledger.url) as session:
         s = summarize(load_run(session, run_id))
-    assert any("outside the benchmark's scale" in w for w in s["warnings"])
-    assert any("prompt version other than" in w for w in s["warnings"])
+    assert any("outside the benchmark's scale" in w for w in s.warnings)
+    assert any("prompt version other than" in w for w in s.warnings)
 
 
 def test_report_files_and_run_card(ledger, tmp_path):
@@ -177,5 +177,5 @@ def test_capacity_planning_runs_are_flagged_before_citing(ledger):
     normal = ledger.run(bench, {"p1": {SC: 7, PQ: 8}}, name="normal")
     with session_scope(ledger.url) as session:
         flagged, plain = summarize(load_run(session, capacity)), summarize(load_run(session, normal))
-    assert any("capacity-planning run" in w for w in flagged["warnings"])
-    assert not any("capacity-planning" in w for w in plain["warnings"])
+    assert any("capacity-planning run" in w for w in flagged.warnings)
+    assert not any("capacity-planning" in w for w in plain.warnings)
