@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from editbench.models.capacity import QWEN_IDS
+
 
 def vl_image_grid(vision_config: Any, height: int, width: int) -> tuple[int, int, int]:
     """``(t, h, w)`` patch grid the Qwen VL image processor produces for an image of this size.
@@ -38,7 +40,7 @@ def synthetic_vl_batch(
     dtype: Any,
     seed: int = 0,
     prefix_tokens: int = 16,
-    pad_token_id: int,
+    pad_token_id: int = QWEN_IDS["endoftext"],
 ) -> dict[str, Any]:
     """Left-padded model inputs for a batch of chats with images, random token ids and pixels.
 
@@ -47,7 +49,7 @@ def synthetic_vl_batch(
     ``prefix_tokens`` come before the first image. The vision placeholder ids are the config's
     (``image_token_id``, ``vision_start_token_id``, ``vision_end_token_id``: a capacity-mode model
     built for a folder's tokenizer has that tokenizer's ids); rows are left-padded with
-    ``pad_token_id``. Returns ``input_ids``, ``attention_mask``,
+    ``pad_token_id`` (default: Qwen's ``<|endoftext|>``, the pad of Qwen tokenizers). Returns ``input_ids``, ``attention_mask``,
     ``mm_token_type_ids``, ``pixel_values``, ``image_grid_thw`` as a processor would.
     """
     import torch
