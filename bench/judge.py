@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """Images per second for the Qwen3-VL-8B judge (full size, random weights) on one GPU.
 
-One judged image = one (source, edited) pair in one chat with a ~200-token rubric prompt,
-left-padded into batches exactly as ``Qwen3VLProcessor`` would (synthetic token ids and pixels,
-so no tokenizer, image processor or weights are needed). Modes:
+The model is the real adapter's: ``editbench.models.qwen3_vl.Qwen3VLJudge`` with
+``capacity=full`` (random weights built on the GPU from the public config; the model folder, by
+default a tiny one built offline, supplies only the processor). One judged image = one (source,
+edited) pair in one chat with a ~200-token rubric prompt, left-padded into batches as
+``Qwen3VLProcessor`` would, but as synthetic token ids and pixels (``bench/capacity_helpers.py``),
+so the model work is timed without host-side image preprocessing. Modes:
 
-  logits    one prefill (``logits_to_keep=1``), softmax over the score tokens "0".."9" at the
-            last position, expected score copied to the host
-  generate  ``model.generate`` of 32 new tokens (greedy, EOS suppressed so all 32 are made)
-  static    the same with ``cache_implementation="static"``: transformers compiles the decode
-            step (torch.compile, CUDA graphs) once per batch shape
+  logits    the adapter's logits-mode step, ``Qwen3VLJudge.digit_probabilities``: one prefill
+            (``logits_to_keep=1``), digit probabilities at the last position, copied to the host
+  generate  ``model.generate`` of 32 new tokens with the adapter's greedy generation config
+            (EOS suppressed so all 32 are made)
+  static    the same with the adapter's ``static_cache=true`` settings (static KV cache):
+            transformers compiles the decode step (torch.compile, CUDA graphs) once per batch shape
 
 Times are host wall-clock after ``torch.cuda.synchronize`` (host-side work such as M-RoPE
 index building counts), medians of ``--repeats`` after ``--warmup`` untimed calls.
@@ -23,11 +27,13 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import platform
 import random
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -38,8 +44,8 @@ if str(ROOT) not in sys.path:
 
 import torch
 
-from editbench.cluster.launcher import gpu_description
-from editbench.models import capacity
+from bench import capacity_helpers
+from editbench.models.qwen3_vl import Qwen3VLJudge
 from editbench.models.qwen3_vl_speedups import (
     STATIC_CACHE_GENERATION,
     compile_decoder_layers,
@@ -55,7 +61,7 @@ def parse_area(spec: str) -> tuple[int, int]:
 
 
 def make_batch(
-    model: Any,
+    judge: Qwen3VLJudge,
     batch: int,
     area: tuple[int, int],
     rubric_tokens: int,
@@ -74,14 +80,15 @@ def make_batch(
         for _ in range(batch)
     ]
     images = [[(src, src), (edt, edt)] for _ in range(batch)]
-    return capacity.synthetic_vl_batch(
-        model.config,
+    return capacity_helpers.synthetic_vl_batch(
+        judge.model.config,
         images,
         texts,
         device=device,
         dtype=dtype,
         seed=seed,
         prefix_tokens=16,
+        pad_token_id=judge.processor.tokenizer.pad_token_id,
     )
 
 
@@ -108,14 +115,9 @@ def wall(
     return statistics.median(times), times, first
 
 
-def score_logits(model: Any, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-    out = model(**inputs, logits_to_keep=1)
-    digits = torch.tensor(capacity.QWEN_DIGIT_IDS, device=out.logits.device)
-    probs = out.logits[:, -1, :].float().index_select(-1, digits).softmax(-1)
-    expected = (probs * torch.arange(10, device=probs.device, dtype=probs.dtype)).sum(
-        -1
-    )
-    return expected.cpu()
+def score_logits(judge: Qwen3VLJudge, inputs: dict[str, torch.Tensor]) -> list:
+    """The adapter's own logits-mode step (prefill, digit probabilities, copy to the host)."""
+    return judge.digit_probabilities(inputs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,12 +204,11 @@ def enable_vision_opt(model: Any) -> None:
         pe.proj = PatchEmbedMatmul(pe.proj)
 
 
-def check_vision_opt(model: Any, device: Any, dtype: Any) -> float:
+def check_vision_opt(judge: Qwen3VLJudge, device: Any, dtype: Any) -> float:
     """Relative difference of the vision features with and without the speedups (fresh inputs)."""
-    import copy
-
+    model = judge.model
     x = make_batch(
-        model,
+        judge,
         2,
         (64, 64) if device.type == "cpu" else (512, 512),
         50,
@@ -238,6 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--device", default=None)
     p.add_argument("--dtype", default=None)
+    p.add_argument(
+        "--models",
+        type=Path,
+        default=None,
+        help="judge folder supplying the processor (default: a tiny folder built offline)",
+    )
     p.add_argument(
         "--mode",
         default="logits,generate",
@@ -326,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "env": {
             "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "gpu": gpu_description() if device.type == "cuda" else "cpu",
+            "gpu": capacity_helpers.describe_gpu(device) if device.type == "cuda" else "cpu",
             "torch": torch.__version__,
             "transformers": transformers.__version__,
             "python": platform.python_version(),
@@ -349,11 +356,24 @@ def main(argv: list[str] | None = None) -> int:
             return True
         return False
 
+    folder = args.models
+    if folder is None:
+        from editbench.models.tiny import build_tiny_models
+
+        folder = build_tiny_models(Path(tempfile.mkdtemp(prefix="editbench-bench-"))).judge
     t0 = time.perf_counter()
-    model = capacity.build_judge(device, dtype, size="tiny" if args.tiny else "full")
+    judge = Qwen3VLJudge(
+        str(folder),
+        capacity="tiny" if args.tiny else "full",
+        mode="logits",
+        device=str(device),
+        dtype=str(dtype).removeprefix("torch."),
+    )
+    model = judge.model
     sync(device)
+    results["identity"] = judge.identity()
     results["build_s"] = round(time.perf_counter() - t0, 2)
-    results["params"] = capacity.estimate_parameters(model)
+    results["params"] = capacity_helpers.estimate_parameters(model)
     if device.type == "cuda":
         results["weights_gib"] = round(torch.cuda.memory_allocated() / 2**30, 2)
     print(
@@ -382,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         try:
             inputs = make_batch(
-                model,
+                judge,
                 batch,
                 area,
                 args.rubric_tokens,
@@ -429,19 +449,19 @@ def main(argv: list[str] | None = None) -> int:
         return entry
 
     def generate(inputs: dict[str, torch.Tensor], static: bool) -> torch.Tensor:
-        kwargs: dict[str, Any] = dict(STATIC_CACHE_GENERATION) if static else {}
-        out = model.generate(
-            **inputs,
+        # The adapter's greedy config; static: what its static_cache=true setting adds.
+        config = copy.deepcopy(judge.generation_config)
+        config.update(
             max_new_tokens=new_tokens,
             min_new_tokens=new_tokens,
-            do_sample=False,
-            **kwargs,
+            **(STATIC_CACHE_GENERATION if static else {}),
         )
+        out = model.generate(**inputs, generation_config=config)
         return out[:, -new_tokens:].cpu()
 
     with torch.inference_mode():
         if args.vision_opt:
-            results["vision_opt_rel_diff"] = check_vision_opt(model, device, dtype)
+            results["vision_opt_rel_diff"] = check_vision_opt(judge, device, dtype)
             print(
                 f"vision-opt enabled; features vs stock path: rel diff {results['vision_opt_rel_diff']:.2e}",
                 flush=True,
@@ -449,13 +469,13 @@ def main(argv: list[str] | None = None) -> int:
         if "logits" in modes:
             for area in areas:
                 for b in bss:
-                    record("logits", area, b, lambda x: score_logits(model, x))
+                    record("logits", area, b, lambda x: score_logits(judge, x))
                 if args.uniform_at:
                     record(
                         "logits",
                         area,
                         args.uniform_at,
-                        lambda x: score_logits(model, x),
+                        lambda x: score_logits(judge, x),
                         label="-nopad",
                         ragged=0,
                     )
@@ -485,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
                         "logits",
                         area,
                         b,
-                        lambda x: score_logits(model, x),
+                        lambda x: score_logits(judge, x),
                         label="-compiled",
                     )
 

@@ -15,6 +15,8 @@ same code paths run on a CPU in seconds (CI, ``bench/*.py --tiny``).
 The editor and judge adapters use these builders for their ``capacity`` setting: the model
 folder then supplies only the tokenizer and processor, whose special-token ids are written into
 the built configs (``token_ids=``) so the processor's image placeholders line up with the model.
+This module holds only what those adapters need at run time; benchmark-only helpers (synthetic
+processor output, parameter counts) live in ``bench/capacity_helpers.py``.
 
 Everything heavy (torch, diffusers, transformers) is imported inside the functions.
 """
@@ -25,7 +27,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +57,6 @@ QWEN_IMAGE_SCHEDULER_CONFIG: dict[str, Any] = {
     "use_karras_sigmas": False,
 }
 
-# Qwen-Image-Edit's prompt template drops this many leading (system-prompt) tokens from the
-# text encoder's hidden states before they reach the transformer.
-EDIT_PROMPT_DROP_TOKENS = 64
-
 # Token ids shared by Qwen2/2.5/3 VL tokenizers.
 QWEN_IDS = {
     "endoftext": 151643,
@@ -69,8 +67,6 @@ QWEN_IDS = {
     "image_pad": 151655,
     "video_pad": 151656,
 }
-# "0".."9" are single tokens 15..24 in Qwen tokenizers ("10" is two tokens).
-QWEN_DIGIT_IDS = tuple(range(15, 25))
 
 # The image processors' pixel limits in the public processor configs (smart_resize keeps an image
 # between these areas): Qwen-Image-Edit's processor is Qwen2.5-VL-7B-Instruct's (min_pixels 3136,
@@ -353,11 +349,6 @@ def build_edit_components(
     }
 
 
-def build_full_size_edit_components(device: Any = "cuda", dtype: Any = "bfloat16") -> dict[str, Any]:
-    """Full-size Qwen-Image-Edit components (transformer, vae, text_encoder, scheduler), random weights."""
-    return build_edit_components(device, dtype, size="full")
-
-
 def build_judge(
     device: Any = "cuda",
     dtype: Any = "bfloat16",
@@ -386,11 +377,6 @@ def build_judge(
     model.requires_grad_(False)
     _set_generation_ids(model, ids)
     return model
-
-
-def build_full_size_judge(device: Any = "cuda", dtype: Any = "bfloat16") -> Any:
-    """Full-size Qwen3-VL-8B judge (``Qwen3VLForConditionalGeneration``), random weights."""
-    return build_judge(device, dtype, size="full")
 
 
 def check_processor_matches(image_processor: Any, vision_config: Mapping[str, Any] | Any) -> None:
@@ -458,87 +444,3 @@ def set_processor_pixels(image_processor: Any, pixels: Mapping[str, int]) -> Non
         image_processor.size = dataclasses.replace(size, **pixels)
     else:
         image_processor.size = {**dict(size), **pixels}
-
-
-# ---------------------------------------------------------------------------------------------
-# Synthetic processor output: what Qwen2VLProcessor / Qwen3VLProcessor would return for a chat
-# with images of the given sizes, without a tokenizer or image processor.
-
-
-def vl_image_grid(vision_config: Any, height: int, width: int) -> tuple[int, int, int]:
-    """``(t, h, w)`` patch grid the Qwen VL image processor produces for an image of this size.
-
-    The processor resizes to multiples of ``patch_size * spatial_merge_size`` (smart_resize,
-    default pixel limits are far above 1024²), one temporal patch for a still image.
-    """
-    factor = vision_config.patch_size * vision_config.spatial_merge_size
-    gh = max(1, round(height / factor)) * vision_config.spatial_merge_size
-    gw = max(1, round(width / factor)) * vision_config.spatial_merge_size
-    return 1, gh, gw
-
-
-def vl_image_tokens(vision_config: Any, height: int, width: int) -> int:
-    t, gh, gw = vl_image_grid(vision_config, height, width)
-    return t * gh * gw // (vision_config.spatial_merge_size**2)
-
-
-def synthetic_vl_batch(
-    config: Any,
-    images: Sequence[Sequence[tuple[int, int]]],
-    text_tokens: Sequence[int],
-    *,
-    device: Any,
-    dtype: Any,
-    seed: int = 0,
-    prefix_tokens: int = 16,
-) -> dict[str, Any]:
-    """Left-padded model inputs for a batch of chats with images, random token ids and pixels.
-
-    ``images[i]`` lists the (height, width) of sample i's images (in prompt order) and
-    ``text_tokens[i]`` its number of text tokens (template + instruction/rubric), of which
-    ``prefix_tokens`` come before the first image. Returns ``input_ids``, ``attention_mask``,
-    ``mm_token_type_ids``, ``pixel_values``, ``image_grid_thw`` as a processor would.
-    """
-    import torch
-
-    vc = config.vision_config
-    in_ch = getattr(vc, "in_channels", 3)
-    patch_dim = in_ch * vc.temporal_patch_size * vc.patch_size * vc.patch_size
-    gen = torch.Generator().manual_seed(seed)
-    rows: list[list[int]] = []
-    types: list[list[int]] = []
-    grids: list[tuple[int, int, int]] = []
-    for sample_images, n_text in zip(images, text_tokens, strict=True):
-        pre = min(prefix_tokens, n_text)
-        text = torch.randint(1000, 150000, (n_text,), generator=gen).tolist()
-        ids = text[:pre]
-        tt = [0] * pre
-        for h, w in sample_images:
-            grid = vl_image_grid(vc, h, w)
-            grids.append(grid)
-            n = vl_image_tokens(vc, h, w)
-            ids += [QWEN_IDS["vision_start"]] + [QWEN_IDS["image_pad"]] * n + [QWEN_IDS["vision_end"]]
-            tt += [0] + [1] * n + [0]
-        ids += text[pre:]
-        tt += [0] * (n_text - pre)
-        rows.append(ids)
-        types.append(tt)
-    longest = max(len(r) for r in rows)
-    pad = QWEN_IDS["endoftext"]
-    input_ids = torch.tensor([[pad] * (longest - len(r)) + r for r in rows], dtype=torch.long)
-    attention_mask = torch.tensor([[0] * (longest - len(r)) + [1] * len(r) for r in rows], dtype=torch.long)
-    mm_types = torch.tensor([[0] * (longest - len(t)) + t for t in types], dtype=torch.int32)
-    n_patches = sum(t * h * w for t, h, w in grids)
-    pixel_values = torch.randn(n_patches, patch_dim, generator=gen)
-    out = {
-        "input_ids": input_ids,
-        "attention_mask": attention_mask,
-        "mm_token_type_ids": mm_types,
-        "pixel_values": pixel_values.to(dtype),
-        "image_grid_thw": torch.tensor(grids, dtype=torch.long),
-    }
-    return {k: v.to(device) for k, v in out.items()}
-
-
-def estimate_parameters(module: Any) -> int:
-    return sum(p.numel() for p in module.parameters())

@@ -340,7 +340,14 @@ class Qwen3VLJudge:
     def _digit_probabilities(self, conversations: list[Conversation]) -> list[tuple[list[float], float]]:
         """Per conversation: digit probabilities (renormalised) and total probability on digits."""
         self._check_simulated_oom(len(conversations))
-        inputs = self._inputs(conversations)
+        return self.digit_probabilities(self._inputs(conversations))
+
+    def digit_probabilities(self, inputs: Any) -> list[tuple[list[float], float]]:
+        """The logits-mode model step on processor output (one row per conversation, left-padded).
+
+        Public so that ``bench/judge.py`` times this exact scoring path on synthetic processor
+        output (no images to preprocess) instead of a copy of it.
+        """
         with torch.inference_mode():
             logits = self.model(**inputs, logits_to_keep=1).logits[:, -1, :].float()
         log_probs = logits.log_softmax(dim=-1)[:, self.digit_ids]

@@ -25,11 +25,17 @@ timings and memory where no weights are present. Its images are noise; ``identit
 
 Speed options (``rope``, ``fuse_gelu``, ``fp8``) rewrite the transformer with
 :mod:`editbench.models.qwen_speedups` before compilation; all default off.
+
+Phase hook: ``bench/editor.py`` times this adapter's own ``edit`` (not a copy of the loop), so
+an editor has an optional ``phase_hook``, called with a phase name each time a phase's work has
+been issued (see :data:`EDIT_PHASES`). The benchmark records a CUDA event per call; left at
+``None`` (always, in runs) it costs one attribute test per phase.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +66,10 @@ CAPACITY_SIZES = ("full", "tiny")
 ROPE_MODES = ("complex", "real")
 # Capacity mode's random weights are seeded, so two loads build the same model.
 CAPACITY_SEED = 0
+# What ``phase_hook`` is called with, in order: after host-side preprocessing; after prompt
+# encoding; after VAE encode + initial noise; per step after the cond (and, with true CFG, the
+# uncond) transformer forward and after CFG + scheduler step; after VAE decode + copy to a PIL image.
+EDIT_PHASES = ("conditioning", "text_encoder", "latents", "forward_cond", "forward_uncond", "step", "vae_decode")
 
 
 @dataclass(frozen=True)
@@ -138,6 +148,8 @@ class QwenImageEditor:
 
     name = "qwen-image-edit"
     pipeline_class = "QwenImageEditPipeline"
+    # Benchmarks only (see the module docstring): called with each name of EDIT_PHASES.
+    phase_hook: Callable[[str], None] | None = None
 
     def __init__(self, path: str | None, **params: Any) -> None:
         ensure_offline()
@@ -283,9 +295,11 @@ class QwenImageEditor:
         source = images[0]
         (gen_width, gen_height), final_size = self._output_plan(source.size)
         conditioning = self._conditioning(images)
+        self._phase("conditioning")
         generator = torch.Generator("cpu").manual_seed(int(request.seed))
         with torch.inference_mode():
             prompt, negative = self._encode_prompts(request.instruction, conditioning.prompt_images)
+            self._phase("text_encoder")
             latents, image_latents = self.pipe.prepare_latents(
                 conditioning.vae_images,
                 1,
@@ -296,6 +310,7 @@ class QwenImageEditor:
                 self.device,
                 generator,
             )
+            self._phase("latents")
             scale = self.pipe.vae_scale_factor * 2
             img_shapes = [
                 [(1, gen_height // scale, gen_width // scale)]
@@ -303,9 +318,14 @@ class QwenImageEditor:
             ]
             latents = self._denoise(latents, image_latents, img_shapes, prompt, negative)
             image = self._decode(latents, gen_height, gen_width)
+            self._phase("vae_decode")
         if final_size is not None and image.size != final_size:
             image = image.resize(final_size, Image.Resampling.LANCZOS)
         return image
+
+    def _phase(self, name: str) -> None:
+        if self.phase_hook is not None:
+            self.phase_hook(name)
 
     def _check_images(self, images: list[Image.Image]) -> None:
         if len(images) > 1:
@@ -386,17 +406,20 @@ class QwenImageEditor:
             timestep = t.expand(latents.shape[0]).to(latents.dtype) / 1000
             with transformer.cache_context("cond"):
                 noise = self._predict(model_input, timestep, prompt, img_shapes)[:, : latents.size(1)]
+            self._phase("forward_cond")
             if negative is not None:
                 with transformer.cache_context("uncond"):
                     negative_noise = self._predict(model_input, timestep, negative, img_shapes)[
                         :, : latents.size(1)
                     ]
+                self._phase("forward_uncond")
                 combined = negative_noise + self.settings.true_cfg_scale * (noise - negative_noise)
                 # Qwen's norm-preserving CFG: keep the conditional prediction's magnitude.
                 noise = combined * (
                     torch.norm(noise, dim=-1, keepdim=True) / torch.norm(combined, dim=-1, keepdim=True)
                 )
             latents = scheduler.step(noise, t, latents, return_dict=False)[0]
+            self._phase("step")
         return latents
 
     def _predict(self, model_input: Any, timestep: Any, text: tuple[Any, Any], img_shapes: list) -> Any:

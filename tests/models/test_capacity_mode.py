@@ -20,7 +20,7 @@ from editbench.models import (
 )
 from editbench.models.fingerprint import config_hash
 from editbench.models.params import ParamError
-from editbench.models.qwen_image_edit import area_dimensions
+from editbench.models.qwen_image_edit import EDIT_PHASES, area_dimensions
 
 FAST = {"steps": "2", "working_area": "64*64"}
 PROMPT = JudgePrompt(
@@ -70,6 +70,24 @@ def test_capacity_editor_edits_at_the_requested_size(tiny_models, noise_image, o
     edited = editor.edit(edit_request(noise_image(90, 60, 0)))
     expected = {None: area_dimensions(64 * 64, 1.5), "48x32": (48, 32), "source": (90, 60)}[output_size]
     assert edited.mode == "RGB" and edited.size == expected
+
+
+def test_the_phase_hook_sees_every_phase_of_an_edit_in_order_and_changes_nothing(
+    capacity_editor, noise_image
+) -> None:
+    request = edit_request(noise_image(64, 64, 3))
+    plain = capacity_editor.edit(request)
+    seen: list[str] = []
+    capacity_editor.phase_hook = seen.append
+    try:
+        hooked = capacity_editor.edit(request)
+    finally:
+        capacity_editor.phase_hook = None
+    # FAST: 2 steps with true CFG (the default scale 4): cond, uncond, step per step.
+    loop = ["forward_cond", "forward_uncond", "step"] * 2
+    assert seen == ["conditioning", "text_encoder", "latents", *loop, "vae_decode"]
+    assert set(seen) == set(EDIT_PHASES)
+    assert np.array_equal(pixels(plain), pixels(hooked))
 
 
 def test_capacity_editor_uses_random_components_and_the_folders_tokenizer(capacity_editor, tiny_models) -> None:
