@@ -32,9 +32,37 @@ def tiny_command(dest: Path, as_json: bool) -> None:
 
 
 @models_group.command("list")
-def list_command() -> None:
-    """List registered editors and judges (use as --editor KIND:PATH / --judge KIND:PATH)."""
-    from editbench.models.base import editor_names, judge_names
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: editors, judges, shadowed, notes.")
+def list_command(as_json: bool) -> None:
+    """List every editor and judge (use as --editor KIND:PATH / --judge KIND:PATH) with where it
+    comes from: built-in, or the installed package (and version) that provides it.
 
-    click.echo("editors: " + ", ".join(editor_names()))
-    click.echo("judges: " + ", ".join(judge_names()))
+    Each adapter is imported to check it loads; one that fails is shown as BROKEN with its error
+    and the others are listed as usual. Plugins register through the entry-point groups
+    editbench.editors and editbench.judges (docs/models.md).
+    """
+    from dataclasses import asdict
+
+    from editbench.models.base import ROLES, adapters, registry_notes, shadowed_adapters
+
+    listing = {f"{role}s": adapters(role, load=True) for role in ROLES}
+    shadowed = shadowed_adapters()
+    notes = registry_notes()
+    if as_json:
+        payload = {key: [asdict(info) for info in infos] for key, infos in listing.items()}
+        payload["shadowed"] = [asdict(info) for info in shadowed]
+        payload["notes"] = notes
+        click.echo(json.dumps(payload, indent=2))
+        return
+    for key, infos in listing.items():
+        click.echo(f"{key}:")
+        width = max((len(info.kind) for info in infos), default=0)
+        for info in infos:
+            line = f"  {info.kind:<{width}}  {info.origin:<24} {info.target}"
+            click.echo(line)
+            if info.error:
+                click.echo(f"  {'':<{width}}  BROKEN: {info.error}")
+    for info in shadowed:
+        click.echo(f"ignored: {info.role} {info.kind!r} from {info.origin} ({info.target}): already provided by {info.shadowed_by}")
+    for note in notes:
+        click.echo(f"note: {note}")
