@@ -65,6 +65,10 @@ class PipelineQuirks:
     multi_image: bool = False
     # An editbench adapter kind that drives this pipeline instead of ``__call__``.
     delegate: str | None = None
+    # The pipeline refuses images with a side below this: smaller working areas are scaled up.
+    min_side: int | None = None
+    # The pipeline resizes to this area itself whatever it is given: another working_area is refused.
+    fixed_area: int | None = None
 
 
 QUIRKS: dict[str, PipelineQuirks] = {
@@ -93,10 +97,24 @@ QUIRKS: dict[str, PipelineQuirks] = {
         note="height/width set the output; image_guidance_scale weighs the source",
     ),
     "Flux2KleinPipeline": PipelineQuirks(
-        note="image= takes a list of reference images: extra images follow the source", multi_image=True
+        note="image= takes a list of reference images: extra images follow the source; images need both "
+        "sides >= 64 px, so a smaller working area is scaled up to that",
+        multi_image=True,
+        min_side=64,
     ),
     "Flux2Pipeline": PipelineQuirks(
-        note="image= takes a list of reference images: extra images follow the source", multi_image=True
+        note="image= takes a list of reference images: extra images follow the source; images need both "
+        "sides >= 64 px, so a smaller working area is scaled up to that",
+        multi_image=True,
+        min_side=64,
+    ),
+    "JoyImageEditPlusPipeline": PipelineQuirks(
+        note="takes images= (a list): the source first, extra images after it", multi_image=True
+    ),
+    "LongCatImageEditPipeline": PipelineQuirks(
+        note="__call__ resizes the source to ~1024² itself and has no height/width: only working_area=1024*1024 "
+        "is accepted",
+        fixed_area=1024 * 1024,
     ),
 }
 
@@ -109,11 +127,13 @@ UNSUPPORTED: dict[str, str] = {
     "LEditsPPPipelineStableDiffusionXL": "LEDITS++ edits an inverted image (pipe.invert() first) with editing_prompt "
     "lists, not an instruction",
     "ChronoEditPipeline": "a video model: it returns frames, not one edited image",
+    "BriaFiboEditPipeline": "its prompt is a structured JSON caption with an edit_instruction (made by FIBO's VLM), "
+    "not a free-text instruction",
     "LucyEditPipeline": "video-to-video editing: it takes and returns videos",
 }
 
 # Request fields the editor supplies itself; any other argument without a default is refused.
-_SUPPLIED = {"image", "prompt", "generator", "num_inference_steps", "height", "width", "output_type",
+_SUPPLIED = {"image", "images", "prompt", "generator", "num_inference_steps", "height", "width", "output_type",
              "num_images_per_prompt", "return_dict", "negative_prompt", "guidance_scale", "true_cfg_scale",
              "image_guidance_scale"}
 # Settings that map one-to-one onto call arguments of the same meaning.
@@ -125,6 +145,7 @@ _SETTING_ARGUMENTS = {
     "negative_prompt": "negative_prompt",
 }
 _MASK_ARGUMENTS = ("mask_image", "mask")
+_IMAGE_ARGUMENTS = ("image", "images")
 
 
 @dataclass(frozen=True)
@@ -201,12 +222,14 @@ def plan_pipeline(path: str | None, params: dict[str, Any] | None = None) -> Pip
     defaults = {
         name: p.default for name, p in signature.parameters.items() if p.default is not inspect.Parameter.empty
     }
-    if "image" not in arguments:
+    if not any(name in arguments for name in _IMAGE_ARGUMENTS):
         raise UnsupportedPipelineError(f"{class_name} takes no image (a text-to-image pipeline generates, it does not edit)")
     if "prompt" not in arguments:
         raise UnsupportedPipelineError(f"{class_name} takes no text prompt, so it cannot follow an instruction")
     if any(name in arguments for name in _MASK_ARGUMENTS):
         raise UnsupportedPipelineError(f"{class_name} needs a mask (inpainting), and editbench requests carry none")
+    if "num_frames" in arguments:
+        raise UnsupportedPipelineError(f"{class_name} makes videos (it has num_frames), not one edited image")
     required = [
         name
         for name, p in signature.parameters.items()
@@ -227,6 +250,11 @@ def plan_pipeline(path: str | None, params: dict[str, Any] | None = None) -> Pip
         for setting, argument in _SETTING_ARGUMENTS.items():
             if getattr(settings, setting) is not None and argument not in arguments:
                 raise UnsupportedPipelineError(f"{class_name} has no {argument} argument, so {setting} cannot be set")
+        if quirks is not None and quirks.fixed_area and settings.working_area != quirks.fixed_area:
+            raise UnsupportedPipelineError(
+                f"{class_name} always works at ~{math.isqrt(quirks.fixed_area)}² px (it resizes the source itself), "
+                f"so working_area={settings.working_area} cannot be honoured"
+            )
     return PipelinePlan(folder, class_name, arguments, defaults, quirks)
 
 
@@ -381,8 +409,9 @@ class DiffusersEditor:
             # Output follows the input's size: feed the source at the generation size.
             resized[0] = source.resize((width, height), Image.Resampling.LANCZOS)
         call = dict(self.call_settings)
+        image_argument = "image" if "image" in self.plan.arguments else "images"
         call.update(
-            image=resized if multi else resized[0],
+            {image_argument: resized if multi else resized[0]},
             prompt=request.instruction,
             generator=torch.Generator("cpu").manual_seed(int(request.seed)),
             output_type="pil",
@@ -402,15 +431,25 @@ class DiffusersEditor:
         return image
 
     def _to_working_area(self, image: Image.Image) -> Image.Image:
-        size = grid_dimensions(self.settings.working_area, image.width / image.height, self.multiple)
+        size = self._grid(image.width / image.height)
         return image if image.size == size else image.resize(size, Image.Resampling.LANCZOS)
+
+    def _grid(self, ratio: float) -> tuple[int, int]:
+        width, height = grid_dimensions(self.settings.working_area, ratio, self.multiple)
+        floor = self.plan.quirks.min_side if self.plan.quirks else None
+        if floor and min(width, height) < floor:
+            scale = floor / min(width, height)
+            width, height = (math.ceil(width * scale / self.multiple) * self.multiple,
+                             math.ceil(height * scale / self.multiple) * self.multiple)
+        return width, height
 
     def _output_plan(self, source_size: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int] | None]:
         """(size to generate at, size to return or None for "as generated")."""
         requested = self.settings.output_size
         if requested in (None, "source"):
-            size = grid_dimensions(self.settings.working_area, source_size[0] / source_size[1], self.multiple)
+            size = self._grid(source_size[0] / source_size[1])
             return size, (source_size if requested == "source" else None)
         width, height = final = parse_size(requested)
         m = self.multiple
-        return (max(m, width // m * m), max(m, height // m * m)), final
+        floor = max(m, (self.plan.quirks.min_side or m) if self.plan.quirks else m)
+        return (max(floor, width // m * m), max(floor, height // m * m)), final

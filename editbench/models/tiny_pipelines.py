@@ -264,6 +264,67 @@ def _write_flux_kontext(folder: Path) -> None:
     pipe.save_pretrained(folder)
 
 
+def _write_flux2_klein(folder: Path) -> None:
+    import torch
+    from diffusers import AutoencoderKLFlux2, FlowMatchEulerDiscreteScheduler, Flux2KleinPipeline, Flux2Transformer2DModel
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    from editbench.models.tiny import build_tiny_tokenizer
+
+    tokenizer = build_tiny_tokenizer()
+    hidden = 16
+    torch.manual_seed(SEED)
+    # The pipeline's patchified latents are 4 × the VAE's latent channels; its batch-norm
+    # statistics are over those.
+    vae = AutoencoderKLFlux2(
+        block_out_channels=(8, 16),
+        down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2,
+        latent_channels=4,
+        norm_num_groups=4,
+        layers_per_block=1,
+        sample_size=32,
+    )
+    torch.manual_seed(SEED)
+    # 28 layers (at width 16): the pipeline stacks hidden states 9, 18 and 27 as the prompt
+    # embedding, as for the real Qwen3 encoder, so joint_attention_dim = 3 × hidden.
+    text_encoder = Qwen3ForCausalLM(
+        Qwen3Config(
+            vocab_size=len(tokenizer),
+            hidden_size=hidden,
+            intermediate_size=32,
+            num_hidden_layers=28,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            head_dim=8,
+            max_position_embeddings=1024,
+            pad_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+        )
+    ).eval()
+    torch.manual_seed(SEED)
+    transformer = Flux2Transformer2DModel(
+        patch_size=1,
+        in_channels=16,
+        num_layers=1,
+        num_single_layers=1,
+        attention_head_dim=16,
+        num_attention_heads=2,
+        joint_attention_dim=3 * hidden,
+        timestep_guidance_channels=32,
+        axes_dims_rope=(4, 4, 4, 4),
+        guidance_embeds=False,
+    )
+    pipe = Flux2KleinPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        transformer=transformer,
+        is_distilled=True,
+    )
+    pipe.save_pretrained(folder)
+
+
 def _write_qwen(class_name: str) -> Callable[[Path], None]:
     def write(folder: Path) -> None:
         from editbench.models.tiny import _write_tiny_editor
@@ -285,6 +346,7 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "FluxKontextPipeline": _write_flux_kontext,
     "StableDiffusionInstructPix2PixPipeline": _write_instruct_pix2pix,
     "StableDiffusionXLInstructPix2PixPipeline": _write_sdxl_instruct_pix2pix,
+    "Flux2KleinPipeline": _write_flux2_klein,
 }
 
 
