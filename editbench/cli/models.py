@@ -31,6 +31,25 @@ def tiny_command(dest: Path, as_json: bool) -> None:
         click.echo(f"judge: {paths.judge}")
 
 
+@models_group.command("tiny-pipelines")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("names", nargs=-1)
+def tiny_pipelines_command(dest: Path, names: tuple[str, ...]) -> None:
+    """Build tiny random diffusers editing pipelines in DEST/<PipelineClass> for diffusers:PATH.
+
+    NAMES: pipeline classes (default: all that editbench can build tiny). Offline, seconds each
+    on a CPU; outputs are noise. Example: editbench run BENCH --editor
+    diffusers:DEST/FluxKontextPipeline --param steps=2 --param working_area=64*64 ...
+    """
+    from editbench.models.tiny_pipelines import BUILDERS, build_tiny_pipeline
+
+    unknown = sorted(set(names) - set(BUILDERS))
+    if unknown:
+        raise click.UsageError(f"no tiny builder for {', '.join(unknown)}; available: {', '.join(sorted(BUILDERS))}")
+    for name in names or sorted(BUILDERS):
+        click.echo(f"{name}: {build_tiny_pipeline(name, dest)}")
+
+
 @models_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: editors, judges, shadowed, notes.")
 def list_command(as_json: bool) -> None:

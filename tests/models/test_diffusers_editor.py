@@ -217,3 +217,36 @@ def test_a_run_with_a_diffusers_editor_goes_end_to_end_through_workers(workers, 
         card = s.get(Run, run_id).run_card
         assert {j.status for j in s.scalars(select(Judgment).where(Judgment.run_id == run_id))} == {Status.DONE}
     assert card["editor"]["kind"] == "diffusers" and card["editor"]["config_hash"] == config_hash(folder)
+
+
+def test_cli_builds_tiny_pipelines_and_refuses_unknown_names(tiny_pipelines) -> None:
+    from click.testing import CliRunner
+
+    from editbench.cli.models import models_group
+
+    result = CliRunner().invoke(models_group, ["tiny-pipelines", str(tiny_pipelines), "FluxKontextPipeline"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"FluxKontextPipeline: {tiny_pipelines / 'FluxKontextPipeline'}"
+    bad = CliRunner().invoke(models_group, ["tiny-pipelines", str(tiny_pipelines), "NoSuchPipeline"])
+    assert bad.exit_code == 2 and "no tiny builder for NoSuchPipeline" in bad.output
+
+
+def test_editbench_run_refuses_an_unknown_pipeline_in_one_line(sqlite_db, redis_url, tmp_path) -> None:
+    import diffusers
+    from click.testing import CliRunner
+    from sqlalchemy import select
+
+    from editbench.cli import main
+    from editbench.schema.db import session_scope
+    from editbench.schema.models import Run
+    from tests.integration.harness import ingest_example
+
+    benchmark = ingest_example(tmp_path, per_category=1)
+    folder = _index_only(tmp_path, "NotARealPipeline")
+    result = CliRunner().invoke(main, ["run", "--benchmark", benchmark, "--editor", f"diffusers:{folder}", "--judge", "simulated:"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"Error: --editor diffusers: NotARealPipeline (from {folder}/model_index.json) is not a pipeline of diffusers {diffusers.__version__}"
+    )
+    with session_scope() as s:
+        assert s.scalars(select(Run)).all() == []

@@ -8,6 +8,7 @@ environment's setuptools, so nothing is fetched.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,9 +27,13 @@ class InstalledPlugins:
 
 
 def pip_install(source: Path, target: Path) -> Path:
+    # Built from a copy: pip builds a local folder in place (build/, *.egg-info), which must not
+    # litter the checkout or race with another test session.
+    copy = target.with_name(target.name + "-src")
+    shutil.copytree(source, copy)
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(source)],
+         "--target", str(target), str(copy)],
         check=True, capture_output=True, text=True,
     )
     return target
