@@ -39,7 +39,7 @@ from typing import Any
 
 from PIL import Image
 
-from editbench.models.base import Editor, EditOOMError, EditRequest
+from editbench.models.base import EditOOMError, Editor, EditRequest
 from editbench.models.fingerprint import config_hash, library_versions
 from editbench.models.offline import ensure_offline, local_model_dir
 from editbench.models.params import ParamError, build_params, parse_area, parse_size, settings_dict

@@ -243,10 +243,12 @@ def test_editbench_run_refuses_an_unknown_pipeline_in_one_line(sqlite_db, redis_
 
     benchmark = ingest_example(tmp_path, per_category=1)
     folder = _index_only(tmp_path, "NotARealPipeline")
-    result = CliRunner().invoke(main, ["run", "--benchmark", benchmark, "--editor", f"diffusers:{folder}", "--judge", "simulated:"])
+    arguments = ["run", "--benchmark", benchmark, "--editor", f"diffusers:{folder}", "--judge", "simulated:"]
+    result = CliRunner().invoke(main, arguments)
     assert result.exit_code == 1
     assert result.output.strip() == (
-        f"Error: --editor diffusers: NotARealPipeline (from {folder}/model_index.json) is not a pipeline of diffusers {diffusers.__version__}"
+        f"Error: --editor diffusers: NotARealPipeline (from {folder}/model_index.json) "
+        f"is not a pipeline of diffusers {diffusers.__version__}"
     )
     with session_scope() as s:
         assert s.scalars(select(Run)).all() == []

@@ -93,8 +93,7 @@ def test_a_pip_installed_plugin_edits_and_judges_a_real_run_through_workers(
 ) -> None:
     from editbench.benchmark.store import ImageStore
     from editbench.config import load_settings
-    from editbench.producer.submit import ModelRef
-    from editbench.producer.submit import RunRequest, submit
+    from editbench.producer.submit import ModelRef, RunRequest, submit
     from tests.integration.harness import assert_exactly_once, ingest_example, wait_done
 
     # On PYTHONPATH before the worker pool copies the environment: the workers discover it
