@@ -3,15 +3,26 @@
 An *editor* turns (source image, instruction, seed) into an edited image. A *judge* turns a batch
 of (source, edited, instruction, rubric) requests into per-criterion scores. Everything else in
 editbench (workers, ledger, reports) only talks to these protocols, so adding a model is one
-file that defines a class and decorates it with :func:`register_editor` or
-:func:`register_judge`.
+module with one class.
+
+Adapters are found through Python entry points (groups ``editbench.editors`` and
+``editbench.judges``): the entry point's name is the ``KIND`` of ``--editor KIND:PATH`` and its
+value the factory (usually the class). editbench's own adapters are declared the same way in its
+``pyproject.toml``, so a third-party package is a first-class citizen: ``pip install`` it and its
+kinds appear in ``editbench models list``. Entry points are only *loaded* (imported) when their
+kind is used or listed, so one broken plugin cannot hide the others, and ``import editbench`` never
+pays for torch. :func:`register_editor`/:func:`register_judge` still register a factory for the
+current process only (notebooks, tests).
 """
 
 from __future__ import annotations
 
 import enum
+import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any, Protocol, runtime_checkable
 
 from PIL import Image
@@ -117,12 +128,26 @@ class Judge(Protocol):
 EditorFactory = Callable[..., Editor]
 JudgeFactory = Callable[..., Judge]
 
-_EDITORS: dict[str, EditorFactory] = {}
-_JUDGES: dict[str, JudgeFactory] = {}
+log = logging.getLogger("editbench.models")
+
+ROLES = ("editor", "judge")
+ENTRY_POINT_GROUPS = {"editor": "editbench.editors", "judge": "editbench.judges"}
+BUILTIN_ORIGIN = "built-in"
+OWN_DISTRIBUTION = "editbench"
+
+# Factories registered in this process with the decorators (not through entry points).
+_REGISTERED: dict[str, dict[str, Callable[..., Any]]] = {role: {} for role in ROLES}
 
 
 class UnknownModelError(KeyError):
-    pass
+    """No adapter of that kind is installed (the message lists the known kinds)."""
+
+    def __str__(self) -> str:  # KeyError would print the message with quotes around it
+        return str(self.args[0]) if self.args else ""
+
+
+class PluginLoadError(ImportError):
+    """An adapter is declared (entry point) but importing it failed; names the plugin and the error."""
 
 
 class EditOOMError(Exception):
@@ -133,11 +158,158 @@ class EditOOMError(Exception):
     """
 
 
+@dataclass(frozen=True)
+class AdapterInfo:
+    """One adapter kind as ``editbench models list`` shows it."""
+
+    role: str  # "editor" or "judge"
+    kind: str
+    target: str  # "module:attribute" of the factory
+    origin: str  # "built-in", "DISTRIBUTION VERSION", or "registered in this process"
+    distribution: str | None = None
+    version: str | None = None
+    # Set by :func:`adapters` with ``load=True`` when importing the factory failed.
+    error: str | None = None
+    # Why this entry is not the one used (a second package declaring the same kind).
+    shadowed_by: str | None = None
+
+
+@dataclass
+class _Entry:
+    info: AdapterInfo
+    load: Callable[[], Any]
+    factory: Any = None
+    error: str | None = None
+
+
+class _Catalog:
+    """Every declared adapter kind per role, discovered once per process from entry points."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, dict[str, _Entry]] | None = None
+        self.shadowed: list[AdapterInfo] = []
+        self.notes: list[str] = []
+
+    def entries(self, role: str) -> dict[str, _Entry]:
+        with self._lock:
+            if self._entries is None:
+                self._entries = self._discover()
+            return self._entries[role]
+
+    def reset(self) -> None:
+        """Forget what was discovered (after installing a package in a running process; tests)."""
+        with self._lock:
+            self._entries = None
+            self.shadowed = []
+            self.notes = []
+
+    def _discover(self) -> dict[str, dict[str, _Entry]]:
+        from editbench.models.builtin import BUILTIN_ADAPTERS
+
+        found: dict[str, dict[str, _Entry]] = {role: {} for role in ROLES}
+        shadowed: list[AdapterInfo] = []
+        for role in ROLES:
+            plugins: list[_Entry] = []
+            own: dict[str, _Entry] = {}
+            for ep in _entry_points(ENTRY_POINT_GROUPS[role]):
+                dist = getattr(ep, "dist", None)
+                dist_name = _normalise(dist.metadata["Name"]) if dist is not None else None
+                version = dist.version if dist is not None else None
+                if dist_name == OWN_DISTRIBUTION:
+                    info = AdapterInfo(role, ep.name, ep.value, BUILTIN_ORIGIN, dist_name, version)
+                    own[ep.name] = _Entry(info, ep.load)
+                else:
+                    origin = f"{dist_name} {version}" if dist_name else "unknown distribution"
+                    plugins.append(_Entry(AdapterInfo(role, ep.name, ep.value, origin, dist_name, version), ep.load))
+            table = BUILTIN_ADAPTERS[role]
+            # editbench's own entry points come from its *installed* metadata, which can be older
+            # than the code on the path (a source checkout on PYTHONPATH, an editable install
+            # made before an adapter was added). The code's own table fills any gap.
+            missing = sorted(set(table) - set(own))
+            if missing:
+                note = (
+                    f"{role}s {', '.join(missing)}: not in editbench's installed entry points "
+                    f"(group {ENTRY_POINT_GROUPS[role]}); using the built-in table in editbench/models/builtin.py. "
+                    "Reinstall editbench (pip install -e .) to refresh its metadata."
+                )
+                self.notes.append(note)
+                log.info(note)
+            entries: dict[str, _Entry] = {}
+            for kind, target in table.items():
+                entry = own.get(kind)
+                if entry is None or entry.info.target != target:
+                    # The table is the code that is actually importable here.
+                    info = AdapterInfo(role, kind, target, BUILTIN_ORIGIN, OWN_DISTRIBUTION, _own_version())
+                    entry = _Entry(info, _importer(target))
+                entries[kind] = entry
+            for kind, entry in own.items():
+                # Declared in the installed metadata but gone from the code: listed, and reported
+                # as broken when loaded, rather than silently dropped.
+                entries.setdefault(kind, entry)
+            for entry in sorted(plugins, key=lambda e: (e.info.distribution or "", e.info.kind)):
+                kind = entry.info.kind
+                if kind in entries:
+                    winner = entries[kind].info.origin
+                    shadowed.append(AdapterInfo(**{**entry.info.__dict__, "shadowed_by": winner}))
+                    log.warning("%s %r from %s ignored: already provided by %s", role, kind, entry.info.origin, winner)
+                    continue
+                if not _valid_kind(kind):
+                    entry.error = f"invalid kind name {kind!r}: use letters, digits, '-', '_' and '.' only (no ':')"
+                entries[kind] = entry
+            found[role] = entries
+        self.shadowed = shadowed
+        return found
+
+
+def _entry_points(group: str) -> list[metadata.EntryPoint]:
+    seen: set[tuple[str, str, str | None]] = set()
+    unique = []
+    for ep in metadata.entry_points(group=group):
+        dist = getattr(ep, "dist", None)
+        key = (ep.name, ep.value, dist.metadata["Name"] if dist is not None else None)
+        # The same distribution on sys.path twice (e.g. an editable install and a --target copy)
+        # declares the same entry point twice: one adapter, not a conflict.
+        if key not in seen:
+            seen.add(key)
+            unique.append(ep)
+    return unique
+
+
+def _normalise(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def _valid_kind(kind: str) -> bool:
+    return bool(kind) and all(c.isalnum() or c in "-_." for c in kind)
+
+
+def _own_version() -> str | None:
+    try:
+        return metadata.version(OWN_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _importer(target: str) -> Callable[[], Any]:
+    def load() -> Any:
+        return metadata.EntryPoint(name="", value=target, group="").load()
+
+    return load
+
+
+_CATALOG = _Catalog()
+
+
 def register_editor(name: str) -> Callable[[EditorFactory], EditorFactory]:
-    """Class decorator: ``@register_editor("my-editor")`` makes ``--editor my-editor:PATH`` work."""
+    """Decorator: make ``--editor NAME:PATH`` work *in this process* (notebooks, tests).
+
+    Installed adapters are declared as entry points instead (see docs/models.md), which also
+    makes them visible to worker processes and to ``editbench models list``.
+    """
 
     def decorate(factory: EditorFactory) -> EditorFactory:
-        _EDITORS[name] = factory
+        _REGISTERED["editor"][name] = factory
         return factory
 
     return decorate
@@ -145,20 +317,99 @@ def register_editor(name: str) -> Callable[[EditorFactory], EditorFactory]:
 
 def register_judge(name: str) -> Callable[[JudgeFactory], JudgeFactory]:
     def decorate(factory: JudgeFactory) -> JudgeFactory:
-        _JUDGES[name] = factory
+        _REGISTERED["judge"][name] = factory
         return factory
 
     return decorate
 
 
+def adapters(role: str, *, load: bool = False) -> list[AdapterInfo]:
+    """Every known kind of ``role``, sorted; with ``load=True`` each is imported and a failure is
+    reported in its :attr:`AdapterInfo.error` (never raised: one broken plugin hides nothing)."""
+    entries = _CATALOG.entries(role)
+    infos = []
+    for kind in sorted(set(entries) | set(_REGISTERED[role])):
+        entry = entries.get(kind)
+        if entry is None:
+            factory = _REGISTERED[role][kind]
+            target = f"{factory.__module__}:{getattr(factory, '__qualname__', type(factory).__name__)}"
+            infos.append(AdapterInfo(role, kind, target, "registered in this process"))
+            continue
+        if load:
+            _load_entry(entry)
+        infos.append(AdapterInfo(**{**entry.info.__dict__, "error": entry.error}))
+    return infos
+
+
+def shadowed_adapters() -> list[AdapterInfo]:
+    """Plugin entry points ignored because another package already provides their kind."""
+    for role in ROLES:
+        _CATALOG.entries(role)
+    return list(_CATALOG.shadowed)
+
+
+def registry_notes() -> list[str]:
+    """Warnings from discovery (e.g. editbench's own entry points missing from its metadata)."""
+    for role in ROLES:
+        _CATALOG.entries(role)
+    return list(_CATALOG.notes)
+
+
+def refresh_registry() -> None:
+    """Rediscover entry points (after ``pip install`` in a running process)."""
+    _CATALOG.reset()
+
+
 def editor_names() -> list[str]:
-    _import_builtin_adapters()
-    return sorted(_EDITORS)
+    return [info.kind for info in adapters("editor")]
 
 
 def judge_names() -> list[str]:
-    _import_builtin_adapters()
-    return sorted(_JUDGES)
+    return [info.kind for info in adapters("judge")]
+
+
+def _load_entry(entry: _Entry) -> Any:
+    if entry.factory is None and entry.error is None:
+        try:
+            factory = entry.load()
+            if not callable(factory):
+                raise TypeError(f"{entry.info.target} is a {type(factory).__name__}, not a class or function")
+            entry.factory = factory
+        except Exception as exc:  # noqa: BLE001 - any import-time failure of a plugin is reported
+            entry.error = f"{type(exc).__name__}: {exc}"
+            log.warning("%s %r (%s, %s) failed to load: %s", entry.info.role, entry.info.kind,
+                        entry.info.origin, entry.info.target, entry.error)
+    return entry.factory
+
+
+def adapter_factory(role: str, kind: str) -> Callable[..., Any]:
+    """The factory of ``kind``, imported on first use.
+
+    Raises :class:`UnknownModelError` for a kind nobody provides and :class:`PluginLoadError`
+    (naming the plugin, its origin and the error) for one that fails to import.
+    """
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if kind in _REGISTERED[role]:
+        return _REGISTERED[role][kind]
+    entry = _CATALOG.entries(role).get(kind)
+    if entry is None:
+        known = ", ".join(info.kind for info in adapters(role))
+        raise UnknownModelError(f"unknown {role} {kind!r}; known: {known} (`editbench models list` shows where each comes from)")
+    factory = _load_entry(entry)
+    if factory is None:
+        raise PluginLoadError(f"{role} {kind!r} from {entry.info.origin} ({entry.info.target}) failed to load: {entry.error}")
+    return factory
+
+
+def validate_model(role: str, kind: str, path: str | None, params: dict[str, Any] | None = None) -> None:
+    """Refuse a model before anything is recorded: unknown kind, broken plugin, or whatever the
+    factory's optional ``validate(path, **params)`` rejects (e.g. a diffusers pipeline that
+    cannot be driven). Cheap: no weights are loaded."""
+    factory = adapter_factory(role, kind)
+    check = getattr(factory, "validate", None)
+    if callable(check):
+        check(path, **dict(params or {}))
 
 
 def load_editor(kind: str, path: str | None, **params: Any) -> Editor:
@@ -166,23 +417,8 @@ def load_editor(kind: str, path: str | None, **params: Any) -> Editor:
 
     Workers always pass ``device=`` (``cpu`` or ``cuda``) among ``params``; every factory must
     accept it, even one that ignores it."""
-    _import_builtin_adapters()
-    try:
-        factory = _EDITORS[kind]
-    except KeyError:
-        raise UnknownModelError(f"unknown editor {kind!r}; known: {', '.join(sorted(_EDITORS))}") from None
-    return factory(path, **params)
+    return adapter_factory("editor", kind)(path, **params)
 
 
 def load_judge(kind: str, path: str | None, **params: Any) -> Judge:
-    _import_builtin_adapters()
-    try:
-        factory = _JUDGES[kind]
-    except KeyError:
-        raise UnknownModelError(f"unknown judge {kind!r}; known: {', '.join(sorted(_JUDGES))}") from None
-    return factory(path, **params)
-
-
-def _import_builtin_adapters() -> None:
-    # Imported lazily so that `import editbench` never pays for torch/diffusers.
-    from editbench.models import builtin  # noqa: F401
+    return adapter_factory("judge", kind)(path, **params)

@@ -95,6 +95,7 @@ def create_run(request: RunRequest) -> int:
     """Validate against the ledger and record the run; nothing is enqueued yet."""
     if request.routing not in ROUTINGS:
         raise RunConfigError(f"unknown routing {request.routing!r}; choose one of {', '.join(ROUTINGS)}")
+    _validate_models(request)
     ensure_schema()
     with session_scope() as session:
         benchmark = ledger.find_benchmark(session, request.benchmark, request.benchmark_version)
@@ -140,6 +141,18 @@ def create_run(request: RunRequest) -> int:
             ),
         )
     return run_id
+
+
+def _validate_models(request: RunRequest) -> None:
+    """Unknown kind, broken plugin, or a model its adapter refuses (e.g. a diffusers pipeline it
+    cannot drive): one clear line before anything is recorded."""
+    from editbench.models.base import validate_model
+
+    for role, ref in (("editor", request.editor), ("judge", request.judge)):
+        try:
+            validate_model(role, ref.kind, ref.path, ref.params)
+        except (LookupError, ImportError, ValueError, OSError) as exc:
+            raise RunConfigError(f"--{role} {ref.kind}: {exc}") from None
 
 
 def submit(request: RunRequest) -> int:
