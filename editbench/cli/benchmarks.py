@@ -30,7 +30,7 @@ def example_command(dest: Path, per_category: int, seed: int) -> None:
     try:
         path = write_example_benchmark(dest, per_category=per_category, seed=seed)
     except OSError as exc:  # not empty (FileExistsError), not writable, disk full...
-        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     console.print(f"wrote example benchmark to [bold]{path}[/]  (next: editbench ingest {path})")
 
@@ -70,7 +70,7 @@ def ingest_command(path: Path, watch_mode: bool, interval: float, max_pixels: in
             return
         report = ingest(path, max_pixels=max_pixels)
     except BenchmarkFormatError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     _print_report(report)
     sys.exit(1 if report.rejections else 0)

@@ -101,3 +101,19 @@ def test_a_prompt_with_a_nul_character_is_refused_and_nothing_is_recorded(db_url
     with pytest.raises(BenchmarkFormatError, match="NUL"):
         ingest(bench.root)
     assert (_count(Benchmark), _count(Category), _count(Sample)) == (0, 0, 0)
+
+
+def test_ingest_cli_shows_a_manifest_refusal_as_one_error_line_with_its_code(db_url, bench):
+    from click.testing import CliRunner
+
+    from editbench.cli import main
+
+    manifest = bench.root / "benchmark.yaml"
+    manifest.write_text(manifest.read_text().replace("- name: beta", "- name: " + "c" * 201, 1))
+    bench.write_items()
+    result = CliRunner().invoke(main, ["ingest", str(bench.root)])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and lines[0].endswith("[too_long]"), result.output
+    assert "Traceback" not in result.output
+    assert (_count(Benchmark), _count(Category), _count(Sample)) == (0, 0, 0)
