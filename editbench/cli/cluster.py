@@ -58,7 +58,12 @@ def up_command(cpu_workers: int | None, flower: bool, flower_port: int, flower_a
     whose data lives in EDITBENCH_HOME. Everything it started stops with it.
     """
     from editbench.cluster.home_lock import AlreadyRunningError
-    from editbench.cluster.launcher import Cluster, ClusterSpec, flower_address_problem, visible_gpus
+    from editbench.cluster.launcher import (
+        Cluster,
+        ClusterSpec,
+        flower_address_problem,
+        visible_gpus,
+    )
 
     if flower and (problem := flower_address_problem(flower_address, dict(os.environ))):
         raise click.BadParameter(problem, param_hint="--flower-address")
