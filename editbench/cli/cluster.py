@@ -108,6 +108,11 @@ def demo_command(workers: int, per_category: int, out: str | None) -> None:
     """Run the whole pipeline on this machine with tiny offline models: write the example
     benchmark, build tiny Qwen-Image-Edit and Qwen3-VL models, start an embedded cluster, edit
     and judge every sample through real Celery workers, write the report, and shut down."""
+    from editbench.cluster.home_lock import AlreadyRunningError
     from editbench.demo import run_demo
 
-    run_demo(workers=workers, per_category=per_category, out=out, console=console)
+    try:
+        run_demo(workers=workers, per_category=per_category, out=out, console=console)
+    except AlreadyRunningError as exc:  # the demo starts its own cluster in EDITBENCH_HOME
+        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -487,3 +487,21 @@ def _redis_servers_writing_under(folder: Path) -> set[int]:
         except OSError:
             continue
     return pids
+
+
+def test_demo_on_a_home_whose_cluster_is_up_refuses_before_writing_anything(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from editbench.cluster.home_lock import HomeLock
+
+    home = tmp_path / "home"
+    lock = HomeLock(home).acquire()  # what a running `editbench up` holds
+    try:
+        result = subprocess.run([sys.executable, "-m", "editbench.cli", "demo"], env=_up_env(home),
+                                capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        lock.release()
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and f"already running for EDITBENCH_HOME={home} (pid {os.getpid()})" in result.stderr
+    assert [p.name for p in home.iterdir()] == [lock.path.name]  # no benchmark, no ledger, no Redis
