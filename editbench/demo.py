@@ -24,6 +24,7 @@ DEMO_JUDGE_PARAMS = {"mode": "logits"}
 
 def run_demo(*, workers: int = 2, per_category: int = 8, out: str | None = None, console: Console | None = None) -> Path:
     from editbench.benchmark.example import write_example_benchmark
+    from editbench.cluster.home_lock import HomeLock
     from editbench.cluster.launcher import Cluster, ClusterSpec
     from editbench.models.tiny import build_tiny_models
     from editbench.producer.ingest import ingest
@@ -34,6 +35,9 @@ def run_demo(*, workers: int = 2, per_category: int = 8, out: str | None = None,
 
     console = console or Console()
     settings = load_settings()
+    # Refuse before writing or ingesting anything when `up` already runs on this home (the
+    # cluster below takes the lock for real); see editbench/cluster/home_lock.py.
+    HomeLock(settings.home).acquire().release()
     started = time.perf_counter()
     bench_dir = write_example_benchmark(settings.home / "example-benchmark", per_category=per_category, overwrite=True)
     report = ingest(bench_dir)

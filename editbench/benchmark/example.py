@@ -284,9 +284,14 @@ def write_example_benchmark(dest: Path, per_category: int = 8, seed: int = 0, *,
 
 
 def _prepare(dest: Path, overwrite: bool) -> None:
+    if dest.exists() and not dest.is_dir():
+        raise FileExistsError(f"{dest} exists and is not a folder; choose a new or empty folder")
     if dest.exists() and any(dest.iterdir()):
         if not overwrite:
-            raise FileExistsError(f"{dest} is not empty; pass overwrite=True to replace the example there")
+            # The message is for the person at the command line, who has no overwrite flag.
+            raise FileExistsError(
+                f"{dest} is not empty; choose a new or empty folder (the example never writes over other files)"
+            )
         for name in ("images", "prompts"):
             shutil.rmtree(dest / name, ignore_errors=True)
     (dest / "images").mkdir(parents=True, exist_ok=True)

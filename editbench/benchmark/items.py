@@ -10,8 +10,9 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import Any, TypeVar
 
+from editbench.benchmark import limits
 from editbench.benchmark.images import ImageInfo, ImageProblem, check_image
 from editbench.benchmark.records import Record, has_surrogates
 from editbench.benchmark.spec import ItemSpec, ReasonCode, Rejection
@@ -19,6 +20,7 @@ from editbench.benchmark.spec import ItemSpec, ReasonCode, Rejection
 REQUIRED_FIELDS = ("id", "category", "instruction", "source_image")
 OPTIONAL_FIELDS = ("subcategory", "instruction_language", "reference_text", "reference_image", "tags", "source")
 DEFAULT_LANGUAGE = "en"
+_T = TypeVar("_T", str, str | None)
 
 
 @dataclass(frozen=True)
@@ -68,13 +70,16 @@ class ItemValidator:
 
     def _validate(self, record: Record, origin: Origin) -> ItemSpec:
         _check_fields(record)
-        item_id = _text(record, "id", allow_int=True)
+        item_id = _limited(_text(record, "id", allow_int=True), "id", limits.MAX_ID_CHARS)
         self._claim_id(item_id, origin)
         if any(has_surrogates(text) for text in _strings(record)):
             raise _Invalid(
                 ReasonCode.NOT_UTF8, "contains an unpaired surrogate (\\ud800-\\udfff escape), not valid UTF-8"
             )
-        instruction = _text(record, "instruction").strip()
+        if any(limits.NUL in text for text in _strings(record)):
+            # SQLite would store it; PostgreSQL refuses the whole ingest transaction.
+            raise _Invalid(ReasonCode.NUL_CHARACTER, "contains a NUL character (\\u0000); remove it")
+        instruction = _limited(_text(record, "instruction").strip(), "instruction", limits.MAX_INSTRUCTION_CHARS)
         if not instruction:
             raise _Invalid(ReasonCode.EMPTY_INSTRUCTION, "instruction is empty")
         category = _text(record, "category")
@@ -84,9 +89,15 @@ class ItemValidator:
                 f"category {category!r} is not declared; declared: {', '.join(sorted(self.categories))}",
             )
         # Cheap field checks before any image is opened.
-        subcategory = _optional_text(record, "subcategory")
-        language = _optional_text(record, "instruction_language") or DEFAULT_LANGUAGE
-        reference_text = _optional_text(record, "reference_text")
+        subcategory = _limited(_optional_text(record, "subcategory"), "subcategory", limits.MAX_SUBCATEGORY_CHARS)
+        language = _limited(
+            _optional_text(record, "instruction_language") or DEFAULT_LANGUAGE,
+            "instruction_language",
+            limits.MAX_LANGUAGE_CHARS,
+        )
+        reference_text = _limited(
+            _optional_text(record, "reference_text"), "reference_text", limits.MAX_REFERENCE_CHARS
+        )
         tags, source = _tags(record), _source(record)
         source_path, source_info = self._image(record["source_image"], "source_image", origin)
         reference_path, reference_info = None, None
@@ -174,6 +185,13 @@ def _text(record: Record, key: str, *, allow_int: bool = False) -> str:
         raise _Invalid(ReasonCode.INVALID_FIELD, f"{key} must be a string, got {type(value).__name__}")
     if key != "instruction" and not value.strip():
         raise _Invalid(ReasonCode.INVALID_FIELD, f"{key} is empty")
+    return value
+
+
+def _limited(value: _T, key: str, limit: int) -> _T:
+    """``value`` unchanged if it fits ``limit`` characters (its ledger column, for names)."""
+    if value is not None and len(value) > limit:
+        raise _Invalid(ReasonCode.TOO_LONG, f"{key} is {len(value):,} characters long; at most {limit:,} allowed")
     return value
 
 

@@ -19,7 +19,7 @@ from editbench.benchmark.items import ItemValidator, Origin
 from editbench.benchmark.manifest import MANIFEST, read_manifest
 from editbench.benchmark.records import read_jsonl
 from editbench.benchmark.simple_layout import read_simple_layout
-from editbench.benchmark.spec import BenchmarkSpec, ItemSpec, Rejection
+from editbench.benchmark.spec import BenchmarkSpec, ItemSpec, ReasonCode, Rejection
 
 ITEMS_FILE = "items.jsonl"
 NATIVE, SIMPLE = "native", "simple"
@@ -68,10 +68,12 @@ def _benchmark_root(path: Path) -> Path:
 
 
 def _read_native(root: Path, max_pixels: int) -> tuple[BenchmarkSpec, list[ItemSpec], list[Rejection]]:
+    refuse_link_outside(root, MANIFEST)
     spec = read_manifest(root)
     items_path = root / ITEMS_FILE
     if not items_path.is_file():
         raise BenchmarkFormatError(f"{root}: {MANIFEST} is present but {ITEMS_FILE} is missing")
+    refuse_link_outside(root, ITEMS_FILE)
     validator = ItemValidator(root, (category.name for category in spec.categories), max_pixels)
     items: list[ItemSpec] = []
     rejections: list[Rejection] = []
@@ -82,3 +84,16 @@ def _read_native(root: Path, max_pixels: int) -> tuple[BenchmarkSpec, list[ItemS
         else:
             items.append(result)
     return spec, items, rejections
+
+
+def refuse_link_outside(root: Path, relative: str) -> None:
+    """Refuse a metadata file that is (or passes through) a symlink leading out of ``root``.
+
+    Items and prompts are already held inside the folder; without this, ``items.jsonl`` or
+    ``benchmark.yaml`` linked to a file elsewhere would be read and registered from there.
+    """
+    if not (root / relative).resolve().is_relative_to(root):
+        raise BenchmarkFormatError(
+            f"{root}: {relative} is a symlink that leads outside the benchmark folder; copy the file in instead",
+            ReasonCode.PATH_ESCAPE,
+        )

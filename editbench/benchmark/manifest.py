@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from editbench.benchmark import limits
 from editbench.benchmark.errors import BenchmarkFormatError
 from editbench.benchmark.prompts import DEFAULT_PROMPT, read_prompt
 from editbench.benchmark.spec import (
@@ -23,6 +24,7 @@ from editbench.benchmark.spec import (
     CriterionSpec,
     Overall,
     PassRule,
+    ReasonCode,
 )
 
 MANIFEST = "benchmark.yaml"
@@ -104,7 +106,7 @@ def _require_name(data: Mapping[str, Any]) -> str:
         raise BenchmarkFormatError(f"{MANIFEST}: missing required key 'name'")
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise BenchmarkFormatError(f"{MANIFEST}: name {name!r} must match [a-z0-9][a-z0-9._-]*")
-    return name
+    return fits(name, f"{MANIFEST}: name", limits.MAX_BENCHMARK_NAME_CHARS)
 
 
 def _require_version(data: Mapping[str, Any]) -> str:
@@ -116,7 +118,7 @@ def _require_version(data: Mapping[str, Any]) -> str:
         raise BenchmarkFormatError(
             f'{MANIFEST}: version must be a quoted string, e.g. version: "1.0" (got {version!r})'
         )
-    return version.strip()
+    return fits(version.strip(), f"{MANIFEST}: version", limits.MAX_VERSION_CHARS)
 
 
 def _optional_text(value: Any, key: str, where: str) -> str:
@@ -124,7 +126,7 @@ def _optional_text(value: Any, key: str, where: str) -> str:
         return ""
     if not isinstance(value, str):
         raise BenchmarkFormatError(f"{where}: {key} must be a string, got {type(value).__name__}")
-    return value.strip()
+    return fits(value.strip(), f"{where}: {key}")
 
 
 def _scale(value: Any) -> tuple[int, int]:
@@ -152,6 +154,7 @@ def _criteria(value: Any) -> tuple[CriterionSpec, ...]:
         name = entry.get("name")
         if not isinstance(name, str) or not CRITERION_PATTERN.fullmatch(name):
             raise BenchmarkFormatError(f"{where}: name must match [A-Za-z0-9][A-Za-z0-9_.-]*")
+        fits(name, f"{MANIFEST}: criterion name", limits.MAX_CRITERION_NAME_CHARS)
         if any(c.name == name for c in criteria):
             raise BenchmarkFormatError(f"{MANIFEST}: criterion {name!r} is declared twice")
         criteria.append(CriterionSpec(name, _optional_text(entry.get("description"), "description", where)))
@@ -189,6 +192,7 @@ def _category(
     name = entry.get("name")
     if not isinstance(name, str) or not name.strip() or name != name.strip():
         raise BenchmarkFormatError(f"{MANIFEST}: category name must be a non-empty string, got {name!r}")
+    fits(name, f"{MANIFEST}: category name", limits.MAX_CATEGORY_NAME_CHARS)
     where = f"{MANIFEST}: category {name!r}"
     _reject_unknown_keys(entry, _CATEGORY_KEYS, where)
     prompt_path = entry.get("prompt", DEFAULT_PROMPT)
@@ -253,6 +257,22 @@ def _pass_rule(value: Any, score_min: int, score_max: int, where: str) -> PassRu
             f"{where}: pass_rule.all_at_least must be a number in [{score_min}, {score_max}], got {threshold!r}"
         )
     return PassRule(float(threshold))
+
+
+def fits(text: str, what: str, limit: int | None = None) -> str:
+    """``text`` unchanged if the ledger can store it as it is, on SQLite and PostgreSQL alike.
+
+    A NUL character or a value wider than its column passes SQLite and aborts the whole ingest
+    on PostgreSQL, so both are refused here, with the limit in the message.
+    """
+    if limits.NUL in text:
+        raise BenchmarkFormatError(f"{what} contains a NUL character (\\u0000); remove it", ReasonCode.NUL_CHARACTER)
+    if limit is not None and len(text) > limit:
+        shown = text[:40] + "…" if len(text) > 40 else text
+        raise BenchmarkFormatError(
+            f"{what} {shown!r} is {len(text):,} characters long; at most {limit:,} allowed", ReasonCode.TOO_LONG
+        )
+    return text
 
 
 def _is_int(value: Any) -> bool:

@@ -11,13 +11,18 @@ import codecs
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from editbench.benchmark.limits import MAX_JSON_DEPTH, MAX_LINE_BYTES
 from editbench.benchmark.spec import ReasonCode, Rejection
 
 Record = dict[str, Any]
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
 
 
 class _DuplicateKey(ValueError):
@@ -107,6 +112,15 @@ def has_surrogates(text: str) -> bool:
 
 
 def _parse_json_line(raw: bytes, file: str, number: int) -> Record | Rejection:
+    if len(raw) > MAX_LINE_BYTES:
+        return _reject(
+            file, number, None, ReasonCode.TOO_LONG, f"line is {len(raw):,} bytes; one item may take {MAX_LINE_BYTES:,}"
+        )
+    depth = json_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        return _reject(
+            file, number, None, ReasonCode.TOO_DEEP, f"JSON is nested {depth} levels deep; at most {MAX_JSON_DEPTH} allowed"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -130,6 +144,22 @@ def _parse_json_line(raw: bytes, file: str, number: int) -> Record | Rejection:
             file, number, None, ReasonCode.MALFORMED_JSON, f"line is JSON but a {type(record).__name__}, not an object"
         )
     return record
+
+
+def json_depth(raw: bytes) -> int:
+    """The deepest nesting of ``[``/``{`` in a JSON text, counted without parsing it.
+
+    Brackets inside strings are skipped. Counting first is what keeps a line of 100,000 ``[``
+    from reaching :func:`json.loads`, whose recursion would end in an uncaught RecursionError.
+    """
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_JSON_STRING.sub(b"", raw)):
+        if bracket in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> Record:

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from editbench.benchmark.errors import BenchmarkFormatError
 from editbench.benchmark.images import IMAGE_SUFFIXES
 from editbench.benchmark.items import ItemValidator, Origin
+from editbench.benchmark.limits import MAX_BENCHMARK_NAME_CHARS, MAX_CATEGORY_NAME_CHARS
 from editbench.benchmark.manifest import (
     DEFAULT_CRITERIA,
     DEFAULT_SCALE,
@@ -61,9 +62,9 @@ class _CategoryFolder:
 
 def read_simple_layout(root: Path, max_pixels: int) -> tuple[BenchmarkSpec, list[ItemSpec], list[Rejection]]:
     """Build a spec with defaults from the folder names, then validate each instruction row."""
-    folders = list(_category_folders(root))
+    folders, rejections = _usable_folders(root, list(_category_folders(root)))
     with_rows = [folder for folder in folders if folder.instructions is not None]
-    rejections = [_missing_instructions(folder) for folder in folders if folder.instructions is None]
+    rejections += [_missing_instructions(folder) for folder in folders if folder.instructions is None]
     if not with_rows:
         raise BenchmarkFormatError(
             f"{root}: no benchmark.yaml, and no category folder with {JSONL_NAME} or {CSV_NAME}; "
@@ -100,9 +101,41 @@ def read_simple_layout(root: Path, max_pixels: int) -> tuple[BenchmarkSpec, list
 
 
 def simple_name(folder_name: str) -> str:
-    """Folder name made into a valid benchmark name (``My Bench`` -> ``my-bench``)."""
+    """Folder name made into a valid benchmark name (``My Bench`` -> ``my-bench``), cut to the
+    width of the ledger's name column."""
     slug = re.sub(r"[^a-z0-9._-]+", "-", folder_name.lower()).strip("-._")
-    return slug or "benchmark"
+    return slug[:MAX_BENCHMARK_NAME_CHARS].rstrip("-._") or "benchmark"
+
+
+def _usable_folders(root: Path, folders: list[_CategoryFolder]) -> tuple[list[_CategoryFolder], list[Rejection]]:
+    """Folders whose name fits the category column and whose instructions file stays inside
+    ``root``; each other folder becomes one rejection (its items are not read)."""
+    usable: list[_CategoryFolder] = []
+    rejections: list[Rejection] = []
+    for folder in folders:
+        if len(folder.name) > MAX_CATEGORY_NAME_CHARS:
+            rejections.append(
+                Rejection(
+                    f"{folder.name}/",
+                    None,
+                    ReasonCode.TOO_LONG,
+                    f"{folder.name[:40]}…/: a category name may have at most {MAX_CATEGORY_NAME_CHARS} characters; "
+                    "the folder was skipped",
+                )
+            )
+        elif folder.instructions is not None and not folder.instructions.resolve().is_relative_to(root):
+            file = f"{folder.name}/{folder.instructions.name}"
+            rejections.append(
+                Rejection(
+                    file,
+                    None,
+                    ReasonCode.PATH_ESCAPE,
+                    f"{file}: is a symlink that leads outside the benchmark folder; the folder was skipped",
+                )
+            )
+        else:
+            usable.append(folder)
+    return usable, rejections
 
 
 def _category_folders(root: Path) -> Iterator[_CategoryFolder]:

@@ -56,6 +56,16 @@ class ReasonCode(str, enum.Enum):  # noqa: UP042 - same idiom as editbench.model
     """The record has a field the format does not define (put provenance under ``source``)."""
     UNREFERENCED_IMAGE = "unreferenced_image"
     """Simple layout: an image in a category folder that no instruction row mentions."""
+    TOO_LONG = "too_long"
+    """A line, an instruction or a text value is longer than its limit (see
+    :mod:`editbench.benchmark.limits`): for ids and names, the width of their ledger column."""
+    TOO_DEEP = "too_deep"
+    """JSON nested deeper than :data:`~editbench.benchmark.limits.MAX_JSON_DEPTH` levels."""
+    NUL_CHARACTER = "nul_character"
+    """A text value holds a NUL character (``\\u0000``), which PostgreSQL cannot store."""
+    UNSAFE_TEMPLATE = "unsafe_template"
+    """A prompt field uses a format spec, conversion, attribute or index (``{instruction:>9}``,
+    ``{instruction!r}``, ``{criteria[0]}``); only plain ``{name}`` fields are allowed."""
 
 
 class Overall(str, enum.Enum):  # noqa: UP042

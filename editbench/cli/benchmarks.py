@@ -19,14 +19,19 @@ err_console = Console(stderr=True)
 
 @click.command("example")
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--per-category", default=8, show_default=True, help="Pairs per category.")
+@click.option("--per-category", default=8, show_default=True, type=click.IntRange(min=1), help="Pairs per category.")
 @click.option("--seed", default=0, show_default=True, help="Drawing seed (same seed, same images).")
 def example_command(dest: Path, per_category: int, seed: int) -> None:
     """Write a small synthetic benchmark to DEST (five categories: physics, environment,
-    social, causal, referential), in the native format, with one judge prompt per category."""
+    social, causal, referential), in the native format, with one judge prompt per category.
+    DEST must be a new or empty folder."""
     from editbench.benchmark.example import write_example_benchmark
 
-    path = write_example_benchmark(dest, per_category=per_category, seed=seed)
+    try:
+        path = write_example_benchmark(dest, per_category=per_category, seed=seed)
+    except OSError as exc:  # not empty (FileExistsError), not writable, disk full...
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(2)
     console.print(f"wrote example benchmark to [bold]{path}[/]  (next: editbench ingest {path})")
 
 
@@ -65,7 +70,7 @@ def ingest_command(path: Path, watch_mode: bool, interval: float, max_pixels: in
             return
         report = ingest(path, max_pixels=max_pixels)
     except BenchmarkFormatError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     _print_report(report)
     sys.exit(1 if report.rejections else 0)

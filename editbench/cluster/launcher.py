@@ -12,8 +12,9 @@ from pathlib import Path
 
 from editbench.broker import BROKER_URL_FILE
 from editbench.cluster.embedded_redis import EmbeddedRedis
+from editbench.cluster.home_lock import HomeLock
 from editbench.cluster.processes import spawn, stop
-from editbench.config import load_settings
+from editbench.config import Settings, load_settings
 
 
 @dataclass
@@ -23,6 +24,7 @@ class ClusterSpec:
     beat: bool = True
     flower: bool = False
     flower_port: int = 5555
+    flower_address: str = "127.0.0.1"
     sweep_interval_s: float = 30.0
 
 
@@ -50,19 +52,65 @@ def gpu_description(fields: str = "name,memory.total,driver_version") -> str:
         return "n/a"
 
 
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def flower_address_problem(address: str, env: dict[str, str]) -> str | None:
+    """Why Flower may not listen on ``address`` with this environment, or None if it may."""
+    if address in LOOPBACK or env.get("FLOWER_BASIC_AUTH"):
+        return None
+    return (
+        f"Flower without FLOWER_BASIC_AUTH only listens on 127.0.0.1, not {address}; "
+        "set FLOWER_BASIC_AUTH=user:password (and put Flower behind TLS) to expose it"
+    )
+
+
+def flower_command(spec: ClusterSpec, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """Flower's arguments (after ``celery -A app``) and environment for ``up --flower``.
+
+    Without credentials Flower runs on loopback in its read-only mode and with its HTTP API off:
+    Flower 2 answers an unauthenticated API with ``Access-Control-Allow-Origin: *`` and checks
+    no CSRF token, so any web page open in a browser on this host could POST
+    ``/api/worker/shutdown/...`` (and ``up`` would then stop the whole cluster). Read-only
+    refuses every state-changing endpoint; without FLOWER_UNAUTHENTICATED_API the API (and its
+    CORS header) is gone too, while the dashboard pages still work. With FLOWER_BASIC_AUTH set,
+    Flower refuses cross-site requests itself, so the controls stay and ``--flower-address``
+    may expose it (behind TLS: basic auth over plain HTTP shows the password to the network).
+    """
+    problem = flower_address_problem(spec.flower_address, env)
+    if problem is not None:
+        raise ValueError(problem)
+    flower_env = {key: value for key, value in env.items() if key != "FLOWER_UNAUTHENTICATED_API"}
+    argv = ["flower", f"--port={spec.flower_port}", f"--address={spec.flower_address}"]
+    if not env.get("FLOWER_BASIC_AUTH"):
+        argv.append("--read_only=True")
+    return argv, flower_env
+
+
 @dataclass
 class Cluster:
     spec: ClusterSpec
     redis: EmbeddedRedis | None = None
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    lock: HomeLock | None = None
 
     @property
     def log_dir(self) -> Path:
         return load_settings().home / "logs"
 
     def start(self) -> Cluster:
+        """Start everything; raises :class:`~editbench.cluster.home_lock.AlreadyRunningError`,
+        having started and changed nothing, when another cluster holds this home."""
         settings = load_settings()
+        self.lock = HomeLock(settings.home).acquire()
+        try:
+            return self._start(settings)
+        except BaseException:  # a half-started cluster (or a Ctrl-C) leaves nothing running
+            self.stop()
+            raise
+
+    def _start(self, settings: Settings) -> Cluster:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.env = dict(os.environ)
         if not settings.broker_url:
@@ -87,15 +135,8 @@ class Cluster:
             schedule = settings.home / "beat-schedule"
             self.processes["beat"] = spawn([*celery, "beat", "-s", str(schedule), "--loglevel", "INFO"], env=self.env, log=self.log_dir / "beat.log")
         if self.spec.flower:
-            flower_env = dict(self.env)
-            if not flower_env.get("FLOWER_BASIC_AUTH"):
-                # Without credentials Flower only listens on loopback.
-                flower_env["FLOWER_UNAUTHENTICATED_API"] = "true"
-            address = "0.0.0.0" if flower_env.get("FLOWER_BASIC_AUTH") else "127.0.0.1"
-            self.processes["flower"] = spawn(
-                [*celery, "flower", f"--port={self.spec.flower_port}", f"--address={address}"],
-                env=flower_env, log=self.log_dir / "flower.log",
-            )
+            flower_argv, flower_env = flower_command(self.spec, self.env)
+            self.processes["flower"] = spawn([*celery, *flower_argv], env=flower_env, log=self.log_dir / "flower.log")
         return self
 
     def wait_for_workers(self, count: int, timeout_s: float = 120.0) -> None:
@@ -122,6 +163,9 @@ class Cluster:
             (load_settings().home / BROKER_URL_FILE).unlink(missing_ok=True)
             self.redis.stop()
             self.redis = None
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def __enter__(self) -> Cluster:
         return self.start()

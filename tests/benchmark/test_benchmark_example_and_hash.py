@@ -95,3 +95,24 @@ def test_content_hash_changes_when_a_prompt_changes(example):
     with open(example / "prompts" / "causal.v1.txt", "a", encoding="utf-8") as prompt:
         prompt.write("Be strict.\n")
     assert load_benchmark(example).spec.content_hash != before
+
+
+@pytest.mark.parametrize("args", [[], ["--per-category", "0"]], ids=["non-empty-folder", "zero-per-category"])
+def test_example_cli_refuses_a_non_empty_folder_or_zero_items_with_one_error_line(tmp_path, args):
+    import subprocess
+    import sys
+
+    dest = tmp_path / "taken"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine")
+    if args:  # an empty destination, so only the count is wrong
+        dest = tmp_path / "fresh"
+    result = subprocess.run([sys.executable, "-m", "editbench.cli", "example", str(dest), *args],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    if not args:
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1 and "is not empty" in result.stderr
+        assert (tmp_path / "taken" / "notes.txt").read_text() == "mine" and len(list((tmp_path / "taken").iterdir())) == 1
+    else:
+        assert "--per-category" in result.stderr and not dest.exists()

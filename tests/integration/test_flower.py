@@ -1,4 +1,8 @@
-"""`editbench up --flower` serves the workers and a run's tasks through Flower's HTTP API."""
+"""`editbench up --flower` shows the workers and a run's tasks on Flower's dashboard.
+
+Without FLOWER_BASIC_AUTH Flower is read-only and its /api is off (see
+tests/faults/test_security.py for the cross-origin test), so this reads the JSON the dashboard
+itself polls: /workers?json=1 and /tasks/datatable."""
 
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ def test_flower_lists_workers_and_run_tasks(workers, tiny_models, tmp_path) -> N
         workers_seen = {}
         while time.monotonic() < deadline:
             try:
-                workers_seen = _get(f"http://127.0.0.1:{port}/api/workers?refresh=1")
+                workers_seen = {w["hostname"]: w for w in _get(f"http://127.0.0.1:{port}/workers?json=1&refresh=1")["data"]}
                 if workers_seen:
                     break
             except OSError:
@@ -53,9 +57,10 @@ def test_flower_lists_workers_and_run_tasks(workers, tiny_models, tmp_path) -> N
                             editor=ModelRef("identity", None, {}))
         wait_done(run_id, workers)
         time.sleep(1.0)  # events reach Flower asynchronously
-        tasks = _get(f"http://127.0.0.1:{port}/api/tasks")
+        query = "draw=1&start=0&length=1000&order[0][column]=0&order[0][dir]=asc&columns[0][data]=name"
+        tasks = _get(f"http://127.0.0.1:{port}/tasks/datatable?{query}")["data"]
         of_run = re.compile(rf"^[\[(]{run_id},")
-        names = [t["name"] for t in tasks.values() if of_run.match(t.get("args") or "")]
+        names = [t["name"] for t in tasks if of_run.match(t.get("args") or "")]
         assert names.count("editbench.edit_sample") == 2, tasks
         assert "editbench.judge_batch" in names
     finally:
