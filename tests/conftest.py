@@ -145,7 +145,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     os.environ["EDITBENCH_BROKER_URL"] = url
     import redis as redis_lib
 
-    from editbench.workers.imagecache import redis_client
+    from editbench.queue.connection import redis_client
 
     assert isinstance(redis_client(), redis_lib.Redis)
     yield url
@@ -182,7 +182,7 @@ class Workers:
         )
 
     def wait_ready(self, count: int, timeout_s: float = 60) -> None:
-        from editbench.workers.app import app
+        from editbench.queue.app import app
 
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -216,7 +216,7 @@ def _clear_queues(client) -> None:
 @pytest.fixture
 def make_workers(redis_url: str, tmp_path: Path) -> Iterator:
     """Factory: a worker pool bound to the given database URL (stopped after the test)."""
-    from editbench.workers.imagecache import redis_client
+    from editbench.queue.connection import redis_client
 
     pools: list[Workers] = []
 

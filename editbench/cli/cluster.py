@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 
@@ -26,22 +25,9 @@ def worker_command(gpu: int | None, cpu: bool, slot: int, loglevel: str) -> None
     """
     if gpu is None and not cpu:
         raise click.UsageError("give --gpu N or --cpu")
-    if gpu is not None:
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
-        os.environ["EDITBENCH_DEVICE"] = "cuda"
-        slot, kind = gpu, "gpu"
-    else:
-        os.environ["CUDA_VISIBLE_DEVICES"] = ""
-        os.environ["EDITBENCH_DEVICE"] = "cpu"
-        kind = "cpu"
-    os.environ["EDITBENCH_WORKER_SLOT"] = str(slot)
-    from editbench.queues import worker_queues
-    from editbench.workers.app import app
+    from editbench.workers.boot import WorkerSpec, run_worker
 
-    app.worker_main([
-        "worker", "--pool", "prefork", "--concurrency", "1", "--queues", ",".join(worker_queues(slot)),
-        "--hostname", f"editbench-{kind}{slot}@%h", "--task-events", "--loglevel", loglevel, "--without-gossip", "--without-mingle",
-    ])
+    run_worker(WorkerSpec(gpu=gpu, slot=slot, loglevel=loglevel))
 
 
 @click.command("up")

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from editbench.broker import NoBrokerError
+from editbench.queue.broker import NoBrokerError
 from editbench.producer.progress import follow_run, read_status
 from editbench.producer.submit import (
     ModelRef,
@@ -98,7 +98,7 @@ def status_command(run_id: int, as_json: bool, watch: bool) -> None:
     if as_json:
         click.echo(json.dumps(view.as_dict(), indent=2))
         return
-    from editbench.broker import broker_url
+    from editbench.queue.broker import broker_url
     from editbench.config import load_settings, redact
 
     where = f"ledger {redact(load_settings().database_url)} · broker {redact(broker_url(required=False) or 'none')}"
@@ -117,8 +117,8 @@ def resume_command(run_id: int, wait: bool) -> None:
     """Finish RUN_ID from the ledger after a crash: work whose worker died goes back to the
     queue, pending work is re-enqueued, lost chord bodies are replaced. Safe to run any time:
     every task is idempotent, so nothing is done twice."""
-    from editbench.broker import broker_url
-    from editbench.dispatch import sweep_run
+    from editbench.queue.broker import broker_url
+    from editbench.queue.dispatch import sweep_run
 
     try:
         broker_url(required=True)
@@ -137,7 +137,7 @@ def resume_command(run_id: int, wait: bool) -> None:
 @click.option("--off", is_flag=True, help="Stop following: the run finishes once its current work is done.")
 def follow_command(run_id: int, off: bool) -> None:
     """Make RUN_ID a standing run (new ingests are enqueued for it), or stop that with --off."""
-    from editbench.dispatch import sweep_run
+    from editbench.queue.dispatch import sweep_run
     from editbench.schema import ledger
     from editbench.schema.db import session_scope
 

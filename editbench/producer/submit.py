@@ -15,10 +15,11 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
-from editbench import __version__, dispatch
-from editbench.broker import broker_url
+from editbench import __version__
+from editbench.queue import dispatch
+from editbench.queue.broker import broker_url
 from editbench.models.fingerprint import config_hash, library_versions
-from editbench.queues import ROUTINGS
+from editbench.queue.names import ROUTINGS
 from editbench.schema import ledger
 from editbench.schema.db import session_scope
 from editbench.schema.migrate import ensure_schema

@@ -98,7 +98,7 @@ def transact(operation: Callable[[Session], T], *, url: str | None = None, retry
     write instead of losing it. Safe because every ledger function is idempotent (claims are
     re-entrant for the same task id, records are fenced by it).
     """
-    budget = float(os.environ.get("EDITBENCH_DB_RETRY_SECONDS", "300")) if retry_for_s is None else retry_for_s
+    budget = load_settings().db_retry_seconds if retry_for_s is None else retry_for_s
     deadline = time.monotonic() + budget
     delay = 0.2
     while True:

@@ -20,7 +20,7 @@ from editbench.models.seeding import derive_seed
 from editbench.schema import ledger
 from editbench.schema.db import transact
 from editbench.schema.models import Run, Sample, Status
-from editbench.workers.imagecache import store_edited_image
+from editbench.queue.claimcheck import store_edited_image
 from editbench.workers.runtime import MODELS, heartbeat, worker_identity
 
 
@@ -49,12 +49,8 @@ class SampleError(Exception):
 # would) right after claiming it, every time it is delivered. Proves that a poison sample ends
 # ``failed``/``attempts_exhausted`` after EDITBENCH_MAX_ATTEMPTS instead of looping forever.
 # (An editor out-of-memory is injected through the editor's own ``simulate_oom_for`` parameter.)
-FAULT_CRASH_ON_ENV = "EDITBENCH_FAULT_CRASH_ON"
-
-
 def _crash_if_fault_injected(external_id: str) -> None:
-    targets = {s.strip() for s in os.environ.get(FAULT_CRASH_ON_ENV, "").split(",") if s.strip()}
-    if external_id in targets:
+    if external_id in load_settings().fault_crash_on:
         os._exit(1)
 
 

@@ -22,7 +22,7 @@ from editbench.models.base import Criterion, JudgePrompt, JudgeRequest, Outcome
 from editbench.schema import ledger
 from editbench.schema.db import transact
 from editbench.schema.models import Benchmark, Category, Edit, Run, Sample, Status
-from editbench.workers.imagecache import load_edited_image
+from editbench.queue.claimcheck import load_edited_image
 from editbench.workers.runtime import (
     MODELS,
     heartbeat,

@@ -21,7 +21,7 @@ from tests.conftest import Workers, _clear_queues
 def module_cluster(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Workers]]:
     """Factory ``start(n_workers, **extra_env) -> Workers``; call once per module."""
     from editbench.schema import migrate
-    from editbench.workers.imagecache import redis_client
+    from editbench.queue.connection import redis_client
 
     patch = pytest.MonkeyPatch()
     pools: list[Workers] = []

@@ -83,7 +83,7 @@ def test_bad_sample_fails_alone_and_its_category_is_still_scored(workers, tiny_m
 
 
 def test_duplicated_tasks_write_nothing_twice(workers, tiny_models, tmp_path) -> None:
-    from editbench.workers.app import app
+    from editbench.queue.app import app
 
     benchmark = ingest_example(tmp_path, per_category=2)
     workers.start(0)
@@ -112,7 +112,7 @@ def test_standing_run_picks_up_a_category_ingested_later(workers, tiny_models, t
     import shutil
 
     from editbench.benchmark.example import write_example_benchmark
-    from editbench.dispatch import sweep_open_runs
+    from editbench.queue.dispatch import sweep_open_runs
     from editbench.producer.ingest import ingest
 
     full = write_example_benchmark(tmp_path / "full", per_category=2)

@@ -14,11 +14,20 @@ from celery import chord
 from celery.result import AsyncResult
 from sqlalchemy import select
 
-from editbench.queues import CONTROL_QUEUE, SHARED_QUEUE, edit_queue, pinned_queue
+from editbench.queue.names import (
+    CONTROL_QUEUE,
+    EDIT_TASK,
+    JUDGE_BATCH_TASK,
+    SCORE_CATEGORY_TASK,
+    SHARED_QUEUE,
+    edit_queue,
+    pinned_queue,
+)
 from editbench.schema import ledger
 from editbench.schema.db import session_scope, transact
 from editbench.schema.models import Edit, Run
-from editbench.workers.app import app
+from editbench.queue.app import app
+from editbench.queue.connection import redis_client
 
 
 def _positions(session, run_id: int) -> dict[int, int]:
@@ -36,10 +45,10 @@ def enqueue_category(run_id: int, category_id: int, sample_ids: list[int]) -> No
     """One chord: header = an edit task per sample (GPU queues), body = the category's scoring."""
     positions, (routing, gpus) = transact(lambda session: (_positions(session, run_id), _routing(session, run_id)))
     header = [
-        app.signature("editbench.edit_sample", args=(run_id, sid), queue=edit_queue(routing, positions.get(sid, 0), gpus))
+        app.signature(EDIT_TASK, args=(run_id, sid), queue=edit_queue(routing, positions.get(sid, 0), gpus))
         for sid in sample_ids
     ]
-    body = app.signature("editbench.score_category", args=(run_id, category_id), queue=CONTROL_QUEUE)
+    body = app.signature(SCORE_CATEGORY_TASK, args=(run_id, category_id), queue=CONTROL_QUEUE)
     if header:
         _stop_listening(chord(header)(body))
     else:
@@ -61,7 +70,7 @@ def _stop_listening(result: AsyncResult) -> None:
 
 
 def enqueue_scoring(run_id: int, category_id: int) -> None:
-    _stop_listening(app.signature("editbench.score_category", args=(None, run_id, category_id), queue=CONTROL_QUEUE).apply_async())
+    _stop_listening(app.signature(SCORE_CATEGORY_TASK, args=(None, run_id, category_id), queue=CONTROL_QUEUE).apply_async())
 
 
 def enqueue_judge_batches(run_id: int, category_id: int, batches: list[list[int]]) -> None:
@@ -69,7 +78,7 @@ def enqueue_judge_batches(run_id: int, category_id: int, batches: list[list[int]
     routing, gpus = transact(lambda session: _routing(session, run_id))
     for i, batch in enumerate(batches):
         queue = pinned_queue(i % max(gpus, 1)) if routing == "round-robin" else SHARED_QUEUE
-        _stop_listening(app.signature("editbench.judge_batch", args=(run_id, category_id, batch), queue=queue).apply_async())
+        _stop_listening(app.signature(JUDGE_BATCH_TASK, args=(run_id, category_id, batch), queue=queue).apply_async())
 
 
 def submit_run(run_id: int) -> int:
@@ -116,8 +125,6 @@ class SweepReport:
 
 def queued_messages(gpus: int) -> int:
     """Messages waiting in editbench's queues (kombu keeps a Redis list per queue)."""
-    from editbench.workers.imagecache import redis_client
-
     client = redis_client()
     names = [SHARED_QUEUE, CONTROL_QUEUE, *(pinned_queue(i) for i in range(max(gpus, 1)))]
     return sum(client.llen(name) for name in names)
