@@ -74,7 +74,7 @@ def _reset_postgres(url: str) -> None:
 
 def _prepare_db(kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     from editbench.schema import migrate
-    from editbench.schema.db import _ENGINES
+    from editbench.schema.db import close_engines
 
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'ledger.db'}"
@@ -82,10 +82,9 @@ def _prepare_db(kind: str, request: pytest.FixtureRequest, tmp_path: Path, monke
         url = request.getfixturevalue("pg_database")
         if url is None:
             pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-        for key in [k for k in _ENGINES if k[1] == url]:
-            _ENGINES.pop(key).dispose()
+        close_engines(url)
         _reset_postgres(url)
-    migrate._DONE.discard(url)
+    migrate.forget_schema(url)
     monkeypatch.setenv("EDITBENCH_DATABASE_URL", url)
     monkeypatch.setenv("EDITBENCH_HOME", str(tmp_path / "home"))
     migrate.ensure_schema(url)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from editbench.benchmark.errors import BenchmarkFormatError
+from editbench.errors import BenchmarkFormatError
 
 TEMPLATE_FIELDS = frozenset(
     {"instruction", "reference", "criterion", "criterion_description", "criteria", "scale_min", "scale_max"}

@@ -16,6 +16,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from PIL import Image
 
+from editbench.errors import EditOOMError, UnknownModelError
+from editbench.records import Criterion
+
 
 class Outcome(str, enum.Enum):
     """How a single judgment ended. Mirrors the ledger's final states for judgments."""
@@ -35,12 +38,6 @@ class EditRequest:
     instruction: str
     seed: int
     extra_images: tuple[Image.Image, ...] = ()
-
-
-@dataclass(frozen=True)
-class Criterion:
-    name: str
-    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,16 +118,8 @@ _EDITORS: dict[str, EditorFactory] = {}
 _JUDGES: dict[str, JudgeFactory] = {}
 
 
-class UnknownModelError(KeyError):
-    pass
 
 
-class EditOOMError(Exception):
-    """An editor ran out of accelerator memory on this sample (the worker records reason ``oom``).
-
-    Raised by editors after the memory of the failed attempt has been freed, so the process can
-    go on with the next sample.
-    """
 
 
 def register_editor(name: str) -> Callable[[EditorFactory], EditorFactory]:

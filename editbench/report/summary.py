@@ -27,8 +27,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from editbench.errors import UnsupportedPassRuleError
+from editbench.records import Benchmark, Category
 from editbench.report import stats
-from editbench.report.data import BenchmarkInfo, CategoryInfo, RunData, SampleData
+from editbench.report.data import RunData, SampleData
 
 FORMAT = "editbench.summary/1"
 DONE = "done"
@@ -53,8 +55,6 @@ STATISTICS = {
 }
 
 
-class UnsupportedPassRuleError(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def passes(rule: Mapping[str, Any], scores: Mapping[str, float], overall: float 
     return bool(ok)
 
 
-def score_sample(sample: SampleData, category: CategoryInfo, benchmark: BenchmarkInfo) -> SampleScore:
+def score_sample(sample: SampleData, category: Category, benchmark: Benchmark) -> SampleScore:
     scores = {c: float(j.score) for c, j in sample.judgments.items() if j.status == DONE and j.score is not None}
     unscored = [j.status if j.status != DONE else "missing" for c, j in sample.judgments.items() if c not in scores]
     if unscored or not scores:
@@ -121,7 +121,7 @@ def score_sample(sample: SampleData, category: CategoryInfo, benchmark: Benchmar
     passed = None
     if category.pass_rule:
         try:
-            passed = passes(category.pass_rule, scores, overall)
+            passed = passes(category.pass_rule.as_json(), scores, overall)
         except UnsupportedPassRuleError:
             passed = None
     return SampleScore(DONE if overall is not None else "missing", overall, scores, passed)
@@ -261,18 +261,18 @@ def summarize(run: RunData) -> dict[str, Any]:
     }
 
 
-def _pass_block(cat: CategoryInfo, scored: Sequence[SampleScore], warnings: list[str]) -> dict[str, Any] | None:
+def _pass_block(cat: Category, scored: Sequence[SampleScore], warnings: list[str]) -> dict[str, Any] | None:
     if not cat.pass_rule:
         return None
     try:
-        passes(cat.pass_rule, {}, None)
+        passes(cat.pass_rule.as_json(), {}, None)
     except UnsupportedPassRuleError as exc:
         warnings.append(f"category {cat.name}: {exc}; pass rate not computed")
-        return {"rule": dict(cat.pass_rule), "supported": False}
+        return {"rule": cat.pass_rule.as_json(), "supported": False}
     outcomes = [1.0 if x.passed else 0.0 for x in scored if x.passed is not None]
     ci = stats.bootstrap_ci(outcomes)
     return {
-        "rule": dict(cat.pass_rule),
+        "rule": cat.pass_rule.as_json(),
         "supported": True,
         "n_passed": int(sum(outcomes)),
         "n_evaluated": len(outcomes),

@@ -73,6 +73,13 @@ def dispose_engines() -> None:
     _ENGINES.clear()
 
 
+def close_engines(url: str) -> None:
+    """Close and forget this process's engine for ``url`` (e.g. before dropping its database),
+    so the next :func:`get_engine` connects afresh."""
+    for key in [k for k in _ENGINES if k[1] == url]:
+        _ENGINES.pop(key).dispose()
+
+
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any exception."""
