@@ -32,6 +32,31 @@ def _port_open(host: str, port: int) -> bool:
         return False
 
 
+# --------------------------------------------------------------------------- tiers
+
+# The ``unit`` tier (``pytest -m unit``, under 30 s on two cores): everything in-process on a
+# SQLite ledger, with no Redis, no worker subprocess and no model build. The rest is the
+# integration tier (tests/integration, tests/faults, bench/ checks, the PostgreSQL half of every
+# ledger test, and tests marked ``slow``); the plain ``pytest`` runs both.
+_INTEGRATION_DIRS = {"integration", "faults", "bench"}
+_INTEGRATION_FIXTURES = {"redis_url", "make_workers", "workers", "worker", "cluster", "tiny_models"}
+_TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        try:
+            top = Path(str(item.path)).relative_to(_TESTS).parts[0]
+        except ValueError:
+            top = ""
+        fixtures = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        on_postgres = "postgres_db" in fixtures or (callspec is not None and "postgresql" in callspec.params.values())
+        slow = (top in _INTEGRATION_DIRS or bool(_INTEGRATION_FIXTURES & fixtures) or on_postgres
+                or item.get_closest_marker("integration") is not None or item.get_closest_marker("slow") is not None)
+        item.add_marker(pytest.mark.integration if slow else pytest.mark.unit)
+
+
 # --------------------------------------------------------------------------- databases
 
 

@@ -70,6 +70,7 @@ def test_a_crash_mid_ingest_leaves_the_ledger_as_before(db_url: str, tmp_path: P
     assert ingest(folder).added_total == 10
 
 
+@pytest.mark.slow  # a subprocess or a large build: integration tier
 def test_watch_ingests_items_as_they_appear(sqlite_db: str, tmp_path: Path) -> None:
     from editbench.benchmark.example import write_example_benchmark
 
