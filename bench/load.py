@@ -309,9 +309,9 @@ def push_probes(
     ``queued``: the workers stop consuming while all tasks are sent and start again once the
     last is queued, so draining is timed apart from sending (on 2 cores the sender alone takes
     most of a core). Otherwise tasks are consumed while they are being sent ("streaming")."""
-    from editbench.queue.names import CONTROL_QUEUE, SHARED_QUEUE
     from editbench.queue.app import app
     from editbench.queue.connection import redis_client
+    from editbench.queue.names import CONTROL_QUEUE, SHARED_QUEUE
 
     client = redis_client()
     client.delete(probe_key(tag, "counts"), probe_key(tag, "records"))

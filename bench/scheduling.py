@@ -230,8 +230,8 @@ def schedule_original(run_id: int, workers: int, timeout_s: float) -> None:
     """The original design, driven from here with Celery barriers."""
     from celery import group
 
-    from editbench.queue.names import pinned_queue
     from editbench.queue.app import app
+    from editbench.queue.names import pinned_queue
     from editbench.workers.score import plan_category_scoring
 
     for category_id, samples in run_samples(run_id):

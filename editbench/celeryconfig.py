@@ -11,8 +11,12 @@ from typing import Any
 
 from editbench.config import load_settings
 from editbench.queue.broker import broker_url as _resolve_broker
-from editbench.queue.names import CONTROL_QUEUE, SCORE_CATEGORY_TASK, SHARED_QUEUE, SWEEP_TASK
-
+from editbench.queue.names import (
+    CONTROL_QUEUE,
+    SCORE_CATEGORY_TASK,
+    SHARED_QUEUE,
+    SWEEP_TASK,
+)
 
 _OVERRIDES = load_settings().celery_overrides
 

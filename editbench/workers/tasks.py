@@ -10,7 +10,12 @@ from celery import Task
 
 from editbench.queue import dispatch
 from editbench.queue.app import app
-from editbench.queue.names import EDIT_TASK, JUDGE_BATCH_TASK, SCORE_CATEGORY_TASK, SWEEP_TASK
+from editbench.queue.names import (
+    EDIT_TASK,
+    JUDGE_BATCH_TASK,
+    SCORE_CATEGORY_TASK,
+    SWEEP_TASK,
+)
 from editbench.workers.edit import edit_sample as _edit_sample
 from editbench.workers.score import judge_samples, plan_category_scoring
 

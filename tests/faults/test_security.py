@@ -61,8 +61,8 @@ class _CreatesFileWhenUnpickled:
 def test_pickle_message_on_a_queue_is_refused_and_the_worker_keeps_working(worker, redis_url, tmp_path) -> None:
     from kombu import Connection, Exchange, Producer
 
-    from editbench.queue.names import SHARED_QUEUE
     from editbench.queue.app import app
+    from editbench.queue.names import SHARED_QUEUE
 
     assert app.conf.accept_content == ["json"] and app.conf.task_serializer == "json"
     marker = tmp_path / "PWNED"

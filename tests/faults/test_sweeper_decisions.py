@@ -13,8 +13,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from editbench.queue import dispatch
 from editbench import records
+from editbench.queue import dispatch
 from editbench.schema import ledger
 from editbench.schema.db import session_scope
 from editbench.schema.models import Edit, Status

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from editbench.config import load_settings
 from editbench.schema.db import session_scope
-from editbench.thumbnails import thumbnail_cache
 from editbench.schema.models import Edit, Judgment, Sample, Status
+from editbench.thumbnails import thumbnail_cache
 from tests.integration.harness import (
     assert_exactly_once,
     ingest_example,
@@ -112,8 +112,8 @@ def test_standing_run_picks_up_a_category_ingested_later(workers, tiny_models, t
     import shutil
 
     from editbench.benchmark.example import write_example_benchmark
-    from editbench.queue.dispatch import sweep_open_runs
     from editbench.producer.ingest import ingest
+    from editbench.queue.dispatch import sweep_open_runs
 
     full = write_example_benchmark(tmp_path / "full", per_category=2)
     partial = tmp_path / "partial"

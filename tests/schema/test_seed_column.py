@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from editbench.models.seeding import derive_seed
 from editbench import records
+from editbench.models.seeding import derive_seed
 from editbench.schema import ledger
 from editbench.schema.db import session_scope
 from editbench.schema.models import Edit, Status

@@ -12,7 +12,11 @@ Reads live beside it in :mod:`editbench.schema.queries`. Callers use the names r
 (``ledger.claim_edit(...)``), so the split into modules is invisible to them.
 """
 
-from editbench.schema.ledger.benchmarks import RegisterResult, SampleRecord, register_benchmark
+from editbench.schema.ledger.benchmarks import (
+    RegisterResult,
+    SampleRecord,
+    register_benchmark,
+)
 from editbench.schema.ledger.claims import (
     Claim,
     EditOutcome,

@@ -10,7 +10,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from editbench.schema.ledger.rows import insert_ignoring_duplicates, utcnow
-from editbench.schema.models import FINAL_STATES, Category, Edit, Judgment, Run, RunStatus, Sample, Status
+from editbench.schema.models import (
+    FINAL_STATES,
+    Category,
+    Edit,
+    Judgment,
+    Run,
+    RunStatus,
+    Sample,
+    Status,
+)
 
 
 @dataclass(frozen=True)
