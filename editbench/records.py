@@ -46,20 +46,30 @@ class Criterion:
 
 @dataclass(frozen=True)
 class PassRule:
-    """RISE-style binary success: an item passes iff every criterion scores >= ``all_at_least``."""
+    """RISE-style binary success: an item passes iff every criterion scores >= ``all_at_least``.
 
-    all_at_least: float
+    The rule is data: a rule read back from the ledger keeps the exact mapping it was stored as
+    (``as_json`` returns it unchanged, with any clause a report may evaluate beyond
+    ``all_at_least``), so reading and writing it again changes nothing.
+    """
+
+    all_at_least: float | None = None
+    stored: Mapping[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
 
     def passes(self, scores: Mapping[str, float]) -> bool:
         """True iff every given score meets the threshold (an empty mapping does not pass)."""
-        return bool(scores) and all(value >= self.all_at_least for value in scores.values())
+        threshold = self.all_at_least
+        return bool(scores) and threshold is not None and all(value >= threshold for value in scores.values())
 
-    def as_json(self) -> dict[str, float]:
-        return {"all_at_least": self.all_at_least}
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.stored) if self.stored is not None else {"all_at_least": self.all_at_least}
 
     @classmethod
     def from_json(cls, entry: Mapping[str, Any] | None) -> PassRule | None:
-        return cls(float(entry["all_at_least"])) if entry else None
+        if not entry:
+            return None
+        threshold = entry.get("all_at_least")
+        return cls(None if threshold is None else float(threshold), stored=dict(entry))
 
 
 @dataclass(frozen=True)
