@@ -5,7 +5,7 @@ Starts its own workers — the real ``editbench worker --cpu --slot K`` command 
 concurrency 1, prefetch 1, late acks, events on), run through this script so that one extra
 task, ``editbench.bench.probe``, is registered beside editbench's own — against a real Redis
 (the local server, its own database number, or an embedded one), sends the tasks from this
-process the way ``editbench.dispatch`` sends work, and reports:
+process the way ``editbench.queue.dispatch`` sends work, and reports:
 
 * per-task overhead: how long a task waited although a worker was free for it —
   ``start - max(sent, end of the previous task on the same worker)``, from timestamps taken
@@ -60,8 +60,8 @@ def probe_key(tag: str, what: str) -> str:
 
 def register_probe_task() -> None:
     """Register the probe on editbench's Celery app (in the worker parent, before it forks)."""
-    from editbench.workers.app import app
-    from editbench.workers.imagecache import redis_client
+    from editbench.queue.app import app
+    from editbench.queue.connection import redis_client
 
     slot = os.environ.get("EDITBENCH_WORKER_SLOT", "?")
 
@@ -86,7 +86,7 @@ def serve_worker(slot: int, *, loglevel: str = "INFO") -> None:
     register_probe_task()
     overrides = os.environ.get("EDITBENCH_BENCH_CELERY_CONF")
     if overrides:
-        from editbench.workers.app import app
+        from editbench.queue.app import app
 
         app.conf.update(json.loads(overrides))
     from editbench.cli.cluster import worker_command
@@ -129,7 +129,7 @@ class BenchCluster:
     """A broker, a SQLite ledger in a temporary home, and N real worker processes.
 
     ``script`` is the bench script whose ``--worker-slot K`` mode runs a worker. Call
-    :meth:`configure` before anything imports ``editbench.workers.app`` (the Celery app reads
+    :meth:`configure` before anything imports ``editbench.queue.app`` (the Celery app reads
     the broker URL once, at import)."""
 
     workers: int
@@ -161,7 +161,7 @@ class BenchCluster:
         os.environ["EDITBENCH_HOME"] = str(self.home / "home")
         os.environ["EDITBENCH_DATABASE_URL"] = self._database_url()
         os.environ.setdefault("EDITBENCH_LEASE_SECONDS", "60")
-        from editbench.workers.imagecache import redis_client
+        from editbench.queue.connection import redis_client
 
         redis_client().flushdb()  # this database only: ours for the run
         return self
@@ -202,7 +202,7 @@ class BenchCluster:
 
     def start(self, timeout_s: float = 90.0) -> BenchCluster:
         from editbench.cluster.processes import spawn
-        from editbench.workers.app import app
+        from editbench.queue.app import app
 
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
@@ -293,7 +293,7 @@ def overhead_stats(records: list[list[Any]], released_at: float = -math.inf) -> 
 
 def _set_consuming(queue: str, on: bool, workers: int) -> None:
     """Stop or restart every worker's consumer of ``queue`` (Celery remote control)."""
-    from editbench.workers.app import app
+    from editbench.queue.app import app
 
     command = app.control.add_consumer if on else app.control.cancel_consumer
     replies = command(queue, reply=True, timeout=5, limit=workers) or []
@@ -309,9 +309,9 @@ def push_probes(
     ``queued``: the workers stop consuming while all tasks are sent and start again once the
     last is queued, so draining is timed apart from sending (on 2 cores the sender alone takes
     most of a core). Otherwise tasks are consumed while they are being sent ("streaming")."""
-    from editbench.queues import CONTROL_QUEUE, SHARED_QUEUE
-    from editbench.workers.app import app
-    from editbench.workers.imagecache import redis_client
+    from editbench.queue.app import app
+    from editbench.queue.connection import redis_client
+    from editbench.queue.names import CONTROL_QUEUE, SHARED_QUEUE
 
     client = redis_client()
     client.delete(probe_key(tag, "counts"), probe_key(tag, "records"))
@@ -321,7 +321,7 @@ def push_probes(
     first_sent = time.time()
     for index in range(count):
         result = app.send_task(PROBE_TASK, args=(tag, index, time.time(), sleep_s), queue=SHARED_QUEUE)
-        # Like editbench.dispatch: the sender never waits on results, so it does not listen.
+        # Like editbench.queue.dispatch: the sender never waits on results, so it does not listen.
         consumer.cancel_for(result.id)
     sent_s = time.time() - first_sent
     released_at = -math.inf

@@ -221,7 +221,7 @@ def ledger_counts(run_id: int) -> dict[str, int]:
 
 
 def schedule_editbench(run_id: int) -> None:
-    from editbench import dispatch
+    from editbench.queue import dispatch
 
     dispatch.submit_run(run_id)
 
@@ -230,8 +230,8 @@ def schedule_original(run_id: int, workers: int, timeout_s: float) -> None:
     """The original design, driven from here with Celery barriers."""
     from celery import group
 
-    from editbench.queues import pinned_queue
-    from editbench.workers.app import app
+    from editbench.queue.app import app
+    from editbench.queue.names import pinned_queue
     from editbench.workers.score import plan_category_scoring
 
     for category_id, samples in run_samples(run_id):
@@ -313,7 +313,7 @@ def warm_up(benchmark: str, study: Study, *, sigma: float, seed: int) -> None:
     benchmark's first image); here each configuration is a new model for the worker's cache, so
     a round-robin run over one sample per worker, judged one image per batch, loads it
     everywhere first."""
-    from editbench import dispatch
+    from editbench.queue import dispatch
 
     run_id = create_run(benchmark, study, sigma=sigma, seed=seed, routing="round-robin", categories=[WARMUP_CATEGORY],
                         name=f"warmup-sigma{sigma}-seed{seed}", judge_batch_size=1)

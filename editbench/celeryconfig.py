@@ -7,15 +7,22 @@ measured pitfalls behind them are in docs/deploy.md.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from editbench.broker import broker_url as _resolve_broker
-from editbench.queues import CONTROL_QUEUE, SHARED_QUEUE
+from editbench.config import load_settings
+from editbench.queue.broker import broker_url as _resolve_broker
+from editbench.queue.names import (
+    CONTROL_QUEUE,
+    SCORE_CATEGORY_TASK,
+    SHARED_QUEUE,
+    SWEEP_TASK,
+)
+
+_OVERRIDES = load_settings().celery_overrides
 
 
 def _env(name: str, default: Any) -> Any:
-    raw = os.environ.get(f"EDITBENCH_CELERY_{name.upper()}")
+    raw = _OVERRIDES.get(name)
     if raw is None:
         return default
     if isinstance(default, bool):
@@ -64,13 +71,13 @@ worker_hijack_root_logger = False
 
 task_default_queue = SHARED_QUEUE
 task_routes = {
-    "editbench.score_category": {"queue": CONTROL_QUEUE},
-    "editbench.sweep": {"queue": CONTROL_QUEUE},
+    SCORE_CATEGORY_TASK: {"queue": CONTROL_QUEUE},
+    SWEEP_TASK: {"queue": CONTROL_QUEUE},
 }
 
 _sweep_interval = _env("sweep_interval", 30.0)
 beat_schedule = {
     # A sweep older than its interval is superseded by the next one: let it expire instead of
     # piling up while no worker is running.
-    "sweep-open-runs": {"task": "editbench.sweep", "schedule": _sweep_interval, "options": {"expires": _sweep_interval}},
+    "sweep-open-runs": {"task": SWEEP_TASK, "schedule": _sweep_interval, "options": {"expires": _sweep_interval}},
 }

@@ -2,24 +2,66 @@
 
 Every knob has an embedded default so `editbench demo` works on a machine with nothing
 installed: SQLite under ``EDITBENCH_HOME`` and, when no broker URL is set, an embedded Redis.
+No other module reads an ``EDITBENCH_*`` variable: they all take a :class:`Settings`
+(rq's ``defaults.py`` habit: one home for every key and default).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+
+WEEK_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One ``EDITBENCH_*`` environment variable: its name, its default as text, what it does."""
+
+    name: str
+    default: str
+    help: str
+
+
+# Every variable editbench reads, with its default, in one place. ``load_settings`` reads exactly
+# these (plus the ``EDITBENCH_CELERY_*`` family, see ``celeryconfig``); docs/settings.md lists them.
+VARIABLES: tuple[Variable, ...] = (
+    Variable("EDITBENCH_HOME", ".editbench", "Folder for the SQLite ledger, image store, artifacts, reports, logs and the embedded Redis."),
+    Variable("EDITBENCH_DATABASE_URL", "sqlite:///$EDITBENCH_HOME/editbench.db", "The ledger: SQLite (default) or postgresql://user:pass@host/db."),
+    Variable("EDITBENCH_BROKER_URL", "", "Redis URL of the broker; empty: the embedded Redis that `editbench up` started (EDITBENCH_HOME/broker.url)."),
+    Variable("EDITBENCH_LEASE_SECONDS", "60", "How long a claim on an edit or judgment lives without a heartbeat; a dead worker's work is free again after it."),
+    Variable("EDITBENCH_MAX_ATTEMPTS", "3", "Claims per work item before it fails with attempts_exhausted (stops a poison sample from looping)."),
+    Variable("EDITBENCH_IMAGE_TTL_SECONDS", str(WEEK_S), "How long an edited image stays in Redis for the judge (the artifact file is the durable copy)."),
+    Variable("EDITBENCH_DB_RETRY_SECONDS", "300", "How long a worker keeps retrying a ledger write while the database is unreachable."),
+    Variable("EDITBENCH_RESIDENT", "both", "both: editor and judge stay loaded together; one: loading either unloads the other (smaller cards)."),
+    Variable("EDITBENCH_DEVICE", "cpu", "Device the worker runs models on (cpu or cuda); set by `editbench worker --gpu/--cpu`."),
+    Variable("EDITBENCH_WORKER_SLOT", "", "The worker's GPU index or CPU slot (names its pinned queue); set by `editbench worker`."),
+    Variable("EDITBENCH_FAULT_CRASH_ON", "", "Tests and drills only: comma-separated sample ids whose edit kills its worker process right after the claim."),
+)
+CELERY_PREFIX = "EDITBENCH_CELERY_"
+_DEFAULTS = {v.name: v.default for v in VARIABLES}
 
 
 @dataclass(frozen=True)
 class Settings:
+    """Everything editbench reads from the environment, typed. Build with :func:`load_settings`."""
+
     home: Path
     database_url: str
     broker_url: str | None
     lease_seconds: float
     max_attempts: int
     image_ttl_seconds: int
+    db_retry_seconds: float = 300.0
+    resident: str = "both"
+    device: str = "cpu"
+    worker_slot: int | None = None
+    fault_crash_on: frozenset[str] = frozenset()
+    # ``EDITBENCH_CELERY_<NAME>`` overrides, raw text keyed by lower-case Celery setting name.
+    celery_overrides: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def store_dir(self) -> Path:
@@ -35,17 +77,35 @@ class Settings:
     def models_dir(self) -> Path:
         return self.home / "models"
 
+    @property
+    def one_model_at_a_time(self) -> bool:
+        """``EDITBENCH_RESIDENT=one``: the card holds the editor or the judge, never both."""
+        return self.resident == "one"
 
-def load_settings() -> Settings:
-    home = Path(os.environ.get("EDITBENCH_HOME", ".editbench")).expanduser().resolve()
-    database_url = os.environ.get("EDITBENCH_DATABASE_URL") or f"sqlite:///{home / 'editbench.db'}"
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings now (tests and ``editbench worker`` change the environment, so this is
+    not cached)."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str:
+        return env.get(name) or _DEFAULTS[name]
+
+    home = Path(get("EDITBENCH_HOME")).expanduser().resolve()
+    slot = env.get("EDITBENCH_WORKER_SLOT", "")
     return Settings(
         home=home,
-        database_url=database_url,
-        broker_url=os.environ.get("EDITBENCH_BROKER_URL") or None,
-        lease_seconds=float(os.environ.get("EDITBENCH_LEASE_SECONDS", "60")),
-        max_attempts=int(os.environ.get("EDITBENCH_MAX_ATTEMPTS", "3")),
-        image_ttl_seconds=int(os.environ.get("EDITBENCH_IMAGE_TTL_SECONDS", str(7 * 24 * 3600))),
+        database_url=env.get("EDITBENCH_DATABASE_URL") or f"sqlite:///{home / 'editbench.db'}",
+        broker_url=env.get("EDITBENCH_BROKER_URL") or None,
+        lease_seconds=float(get("EDITBENCH_LEASE_SECONDS")),
+        max_attempts=int(get("EDITBENCH_MAX_ATTEMPTS")),
+        image_ttl_seconds=int(get("EDITBENCH_IMAGE_TTL_SECONDS")),
+        db_retry_seconds=float(get("EDITBENCH_DB_RETRY_SECONDS")),
+        resident=get("EDITBENCH_RESIDENT"),
+        device=get("EDITBENCH_DEVICE"),
+        worker_slot=int(slot) if slot.strip().isdigit() else None,
+        fault_crash_on=frozenset(s.strip() for s in env.get("EDITBENCH_FAULT_CRASH_ON", "").split(",") if s.strip()),
+        celery_overrides={k.removeprefix(CELERY_PREFIX).lower(): v for k, v in env.items() if k.startswith(CELERY_PREFIX)},
     )
 
 

@@ -32,6 +32,31 @@ def _port_open(host: str, port: int) -> bool:
         return False
 
 
+# --------------------------------------------------------------------------- tiers
+
+# The ``unit`` tier (``pytest -m unit``, under 30 s on two cores): everything in-process on a
+# SQLite ledger, with no Redis, no worker subprocess and no model build. The rest is the
+# integration tier (tests/integration, tests/faults, bench/ checks, the PostgreSQL half of every
+# ledger test, and tests marked ``slow``); the plain ``pytest`` runs both.
+_INTEGRATION_DIRS = {"integration", "faults", "bench"}
+_INTEGRATION_FIXTURES = {"redis_url", "make_workers", "workers", "worker", "cluster", "tiny_models"}
+_TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        try:
+            top = Path(str(item.path)).relative_to(_TESTS).parts[0]
+        except ValueError:
+            top = ""
+        fixtures = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        on_postgres = "postgres_db" in fixtures or (callspec is not None and "postgresql" in callspec.params.values())
+        slow = (top in _INTEGRATION_DIRS or bool(_INTEGRATION_FIXTURES & fixtures) or on_postgres
+                or item.get_closest_marker("integration") is not None or item.get_closest_marker("slow") is not None)
+        item.add_marker(pytest.mark.integration if slow else pytest.mark.unit)
+
+
 # --------------------------------------------------------------------------- databases
 
 
@@ -74,7 +99,7 @@ def _reset_postgres(url: str) -> None:
 
 def _prepare_db(kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     from editbench.schema import migrate
-    from editbench.schema.db import _ENGINES
+    from editbench.schema.db import close_engines
 
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'ledger.db'}"
@@ -82,10 +107,9 @@ def _prepare_db(kind: str, request: pytest.FixtureRequest, tmp_path: Path, monke
         url = request.getfixturevalue("pg_database")
         if url is None:
             pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-        for key in [k for k in _ENGINES if k[1] == url]:
-            _ENGINES.pop(key).dispose()
+        close_engines(url)
         _reset_postgres(url)
-    migrate._DONE.discard(url)
+    migrate.forget_schema(url)
     monkeypatch.setenv("EDITBENCH_DATABASE_URL", url)
     monkeypatch.setenv("EDITBENCH_HOME", str(tmp_path / "home"))
     migrate.ensure_schema(url)
@@ -145,7 +169,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     os.environ["EDITBENCH_BROKER_URL"] = url
     import redis as redis_lib
 
-    from editbench.workers.imagecache import redis_client
+    from editbench.queue.connection import redis_client
 
     assert isinstance(redis_client(), redis_lib.Redis)
     yield url
@@ -182,7 +206,7 @@ class Workers:
         )
 
     def wait_ready(self, count: int, timeout_s: float = 60) -> None:
-        from editbench.workers.app import app
+        from editbench.queue.app import app
 
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -216,7 +240,7 @@ def _clear_queues(client) -> None:
 @pytest.fixture
 def make_workers(redis_url: str, tmp_path: Path) -> Iterator:
     """Factory: a worker pool bound to the given database URL (stopped after the test)."""
-    from editbench.workers.imagecache import redis_client
+    from editbench.queue.connection import redis_client
 
     pools: list[Workers] = []
 

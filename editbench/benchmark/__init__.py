@@ -4,7 +4,6 @@ This package is pure (no database): the producer's ingest step calls :func:`load
 shows the rejections, copies images into an :class:`ImageStore` and writes the ledger.
 """
 
-from editbench.benchmark.errors import BenchmarkFormatError, MissingImageError
 from editbench.benchmark.example import write_example_benchmark
 from editbench.benchmark.images import (
     DEFAULT_MAX_PIXELS,
@@ -16,9 +15,9 @@ from editbench.benchmark.images import (
 from editbench.benchmark.loader import LoadedBenchmark, load_benchmark
 from editbench.benchmark.prompts import TEMPLATE_FIELDS
 from editbench.benchmark.spec import (
-    BenchmarkSpec,
-    CategorySpec,
-    CriterionSpec,
+    Benchmark,
+    Category,
+    Criterion,
     ItemSpec,
     Overall,
     PassRule,
@@ -26,14 +25,15 @@ from editbench.benchmark.spec import (
     Rejection,
 )
 from editbench.benchmark.store import ImageStore, StoredImage
+from editbench.errors import BenchmarkFormatError, MissingImageError
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "TEMPLATE_FIELDS",
     "BenchmarkFormatError",
-    "BenchmarkSpec",
-    "CategorySpec",
-    "CriterionSpec",
+    "Benchmark",
+    "Category",
+    "Criterion",
     "ImageInfo",
     "ImageProblem",
     "ImageStore",

@@ -13,13 +13,13 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from editbench.benchmark.spec import BenchmarkSpec, CategorySpec, ItemSpec
+from editbench.benchmark.spec import Benchmark, Category, ItemSpec
 
 HASH_FORMAT = 1
 """Bump when the hashed representation changes, so old and new hashes never collide by accident."""
 
 
-def content_hash(spec: BenchmarkSpec, items: Iterable[ItemSpec]) -> str:
+def content_hash(spec: Benchmark, items: Iterable[ItemSpec]) -> str:
     document = {
         "hash_format": HASH_FORMAT,
         "spec": _spec_record(spec),
@@ -29,7 +29,7 @@ def content_hash(spec: BenchmarkSpec, items: Iterable[ItemSpec]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _spec_record(spec: BenchmarkSpec) -> dict[str, Any]:
+def _spec_record(spec: Benchmark) -> dict[str, Any]:
     return {
         "name": spec.name,
         "version": spec.version,
@@ -41,7 +41,7 @@ def _spec_record(spec: BenchmarkSpec) -> dict[str, Any]:
     }
 
 
-def _category_record(category: CategorySpec) -> dict[str, Any]:
+def _category_record(category: Category) -> dict[str, Any]:
     return {
         "name": category.name,
         "description": category.description,

@@ -12,14 +12,14 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from editbench.benchmark.errors import BenchmarkFormatError
 from editbench.benchmark.hashing import content_hash
 from editbench.benchmark.images import DEFAULT_MAX_PIXELS
 from editbench.benchmark.items import ItemValidator, Origin
 from editbench.benchmark.manifest import MANIFEST, read_manifest
 from editbench.benchmark.records import read_jsonl
 from editbench.benchmark.simple_layout import read_simple_layout
-from editbench.benchmark.spec import BenchmarkSpec, ItemSpec, ReasonCode, Rejection
+from editbench.benchmark.spec import Benchmark, ItemSpec, ReasonCode, Rejection
+from editbench.errors import BenchmarkFormatError
 
 ITEMS_FILE = "items.jsonl"
 NATIVE, SIMPLE = "native", "simple"
@@ -29,7 +29,7 @@ NATIVE, SIMPLE = "native", "simple"
 class LoadedBenchmark:
     """The result of a load: ``items`` are usable as they are, ``rejections`` must be shown."""
 
-    spec: BenchmarkSpec
+    spec: Benchmark
     items: list[ItemSpec]
     rejections: list[Rejection]
     root: Path
@@ -67,7 +67,7 @@ def _benchmark_root(path: Path) -> Path:
     return root
 
 
-def _read_native(root: Path, max_pixels: int) -> tuple[BenchmarkSpec, list[ItemSpec], list[Rejection]]:
+def _read_native(root: Path, max_pixels: int) -> tuple[Benchmark, list[ItemSpec], list[Rejection]]:
     refuse_link_outside(root, MANIFEST)
     spec = read_manifest(root)
     items_path = root / ITEMS_FILE

@@ -1,4 +1,4 @@
-"""Parse ``benchmark.yaml`` into a :class:`BenchmarkSpec`, strictly.
+"""Parse ``benchmark.yaml`` into a :class:`Benchmark`, strictly.
 
 Unlike items, a bad manifest is fatal: every judgment depends on the criteria, scale and prompts
 it declares, so a typo here (an unknown key silently ignored, a version that YAML turned into a
@@ -16,24 +16,24 @@ from typing import Any
 import yaml
 
 from editbench.benchmark import limits
-from editbench.benchmark.errors import BenchmarkFormatError
 from editbench.benchmark.prompts import DEFAULT_PROMPT, read_prompt
 from editbench.benchmark.spec import (
-    BenchmarkSpec,
-    CategorySpec,
-    CriterionSpec,
+    Benchmark,
+    Category,
+    Criterion,
     Overall,
     PassRule,
     ReasonCode,
 )
+from editbench.errors import BenchmarkFormatError
 
 MANIFEST = "benchmark.yaml"
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]*")
 CRITERION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 DEFAULT_CRITERIA = (
-    CriterionSpec("semantic_consistency", "Does the edit do what the instruction asks, and only that?"),
-    CriterionSpec("perceptual_quality", "Does the edited image look natural and free of artifacts?"),
+    Criterion("semantic_consistency", "Does the edit do what the instruction asks, and only that?"),
+    Criterion("perceptual_quality", "Does the edited image look natural and free of artifacts?"),
 )
 DEFAULT_SCALE = (0, 10)
 
@@ -41,7 +41,7 @@ _TOP_KEYS = {"name", "version", "description", "score_scale", "criteria", "overa
 _CATEGORY_KEYS = {"name", "description", "prompt", "criteria", "weights", "pass_rule"}
 
 
-def read_manifest(root: Path) -> BenchmarkSpec:
+def read_manifest(root: Path) -> Benchmark:
     """Load ``root/benchmark.yaml``; the returned spec has no ``content_hash`` yet."""
     data = _load_yaml(root / MANIFEST)
     _reject_unknown_keys(data, _TOP_KEYS, MANIFEST)
@@ -50,7 +50,7 @@ def read_manifest(root: Path) -> BenchmarkSpec:
     score_min, score_max = _scale(data.get("score_scale"))
     criteria = _criteria(data.get("criteria"))
     categories = _categories(root, data.get("categories"), criteria, score_min, score_max)
-    return BenchmarkSpec(
+    return Benchmark(
         name=name,
         version=version,
         description=_optional_text(data.get("description"), "description", MANIFEST),
@@ -62,11 +62,11 @@ def read_manifest(root: Path) -> BenchmarkSpec:
     )
 
 
-def default_category(root: Path, name: str, criteria: tuple[CriterionSpec, ...]) -> CategorySpec:
+def default_category(root: Path, name: str, criteria: tuple[Criterion, ...]) -> Category:
     """A category with defaults for everything: used by the simple layout."""
     prompt = read_prompt(root, DEFAULT_PROMPT)
     names = tuple(c.name for c in criteria)
-    return CategorySpec(
+    return Category(
         name=name,
         description="",
         prompt_path=prompt.path,
@@ -140,12 +140,12 @@ def _scale(value: Any) -> tuple[int, int]:
     return low, high
 
 
-def _criteria(value: Any) -> tuple[CriterionSpec, ...]:
+def _criteria(value: Any) -> tuple[Criterion, ...]:
     if value is None:
         return DEFAULT_CRITERIA
     if not isinstance(value, list) or not value:
         raise BenchmarkFormatError(f"{MANIFEST}: criteria must be a non-empty list of {{name, description}}")
-    criteria: list[CriterionSpec] = []
+    criteria: list[Criterion] = []
     for entry in value:
         where = f"{MANIFEST}: criteria entry {entry!r}"
         if not isinstance(entry, dict):
@@ -157,7 +157,7 @@ def _criteria(value: Any) -> tuple[CriterionSpec, ...]:
         fits(name, f"{MANIFEST}: criterion name", limits.MAX_CRITERION_NAME_CHARS)
         if any(c.name == name for c in criteria):
             raise BenchmarkFormatError(f"{MANIFEST}: criterion {name!r} is declared twice")
-        criteria.append(CriterionSpec(name, _optional_text(entry.get("description"), "description", where)))
+        criteria.append(Criterion(name, _optional_text(entry.get("description"), "description", where)))
     return tuple(criteria)
 
 
@@ -171,11 +171,11 @@ def _overall(value: Any) -> str:
 
 
 def _categories(
-    root: Path, value: Any, criteria: tuple[CriterionSpec, ...], score_min: int, score_max: int
-) -> tuple[CategorySpec, ...]:
+    root: Path, value: Any, criteria: tuple[Criterion, ...], score_min: int, score_max: int
+) -> tuple[Category, ...]:
     if not isinstance(value, list) or not value:
         raise BenchmarkFormatError(f"{MANIFEST}: categories must be a non-empty list")
-    categories: list[CategorySpec] = []
+    categories: list[Category] = []
     for entry in value:
         category = _category(root, entry, criteria, score_min, score_max)
         if any(c.name == category.name for c in categories):
@@ -185,8 +185,8 @@ def _categories(
 
 
 def _category(
-    root: Path, entry: Any, criteria: tuple[CriterionSpec, ...], score_min: int, score_max: int
-) -> CategorySpec:
+    root: Path, entry: Any, criteria: tuple[Criterion, ...], score_min: int, score_max: int
+) -> Category:
     if not isinstance(entry, dict):
         raise BenchmarkFormatError(f"{MANIFEST}: each category must be a mapping, got {entry!r}")
     name = entry.get("name")
@@ -200,7 +200,7 @@ def _category(
         raise BenchmarkFormatError(f"{where}: prompt must be a relative file path")
     prompt = read_prompt(root, prompt_path)
     names = _category_criteria(entry.get("criteria"), criteria, where)
-    return CategorySpec(
+    return Category(
         name=name,
         description=_optional_text(entry.get("description"), "description", where),
         prompt_path=prompt.path,
@@ -213,7 +213,7 @@ def _category(
     )
 
 
-def _category_criteria(value: Any, criteria: tuple[CriterionSpec, ...], where: str) -> tuple[str, ...]:
+def _category_criteria(value: Any, criteria: tuple[Criterion, ...], where: str) -> tuple[str, ...]:
     known = [c.name for c in criteria]
     if value is None:
         return tuple(known)

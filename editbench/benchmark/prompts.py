@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from editbench.benchmark.errors import BenchmarkFormatError
 from editbench.benchmark.limits import NUL
 from editbench.benchmark.spec import ReasonCode
+from editbench.errors import BenchmarkFormatError
 
 TEMPLATE_FIELDS = frozenset(
     {"instruction", "reference", "criterion", "criterion_description", "criteria", "scale_min", "scale_max"}

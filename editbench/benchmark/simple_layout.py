@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from editbench.benchmark.errors import BenchmarkFormatError
 from editbench.benchmark.images import IMAGE_SUFFIXES
 from editbench.benchmark.items import ItemValidator, Origin
 from editbench.benchmark.limits import MAX_BENCHMARK_NAME_CHARS, MAX_CATEGORY_NAME_CHARS
@@ -26,12 +25,13 @@ from editbench.benchmark.manifest import (
 )
 from editbench.benchmark.records import Record, csv_header_problem, read_csv, read_jsonl
 from editbench.benchmark.spec import (
-    BenchmarkSpec,
+    Benchmark,
     ItemSpec,
     Overall,
     ReasonCode,
     Rejection,
 )
+from editbench.errors import BenchmarkFormatError
 
 JSONL_NAME = "instructions.jsonl"
 CSV_NAME = "instructions.csv"
@@ -60,7 +60,7 @@ class _CategoryFolder:
     instructions: Path | None
 
 
-def read_simple_layout(root: Path, max_pixels: int) -> tuple[BenchmarkSpec, list[ItemSpec], list[Rejection]]:
+def read_simple_layout(root: Path, max_pixels: int) -> tuple[Benchmark, list[ItemSpec], list[Rejection]]:
     """Build a spec with defaults from the folder names, then validate each instruction row."""
     folders, rejections = _usable_folders(root, list(_category_folders(root)))
     with_rows = [folder for folder in folders if folder.instructions is not None]
@@ -70,7 +70,7 @@ def read_simple_layout(root: Path, max_pixels: int) -> tuple[BenchmarkSpec, list
             f"{root}: no benchmark.yaml, and no category folder with {JSONL_NAME} or {CSV_NAME}; "
             "see docs/benchmark-format.md"
         )
-    spec = BenchmarkSpec(
+    spec = Benchmark(
         name=simple_name(root.name),
         version=SIMPLE_VERSION,
         description="",

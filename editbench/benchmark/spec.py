@@ -2,16 +2,21 @@
 
 Everything here is immutable so a spec can be shared between the producer, the report and the
 tests without anyone changing it underneath the others, and so two loads of the same folder
-compare equal.
+compare equal. The benchmark, its categories and criteria are the shared records of
+:mod:`editbench.records` (one type per concept); this module adds what only loading has: items,
+rejections and their reason codes.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from editbench.records import Benchmark, Category, Criterion, Overall, PassRule
+
+__all__ = ["Benchmark", "Category", "Criterion", "ItemSpec", "Overall", "PassRule", "ReasonCode", "Rejection"]
 
 
 class ReasonCode(str, enum.Enum):  # noqa: UP042 - same idiom as editbench.models.base
@@ -66,88 +71,6 @@ class ReasonCode(str, enum.Enum):  # noqa: UP042 - same idiom as editbench.model
     UNSAFE_TEMPLATE = "unsafe_template"
     """A prompt field uses a format spec, conversion, attribute or index (``{instruction:>9}``,
     ``{instruction!r}``, ``{criteria[0]}``); only plain ``{name}`` fields are allowed."""
-
-
-class Overall(str, enum.Enum):  # noqa: UP042
-    """How per-criterion scores combine into one number per item."""
-
-    def __str__(self) -> str:
-        return self.value
-
-    GEOMETRIC_MEAN = "geometric_mean"
-    """Weighted geometric mean; with SC and PQ at weight 1 this is VIEScore's sqrt(SC*PQ)."""
-    WEIGHTED_MEAN = "weighted_mean"
-    MIN = "min"
-
-
-@dataclass(frozen=True)
-class CriterionSpec:
-    """One scored dimension; ``description`` fills ``{criterion_description}`` in prompts."""
-
-    name: str
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class PassRule:
-    """RISE-style binary success: an item passes iff every criterion scores >= ``all_at_least``."""
-
-    all_at_least: float
-
-    def passes(self, scores: Mapping[str, float]) -> bool:
-        """True iff every given score meets the threshold (an empty mapping does not pass)."""
-        return bool(scores) and all(value >= self.all_at_least for value in scores.values())
-
-
-@dataclass(frozen=True)
-class CategorySpec:
-    """A category: its judge prompt (with a content version) and how its items are scored.
-
-    ``prompt_path`` is relative to the benchmark folder, or ``builtin:<file>`` for a prompt that
-    ships with editbench. ``prompt_version`` is the first 16 hex characters of
-    ``prompt_sha256``, short enough for tables, while the full hash stays for provenance.
-    """
-
-    name: str
-    description: str
-    prompt_path: str
-    prompt_text: str
-    prompt_version: str
-    prompt_sha256: str
-    criteria: tuple[str, ...]
-    weights: dict[str, float] = field(default_factory=dict, hash=False)
-    pass_rule: PassRule | None = None
-
-
-@dataclass(frozen=True)
-class BenchmarkSpec:
-    """The benchmark-level definition; ``content_hash`` covers it *and* every item and image."""
-
-    name: str
-    version: str
-    description: str
-    score_min: int
-    score_max: int
-    criteria: tuple[CriterionSpec, ...]
-    overall: str
-    categories: tuple[CategorySpec, ...]
-    content_hash: str = ""
-
-    def category(self, name: str) -> CategorySpec:
-        for category in self.categories:
-            if category.name == name:
-                return category
-        raise KeyError(f"benchmark {self.name!r} has no category {name!r}")
-
-    def criterion(self, name: str) -> CriterionSpec:
-        for criterion in self.criteria:
-            if criterion.name == name:
-                return criterion
-        raise KeyError(f"benchmark {self.name!r} has no criterion {name!r}")
-
-    def criteria_for(self, category: str) -> tuple[CriterionSpec, ...]:
-        """The criteria a category is scored on, in the category's order, with descriptions."""
-        return tuple(self.criterion(name) for name in self.category(category).criteria)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from PIL import Image
 
-from editbench.benchmark.errors import MissingImageError
+from editbench.errors import MissingImageError
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")

@@ -1,5 +1,6 @@
-"""The ``editbench`` command. Each module here adds one group of commands; nothing imports the
-CLI, and the CLI only calls the producer, cluster and report layers."""
+"""The ``editbench`` command. Each module here adds one group of commands: it parses, calls one
+function of the producer, queue, workers, cluster or report layers, and prints. Nothing imports
+the CLI, and the CLI opens no database session of its own."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from editbench.benchmark.errors import BenchmarkFormatError
+from editbench.errors import BenchmarkFormatError
 from editbench.producer.ingest import IngestReport, ingest, watch
 
 console = Console()
@@ -44,6 +44,7 @@ def _print_report(report: IngestReport) -> None:
     added = ", ".join(f"{name} +{n}" for name, n in sorted(report.added_samples.items())) or "nothing new"
     console.print(f"{verb} [bold]{report.benchmark}[/] v{report.version}: {added}"
                   + (f"; {len(report.rejections)} item(s) rejected" if report.rejections else ""))
+    sys.stdout.flush()  # with --watch into a log file, each batch shows up as it happens
 
 
 @click.command("ingest")
@@ -79,27 +80,15 @@ def ingest_command(path: Path, watch_mode: bool, interval: float, max_pixels: in
 @click.command("benchmarks")
 def benchmarks_command() -> None:
     """List registered benchmarks with per-category sample counts."""
-    from sqlalchemy import func, select
+    from editbench.producer.ingest import registered_benchmarks
 
-    from editbench.schema.db import session_scope
-    from editbench.schema.migrate import ensure_schema
-    from editbench.schema.models import Benchmark, Category, Sample
-
-    ensure_schema()
-    with session_scope() as session:
-        rows = session.execute(
-            select(Benchmark.name, Benchmark.version, Category.name, func.count(Sample.id))
-            .join(Category, Category.benchmark_id == Benchmark.id)
-            .outerjoin(Sample, Sample.category_id == Category.id)
-            .group_by(Benchmark.id, Category.id)
-            .order_by(Benchmark.name, Category.name)
-        ).all()
+    rows = registered_benchmarks()
     if not rows:
         console.print("no benchmarks yet: `editbench example DIR && editbench ingest DIR`")
         return
     table = Table(title="registered benchmarks")
     for column in ("benchmark", "version", "category", "samples"):
         table.add_column(column, justify="right" if column == "samples" else "left")
-    for name, version, category, count in rows:
-        table.add_row(name, version, category, str(count))
+    for row in rows:
+        table.add_row(row.benchmark, row.version, row.category, str(row.samples))
     console.print(table)

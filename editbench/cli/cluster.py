@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import time
 
 import click
 from rich.console import Console
@@ -27,22 +25,9 @@ def worker_command(gpu: int | None, cpu: bool, slot: int, loglevel: str) -> None
     """
     if gpu is None and not cpu:
         raise click.UsageError("give --gpu N or --cpu")
-    if gpu is not None:
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
-        os.environ["EDITBENCH_DEVICE"] = "cuda"
-        slot, kind = gpu, "gpu"
-    else:
-        os.environ["CUDA_VISIBLE_DEVICES"] = ""
-        os.environ["EDITBENCH_DEVICE"] = "cpu"
-        kind = "cpu"
-    os.environ["EDITBENCH_WORKER_SLOT"] = str(slot)
-    from editbench.queues import worker_queues
-    from editbench.workers.app import app
+    from editbench.workers.boot import WorkerSpec, run_worker
 
-    app.worker_main([
-        "worker", "--pool", "prefork", "--concurrency", "1", "--queues", ",".join(worker_queues(slot)),
-        "--hostname", f"editbench-{kind}{slot}@%h", "--task-events", "--loglevel", loglevel, "--without-gossip", "--without-mingle",
-    ])
+    run_worker(WorkerSpec(gpu=gpu, slot=slot, loglevel=loglevel))
 
 
 @click.command("up")
@@ -58,46 +43,18 @@ def up_command(cpu_workers: int | None, flower: bool, flower_port: int, flower_a
     whose data lives in EDITBENCH_HOME. Everything it started stops with it.
     """
     from editbench.cluster.home_lock import AlreadyRunningError
-    from editbench.cluster.launcher import (
-        Cluster,
-        ClusterSpec,
-        flower_address_problem,
-        visible_gpus,
-    )
+    from editbench.cluster.launcher import flower_address_problem
+    from editbench.cluster.serve import default_spec, serve
 
     if flower and (problem := flower_address_problem(flower_address, dict(os.environ))):
         raise click.BadParameter(problem, param_hint="--flower-address")
-    gpus = [] if cpu_workers else visible_gpus()
-    spec = ClusterSpec(gpus=gpus, cpu_workers=cpu_workers or (0 if gpus else 1), beat=not no_beat, flower=flower,
-                       flower_port=flower_port, flower_address=flower_address)
-    cluster = Cluster(spec)
-    stop = {"now": False}
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    spec = default_spec(cpu_workers=cpu_workers, beat=not no_beat, flower=flower, flower_port=flower_port,
+                        flower_address=flower_address)
     try:
-        cluster.start()
+        serve(spec, console.print)
     except AlreadyRunningError as exc:  # nothing was started, so there is nothing to stop
         Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except KeyboardInterrupt:  # start() stops what it had started before re-raising
-        return
-    try:
-        cluster.wait_for_workers(len(spec.gpus) + spec.cpu_workers)
-        workers = ", ".join([f"gpu{g}" for g in spec.gpus] + [f"cpu{s}" for s in range(spec.cpu_workers)])
-        from editbench.config import redact
-
-        broker = redact(cluster.env.get("EDITBENCH_BROKER_URL", ""))
-        console.print(f"cluster up: workers {workers}; broker {broker}" + (f"; Flower on port {flower_port}" if flower else "") + f"; logs in {cluster.log_dir}")
-        while not stop["now"]:
-            dead = [n for n, p in cluster.processes.items() if p.poll() is not None]
-            if dead:
-                console.print(f"[red]{', '.join(dead)} exited[/]; see {cluster.log_dir}")
-                break
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        console.print("stopping cluster…")
-        cluster.stop()
 
 
 @click.command("demo")

@@ -21,26 +21,15 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
-def _run_id(session, ref: str) -> int:  # type: ignore[no-untyped-def]
-    """RUN is a run id, or a run name (the most recent run with that name)."""
-    from sqlalchemy import select
+def _read_runs(refs: tuple[str, ...] | list[str]):  # type: ignore[no-untyped-def]
+    """The runs named by ``refs``, or one clear error line and exit code 2."""
+    from editbench.errors import LedgerError
+    from editbench.report.data import read_runs
 
-    from editbench.schema.models import Run
-
-    if ref.isdigit():
-        return int(ref)
-    found = session.scalars(select(Run.id).where(Run.name == ref).order_by(Run.id.desc())).first()
-    if found is None:
-        _fail(f"no run with id or name {ref!r} (`editbench status` lists runs)")
-    return int(found)
-
-
-def _ledger_errors():  # type: ignore[no-untyped-def]
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-
-    from editbench.report.data import RunNotFoundError
-
-    return (RunNotFoundError, OperationalError, ProgrammingError)
+    try:
+        return read_runs(list(refs))
+    except LedgerError as exc:
+        _fail(str(exc).splitlines()[0])
 
 
 @click.command("report")
@@ -69,18 +58,11 @@ def report_command(run: str, out_dir: Path | None) -> None:
     (over samples) is reported beside it. A report of a running run is marked partial.
     """
     from editbench.config import load_settings
-    from editbench.report import load_run, write_report_for
-    from editbench.schema.db import session_scope
+    from editbench.report import write_report_for
 
     settings = load_settings()
-    try:
-        # Read, then let go of the transaction before the slow part: on SQLite every transaction
-        # takes the write lock (BEGIN IMMEDIATE), and workers of a running run are waiting on it.
-        with session_scope() as session:
-            run_id = _run_id(session, run)
-            data = load_run(session, run_id)
-    except _ledger_errors() as exc:
-        _fail(str(exc).splitlines()[0])
+    [data] = _read_runs([run])
+    run_id = data.id
     paths = write_report_for(data, out_dir or settings.home / "reports" / f"run-{run_id}", home=settings.home)
     import json
 
@@ -125,17 +107,11 @@ def compare_command(runs: tuple[str, ...], out_dir: Path | None) -> None:
     if len(runs) < 2:
         _fail("compare needs at least two runs")
     from editbench.config import load_settings
-    from editbench.report import load_run
     from editbench.report.compare import write_comparison_for
-    from editbench.schema.db import session_scope
 
     settings = load_settings()
-    try:
-        with session_scope() as session:  # read, then release the (SQLite write) lock
-            ids = [_run_id(session, r) for r in runs]
-            data = [load_run(session, i) for i in ids]
-    except _ledger_errors() as exc:
-        _fail(str(exc).splitlines()[0])
+    data = _read_runs(runs)
+    ids = [d.id for d in data]
     out = out_dir or settings.home / "reports" / ("compare-" + "-".join(str(i) for i in ids))
     paths = write_comparison_for(data, out, home=settings.home)
     import json
@@ -169,16 +145,10 @@ def export_command(run: str, dest: Path, layout: str, model_name: str | None) ->
     and in DEST/<model_name>/export_manifest.json: GEdit's scorer would skip them silently.
     """
     from editbench.config import load_settings
-    from editbench.report import load_run
     from editbench.report.export import export_gedit
-    from editbench.schema.db import session_scope
 
     settings = load_settings()
-    try:
-        with session_scope() as session:  # read, then release the (SQLite write) lock
-            data = load_run(session, _run_id(session, run))
-    except _ledger_errors() as exc:
-        _fail(str(exc).splitlines()[0])
+    [data] = _read_runs([run])
     result = export_gedit(data, dest, model_name=model_name, home=settings.home)
     for sample, reason in result.skipped:
         err_console.print(f"[yellow]skipped[/] {sample}: {reason}", highlight=False)

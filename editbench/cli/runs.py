@@ -10,7 +10,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from editbench.broker import NoBrokerError
 from editbench.producer.progress import follow_run, read_status
 from editbench.producer.submit import (
     ModelRef,
@@ -20,6 +19,7 @@ from editbench.producer.submit import (
     parse_params,
     submit,
 )
+from editbench.queue.broker import NoBrokerError
 
 console = Console()
 
@@ -98,8 +98,8 @@ def status_command(run_id: int, as_json: bool, watch: bool) -> None:
     if as_json:
         click.echo(json.dumps(view.as_dict(), indent=2))
         return
-    from editbench.broker import broker_url
     from editbench.config import load_settings, redact
+    from editbench.queue.broker import broker_url
 
     where = f"ledger {redact(load_settings().database_url)} · broker {redact(broker_url(required=False) or 'none')}"
     table = Table(title=f"run {run_id} — {view.status}", caption=where)
@@ -117,12 +117,10 @@ def resume_command(run_id: int, wait: bool) -> None:
     """Finish RUN_ID from the ledger after a crash: work whose worker died goes back to the
     queue, pending work is re-enqueued, lost chord bodies are replaced. Safe to run any time:
     every task is idempotent, so nothing is done twice."""
-    from editbench.broker import broker_url
-    from editbench.dispatch import sweep_run
+    from editbench.producer.resume import resume_run
 
     try:
-        broker_url(required=True)
-        report = sweep_run(run_id, force=True)
+        report = resume_run(run_id)
     except NoBrokerError as exc:
         raise click.ClickException(str(exc)) from exc
     console.print(f"run {run_id}: re-enqueued {report.requeued_edits} edit(s), {report.scored_categories} category scoring(s)"
@@ -137,12 +135,8 @@ def resume_command(run_id: int, wait: bool) -> None:
 @click.option("--off", is_flag=True, help="Stop following: the run finishes once its current work is done.")
 def follow_command(run_id: int, off: bool) -> None:
     """Make RUN_ID a standing run (new ingests are enqueued for it), or stop that with --off."""
-    from editbench.dispatch import sweep_run
-    from editbench.schema import ledger
-    from editbench.schema.db import session_scope
+    from editbench.producer.resume import set_following
 
-    with session_scope() as session:
-        ledger.set_run_follow(session, run_id, not off)
-    report = sweep_run(run_id)
+    report = set_following(run_id, not off)
     state = "no longer follows" if off else "follows"
     console.print(f"run {run_id} {state} new ingests" + (" — run complete" if report.finished_runs else ""))

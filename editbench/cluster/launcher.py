@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from editbench.broker import BROKER_URL_FILE
 from editbench.cluster.embedded_redis import EmbeddedRedis
 from editbench.cluster.home_lock import HomeLock
 from editbench.cluster.processes import spawn, stop
 from editbench.config import Settings, load_settings
+from editbench.queue.broker import BROKER_URL_FILE
 
 
 @dataclass
@@ -130,7 +130,7 @@ class Cluster:
             self.processes[f"worker-gpu{gpu}"] = spawn([*editbench, "worker", "--gpu", str(gpu)], env=worker_env, log=self.log_dir / f"worker-gpu{gpu}.log")
         for slot in range(self.spec.cpu_workers):
             self.processes[f"worker-cpu{slot}"] = spawn([*editbench, "worker", "--cpu", "--slot", str(slot)], env=worker_env, log=self.log_dir / f"worker-cpu{slot}.log")
-        celery = [sys.executable, "-m", "celery", "-A", "editbench.workers.app:app"]
+        celery = [sys.executable, "-m", "celery", "-A", "editbench.queue.app:app"]
         if self.spec.beat:
             schedule = settings.home / "beat-schedule"
             self.processes["beat"] = spawn([*celery, "beat", "-s", str(schedule), "--loglevel", "INFO"], env=self.env, log=self.log_dir / "beat.log")
@@ -141,7 +141,7 @@ class Cluster:
 
     def wait_for_workers(self, count: int, timeout_s: float = 120.0) -> None:
         """Block until ``count`` workers answer a ping (their model loads lazily, later)."""
-        from editbench.workers.app import app
+        from editbench.queue.app import app
 
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

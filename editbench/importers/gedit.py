@@ -22,9 +22,6 @@ from typing import Any
 
 from editbench.importers.native_writer import (
     ItemLine,
-    Manifest,
-    ManifestCategory,
-    ManifestCriterion,
     NativeBenchmarkWriter,
 )
 from editbench.importers.records import (
@@ -37,6 +34,7 @@ from editbench.importers.records import (
     require_str,
     resolve_under,
 )
+from editbench.records import Benchmark, Category, Criterion
 
 KIND = "gedit"
 DATASET = "stepfun-ai/GEdit-Bench"
@@ -44,7 +42,7 @@ IMAGE_FIELD = "input_image"
 # GEdit writes "cn" for Chinese; the native field holds a language code.
 LANGUAGE_CODES = {"cn": "zh"}
 
-MANIFEST = Manifest(
+MANIFEST = Benchmark(
     name="gedit-bench",
     version="1.0",
     description=(
@@ -52,8 +50,8 @@ MANIFEST = Manifest(
         "edit requests in 11 task types, English and Chinese instructions, judged VIEScore-style."
     ),
     criteria=(
-        ManifestCriterion("semantic_consistency", "Does the edit do what the instruction asks, and only that?"),
-        ManifestCriterion("perceptual_quality", "Does the edited image look natural and free of artifacts?"),
+        Criterion("semantic_consistency", "Does the edit do what the instruction asks, and only that?"),
+        Criterion("perceptual_quality", "Does the edited image look natural and free of artifacts?"),
     ),
     overall="geometric_mean",
     score_min=0,
@@ -98,10 +96,10 @@ Reply with the score for {criterion} as a single integer from {scale_min} to {sc
 """
 
 
-def manifest_category(task_type: str) -> ManifestCategory:
+def manifest_category(task_type: str) -> Category:
     description = TASK_TYPES.get(task_type, f"GEdit-Bench task type {task_type!r}.")
     prompt = PROMPT.replace("<TASK_DESCRIPTION>", description).replace("<TASK>", task_type)
-    return ManifestCategory(name=task_type, description=description, prompt=prompt)
+    return Category(name=task_type, description=description, prompt_text=prompt)
 
 
 def import_gedit(

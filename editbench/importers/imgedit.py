@@ -20,9 +20,6 @@ from typing import Any
 
 from editbench.importers.native_writer import (
     ItemLine,
-    Manifest,
-    ManifestCategory,
-    ManifestCriterion,
     NativeBenchmarkWriter,
 )
 from editbench.importers.records import (
@@ -35,47 +32,48 @@ from editbench.importers.records import (
     require_str,
     resolve_under,
 )
+from editbench.records import Benchmark, Category, Criterion
 
 KIND = "imgedit"
 DATASET = "PKU-YuanGroup/ImgEdit"
 ANNOTATION = "basic_edit.json"
 
 CRITERIA = (
-    ManifestCriterion("prompt_compliance", "Does the edit match every attribute the instruction states?"),
-    ManifestCriterion("instruction_compliance", "Does the edit carry out the whole instruction correctly?"),
-    ManifestCriterion("visual_naturalness", "Does the edited content blend in with the rest of the image?"),
-    ManifestCriterion("visual_seamlessness", "Is the change free of seams, halos and colour bleeding?"),
-    ManifestCriterion(
+    Criterion("prompt_compliance", "Does the edit match every attribute the instruction states?"),
+    Criterion("instruction_compliance", "Does the edit carry out the whole instruction correctly?"),
+    Criterion("visual_naturalness", "Does the edited content blend in with the rest of the image?"),
+    Criterion("visual_seamlessness", "Is the change free of seams, halos and colour bleeding?"),
+    Criterion(
         "physical_detail_coherence",
         "Are contact, perspective, lighting and shadows of the added content right, the rest untouched?",
     ),
-    ManifestCriterion(
+    Criterion(
         "physical_detail_integrity",
         "Are physics and fine detail believable, with the untouched background preserved?",
     ),
-    ManifestCriterion(
+    Criterion(
         "physical_detail_fidelity",
         "Do material, lighting and fine detail of the changed object stay believable?",
     ),
-    ManifestCriterion(
+    Criterion(
         "physical_consistency", "Do perspective, lighting and scale of the new background fit the subject?"
     ),
-    ManifestCriterion(
+    Criterion(
         "physical_consistency_fine_detail",
         "Are physics and fine detail consistent across all the combined changes?",
     ),
-    ManifestCriterion("style_fidelity", "Is the requested style applied faithfully over the whole image?"),
-    ManifestCriterion("content_preservation", "Are the objects, layout and geometry of the source kept?"),
-    ManifestCriterion("rendering_quality", "Is the stylised image clean, sharp and free of artifacts?"),
-    ManifestCriterion("action_fidelity", "Is the requested pose, action or expression achieved exactly?"),
-    ManifestCriterion("identity_preservation", "Is the person or animal still clearly the same individual?"),
-    ManifestCriterion("visual_anatomical_coherence", "Are anatomy, lighting and rendering coherent and artifact-free?"),
-    ManifestCriterion("object_identity", "Is exactly the requested object extracted, complete?"),
-    ManifestCriterion("mask_precision", "Are the cut-out edges clean and the background pure white?"),
-    ManifestCriterion("visual_quality", "Is the extracted object sharp, true in colour and undistorted?"),
+    Criterion("style_fidelity", "Is the requested style applied faithfully over the whole image?"),
+    Criterion("content_preservation", "Are the objects, layout and geometry of the source kept?"),
+    Criterion("rendering_quality", "Is the stylised image clean, sharp and free of artifacts?"),
+    Criterion("action_fidelity", "Is the requested pose, action or expression achieved exactly?"),
+    Criterion("identity_preservation", "Is the person or animal still clearly the same individual?"),
+    Criterion("visual_anatomical_coherence", "Are anatomy, lighting and rendering coherent and artifact-free?"),
+    Criterion("object_identity", "Is exactly the requested object extracted, complete?"),
+    Criterion("mask_precision", "Are the cut-out edges clean and the background pure white?"),
+    Criterion("visual_quality", "Is the extracted object sharp, true in colour and undistorted?"),
 )
 
-MANIFEST = Manifest(
+MANIFEST = Benchmark(
     name="imgedit-basic",
     version="1.0",
     description=(
@@ -225,7 +223,7 @@ Reply with the score for {criterion} as a single integer from {scale_min} to {sc
 """
 
 
-def manifest_category(edit_type: str) -> ManifestCategory:
+def manifest_category(edit_type: str) -> Category:
     description, criteria, rubric = EDIT_TYPES.get(edit_type, GENERIC)
     if edit_type not in EDIT_TYPES:
         description = f"ImgEdit edit type {edit_type!r}."
@@ -238,7 +236,7 @@ def manifest_category(edit_type: str) -> ManifestCategory:
     for n, (criterion, line) in enumerate(zip(criteria, rubric, strict=True), start=1):
         prompt = prompt.replace(f"<C{n}>", criterion).replace(f"<R{n}>", line)
     prompt = prompt.replace("<TYPE>", edit_type)
-    return ManifestCategory(name=edit_type, description=description, prompt=prompt, criteria=criteria)
+    return Category(name=edit_type, description=description, prompt_text=prompt, criteria=criteria)
 
 
 def import_imgedit(

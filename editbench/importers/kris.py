@@ -24,9 +24,6 @@ from typing import Any
 
 from editbench.importers.native_writer import (
     ItemLine,
-    Manifest,
-    ManifestCategory,
-    ManifestCriterion,
     NativeBenchmarkWriter,
 )
 from editbench.importers.records import (
@@ -40,26 +37,27 @@ from editbench.importers.records import (
     resolve_under,
     single_image_path,
 )
+from editbench.records import Benchmark, Category, Criterion
 
 KIND = "kris"
 DATASET = "KRIS-Bench"
 ANNOTATION = "annotation.json"
 
 CRITERIA = (
-    ManifestCriterion(
+    Criterion(
         "visual_consistency",
         "Is everything the instruction does not ask to change identical to the source image?",
     ),
-    ManifestCriterion("visual_quality", "Is the edited image natural, sharp and free of artifacts?"),
-    ManifestCriterion("instruction_following", "Does the edited image carry out what the instruction asks?"),
-    ManifestCriterion(
+    Criterion("visual_quality", "Is the edited image natural, sharp and free of artifacts?"),
+    Criterion("instruction_following", "Does the edited image carry out what the instruction asks?"),
+    Criterion(
         "knowledge_plausibility",
         "Is the result consistent with real-world knowledge and with the expected answer?",
     ),
 )
 WITHOUT_KNOWLEDGE = ("visual_consistency", "visual_quality", "instruction_following")
 
-MANIFEST = Manifest(
+MANIFEST = Benchmark(
     name="kris-bench",
     version="1.0",
     description=(
@@ -170,7 +168,7 @@ _CATEGORY_NOTES = {
 }
 
 
-def manifest_category(name: str) -> ManifestCategory:
+def manifest_category(name: str) -> Category:
     knowledge = name in KNOWLEDGE_CATEGORIES or name not in CATEGORY_DESCRIPTIONS
     criteria = tuple(c.name for c in CRITERIA) if knowledge else WITHOUT_KNOWLEDGE
     rubric = "\n".join(f"- {criterion}: {_RUBRIC[criterion]}" for criterion in criteria)
@@ -182,11 +180,11 @@ def manifest_category(name: str) -> ManifestCategory:
         .replace("<CATEGORY_NOTE>", _CATEGORY_NOTES.get(name, ""))
         .replace("<CATEGORY>", name)
     )
-    return ManifestCategory(
+    return Category(
         name=name,
         description=CATEGORY_DESCRIPTIONS.get(name, f"KRIS-Bench category {name!r}."),
-        prompt=prompt,
-        criteria=None if knowledge else WITHOUT_KNOWLEDGE,
+        prompt_text=prompt,
+        criteria=() if knowledge else WITHOUT_KNOWLEDGE,
     )
 
 

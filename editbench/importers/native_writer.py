@@ -35,45 +35,16 @@ from typing import Any
 import yaml
 from PIL import Image, UnidentifiedImageError
 
-from editbench.benchmark.errors import BenchmarkFormatError
 from editbench.benchmark.images import DEFAULT_MAX_PIXELS, ImageProblem, check_image
 from editbench.benchmark.manifest import NAME_PATTERN
 from editbench.benchmark.prompts import check_template
-from editbench.benchmark.spec import Overall
+from editbench.errors import BenchmarkFormatError
 from editbench.importers.records import ImporterError, ImportReport, SkipRecord
+from editbench.records import Benchmark, Category, Overall
 
 # Category names become file names (prompts/<category>.v1.txt), so keep them path-safe.
 CATEGORY_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tiff"}
-
-
-@dataclass(frozen=True)
-class ManifestCriterion:
-    name: str
-    description: str
-
-
-@dataclass(frozen=True)
-class ManifestCategory:
-    """One category; ``prompt`` is the judge template text, written to ``prompts/<name>.v1.txt``."""
-
-    name: str
-    description: str
-    prompt: str
-    criteria: tuple[str, ...] | None = None
-    weights: Mapping[str, float] | None = None
-    pass_rule: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Manifest:
-    name: str
-    version: str
-    description: str
-    criteria: tuple[ManifestCriterion, ...]
-    overall: str
-    score_min: int = 0
-    score_max: int = 10
 
 
 @dataclass(frozen=True)
@@ -128,7 +99,7 @@ class NativeBenchmarkWriter:
     def __init__(
         self,
         dest: Path,
-        manifest: Manifest,
+        manifest: Benchmark,
         *,
         overwrite: bool = False,
         max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -145,7 +116,7 @@ class NativeBenchmarkWriter:
         self.dest.parent.mkdir(parents=True, exist_ok=True)
         self._staging = Path(tempfile.mkdtemp(prefix=f".{self.dest.name}.partial-", dir=self.dest.parent))
         self._criteria = {criterion.name for criterion in manifest.criteria}
-        self._categories: dict[str, ManifestCategory] = {}
+        self._categories: dict[str, Category] = {}
         self._items: list[ItemLine] = []
         self._ids: set[str] = set()
         self._image_origins: dict[str, str] = {}  # relative path -> content digest
@@ -168,7 +139,7 @@ class NativeBenchmarkWriter:
 
     # --- building --------------------------------------------------------------------------
 
-    def declare_category(self, category: ManifestCategory) -> None:
+    def declare_category(self, category: Category) -> None:
         """Declare ``category`` once; later declarations of the same name are ignored."""
         if category.name in self._categories:
             return
@@ -179,7 +150,7 @@ class NativeBenchmarkWriter:
         if unknown:
             raise ValueError(f"category {category.name!r} names unknown criteria {sorted(unknown)}")
         try:
-            check_template(category.prompt, f"{category.name}.v1.txt")
+            check_template(category.prompt_text, f"{category.name}.v1.txt")
         except BenchmarkFormatError as exc:
             raise ValueError(str(exc)) from exc
         self._categories[category.name] = category
@@ -224,7 +195,7 @@ class NativeBenchmarkWriter:
         (self._staging / "prompts").mkdir(exist_ok=True)
         for name in used:
             (self._staging / "prompts" / f"{name}.v1.txt").write_text(
-                self._categories[name].prompt, encoding="utf-8"
+                self._categories[name].prompt_text, encoding="utf-8"
             )
         benchmark = self._benchmark_yaml(used)
         (self._staging / "benchmark.yaml").write_text(
@@ -253,19 +224,20 @@ class NativeBenchmarkWriter:
                 "description": category.description,
                 "prompt": f"prompts/{name}.v1.txt",
             }
-            if category.criteria is not None:
+            # Empty criteria/weights: the benchmark's criteria, equally weighted (keys left out).
+            if category.criteria:
                 entry["criteria"] = list(category.criteria)
-            if category.weights is not None:
+            if category.weights:
                 entry["weights"] = dict(category.weights)
             if category.pass_rule is not None:
-                entry["pass_rule"] = dict(category.pass_rule)
+                entry["pass_rule"] = category.pass_rule.as_json()
             categories.append(entry)
         return {
             "name": self.manifest.name,
             "version": str(self.manifest.version),
             "description": self.manifest.description,
             "score_scale": {"min": self.manifest.score_min, "max": self.manifest.score_max},
-            "criteria": [{"name": c.name, "description": c.description} for c in self.manifest.criteria],
+            "criteria": [c.as_json() for c in self.manifest.criteria],
             "overall": self.manifest.overall,
             "categories": categories,
         }

@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from editbench.errors import ImporterError
+
 if TYPE_CHECKING:
     from editbench.importers.native_writer import (
         ItemLine,
-        Manifest,
         NativeBenchmarkWriter,
     )
+    from editbench.records import Benchmark
 
 logger = logging.getLogger("editbench.importers")
 
@@ -30,8 +32,6 @@ SkipCallback = Callable[[str, str], None]
 RawRecord = TypeVar("RawRecord")
 
 
-class ImporterError(Exception):
-    """The source cannot be imported at all; the message says what to fix."""
 
 
 class SkipRecord(Exception):
@@ -85,7 +85,7 @@ def convert_records(
 
 def import_into(
     dest: Path,
-    manifest: Manifest,
+    manifest: Benchmark,
     records: Iterable[tuple[str, RawRecord]],
     convert: Callable[[RawRecord, NativeBenchmarkWriter], ItemLine],
     *,

@@ -25,9 +25,6 @@ from typing import Any
 
 from editbench.importers.native_writer import (
     ItemLine,
-    Manifest,
-    ManifestCategory,
-    ManifestCriterion,
     NativeBenchmarkWriter,
 )
 from editbench.importers.records import (
@@ -44,6 +41,7 @@ from editbench.importers.records import (
     resolve_under,
     single_image_path,
 )
+from editbench.records import Benchmark, Category, Criterion, PassRule
 
 KIND = "rise"
 DATASET = "RISEBench"
@@ -52,7 +50,7 @@ DATASET = "RISEBench"
 ANNOTATION_NAMES = ("data_total.json", "datav2_total_w_subtask.json", "overall_data.json")
 FLAGS = ("consistency_free", "reasoning_img", "reasoning_wo_ins")
 
-MANIFEST = Manifest(
+MANIFEST = Benchmark(
     name="risebench",
     version="1.0",
     description=(
@@ -60,15 +58,15 @@ MANIFEST = Manifest(
         "spatial or logical reasoning; a sample passes only with full marks on every dimension."
     ),
     criteria=(
-        ManifestCriterion(
+        Criterion(
             "appearance_consistency",
             "Is everything unrelated to the instruction kept as in the source image?",
         ),
-        ManifestCriterion(
+        Criterion(
             "instruction_reasoning",
             "Does the edited image show the correct outcome the instruction asks the model to reason out?",
         ),
-        ManifestCriterion(
+        Criterion(
             "visual_plausibility",
             "Is the edited image realistic, clear and free of distortion?",
         ),
@@ -78,7 +76,7 @@ MANIFEST = Manifest(
     score_max=5,
 )
 
-FULL_MARKS = {"all_at_least": MANIFEST.score_max}
+FULL_MARKS = PassRule(MANIFEST.score_max)
 THREE_WEIGHTS = {"appearance_consistency": 0.3, "instruction_reasoning": 0.5, "visual_plausibility": 0.2}
 LOGICAL_WEIGHTS = {"appearance_consistency": 0.3, "instruction_reasoning": 0.7}
 
@@ -133,7 +131,7 @@ _CATEGORY_NOTES = {
 }
 
 
-def manifest_category(name: str) -> ManifestCategory:
+def manifest_category(name: str) -> Category:
     weights = LOGICAL_WEIGHTS if name == "logical_reasoning" else THREE_WEIGHTS
     rubric = "\n".join(f"- {criterion}: {_RUBRIC[criterion]}" for criterion in weights)
     prompt = (
@@ -141,11 +139,11 @@ def manifest_category(name: str) -> ManifestCategory:
         .replace("<CATEGORY_NOTE>", _CATEGORY_NOTES.get(name, ""))
         .replace("<CATEGORY>", name)
     )
-    return ManifestCategory(
+    return Category(
         name=name,
         description=CATEGORY_DESCRIPTIONS.get(name, f"RISEBench category {name!r}."),
-        prompt=prompt,
-        criteria=tuple(weights) if weights is LOGICAL_WEIGHTS else None,
+        prompt_text=prompt,
+        criteria=tuple(weights) if weights is LOGICAL_WEIGHTS else (),
         weights=weights,
         pass_rule=FULL_MARKS,
     )

@@ -27,6 +27,13 @@ from typing import Any, Protocol, runtime_checkable
 
 from PIL import Image
 
+from editbench.errors import (  # noqa: F401 - EditOOMError: re-exported for adapters
+    EditOOMError,
+    PluginLoadError,
+    UnknownModelError,
+)
+from editbench.records import Criterion
+
 
 class Outcome(str, enum.Enum):
     """How a single judgment ended. Mirrors the ledger's final states for judgments."""
@@ -46,12 +53,6 @@ class EditRequest:
     instruction: str
     seed: int
     extra_images: tuple[Image.Image, ...] = ()
-
-
-@dataclass(frozen=True)
-class Criterion:
-    name: str
-    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,23 +140,8 @@ OWN_DISTRIBUTION = "editbench"
 _REGISTERED: dict[str, dict[str, Callable[..., Any]]] = {role: {} for role in ROLES}
 
 
-class UnknownModelError(KeyError):
-    """No adapter of that kind is installed (the message lists the known kinds)."""
-
-    def __str__(self) -> str:  # KeyError would print the message with quotes around it
-        return str(self.args[0]) if self.args else ""
 
 
-class PluginLoadError(ImportError):
-    """An adapter is declared (entry point) but importing it failed; names the plugin and the error."""
-
-
-class EditOOMError(Exception):
-    """An editor ran out of accelerator memory on this sample (the worker records reason ``oom``).
-
-    Raised by editors after the memory of the failed attempt has been freed, so the process can
-    go on with the next sample.
-    """
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from PIL import Image
 
+from editbench.errors import UnsafeSampleIdError
 from editbench.models.base import EditRequest, register_editor
 from editbench.models.fingerprint import library_versions
 from editbench.models.offline import local_model_dir
@@ -22,8 +23,6 @@ from editbench.models.offline import local_model_dir
 PRECOMPUTED_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
-class UnsafeSampleIdError(ValueError):
-    """A sample id that could name a file outside the precomputed folder."""
 
 
 @register_editor("identity")

@@ -16,6 +16,7 @@ from typing import Any
 
 from PIL import Image
 
+from editbench.errors import PromptTemplateError
 from editbench.models.base import Criterion, JudgeRequest
 
 SOURCE_LABEL = "Source image (before the edit):"
@@ -42,8 +43,6 @@ PROMPT_FORMAT_VERSION = hashlib.sha256(
 Conversation = list[dict[str, Any]]
 
 
-class PromptTemplateError(ValueError):
-    """The rubric template uses a field the adapter does not fill, or is malformed."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from editbench.errors import ParamError
+
 P = TypeVar("P")
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -23,8 +25,6 @@ _NONE = {"none", "null"}
 _PRODUCT = re.compile(r"^\s*(\d+)\s*[*xX×]\s*(\d+)\s*$")
 
 
-class ParamError(ValueError):
-    """A parameter name or value an adapter cannot accept."""
 
 
 def parse_area(value: Any) -> int:

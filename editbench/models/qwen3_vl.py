@@ -37,6 +37,7 @@ from typing import Any
 
 import torch
 
+from editbench.errors import FailureCode
 from editbench.models import capacity as capacity_models
 from editbench.models.base import (
     Criterion,
@@ -318,7 +319,7 @@ class Qwen3VLJudge:
                 try:
                     items.append((index, criterion, logits_conversation(request, criterion, self.budget)))
                 except PromptTemplateError as exc:
-                    results[index].scores.append(_failed(criterion.name, "bad_prompt", str(exc)))
+                    results[index].scores.append(_failed(criterion.name, FailureCode.BAD_PROMPT, str(exc)))
 
         def run(batch: Sequence[tuple[int, Criterion, Conversation]]) -> list[tuple[int, CriterionScore]]:
             return [
@@ -329,7 +330,7 @@ class Qwen3VLJudge:
             ]
 
         def on_oom(item: tuple[int, Criterion, Conversation], message: str) -> tuple[int, CriterionScore]:
-            return item[0], _failed(item[1].name, "oom", message)
+            return item[0], _failed(item[1].name, FailureCode.OOM, message)
 
         for index, score in map_with_backoff(
             items, self.settings.batch_size, run, on_oom, self.last_batch_sizes
@@ -390,7 +391,7 @@ class Qwen3VLJudge:
             try:
                 pending.append(_Pending(index, request, generate_conversation(request, self.budget)))
             except PromptTemplateError as exc:
-                results[index] = _all_failed(request, "bad_prompt", str(exc))
+                results[index] = _all_failed(request, FailureCode.BAD_PROMPT, str(exc))
         for attempt in range(self.settings.max_reasks + 1):
             answers = map_with_backoff(
                 pending,
@@ -402,7 +403,7 @@ class Qwen3VLJudge:
             still_pending = []
             for item, answer in zip(pending, answers):
                 if isinstance(answer, _OOM):
-                    results[item.index] = _all_failed(item.request, "oom", answer.message)
+                    results[item.index] = _all_failed(item.request, FailureCode.OOM, answer.message)
                     continue
                 item.outputs.append(answer)
                 parsed = parse_judge_output(

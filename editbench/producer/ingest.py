@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from editbench.benchmark import load_benchmark
 from editbench.benchmark.spec import ItemSpec, Rejection
 from editbench.benchmark.store import ImageStore
 from editbench.config import load_settings
-from editbench.schema import ledger
+from editbench.schema import ledger, queries
 from editbench.schema.db import session_scope
 from editbench.schema.migrate import ensure_schema
 from editbench.thumbnails import make_thumbnail, thumbnail_cache
@@ -44,30 +44,7 @@ def ingest(path: Path, *, max_pixels: int | None = None) -> IngestReport:
     store = ImageStore(settings.store_dir)
     samples = [_sample_record(item, store, settings.home) for item in loaded.items]
     spec = loaded.spec
-    record = ledger.BenchmarkRecord(
-        name=spec.name,
-        version=spec.version,
-        description=spec.description,
-        content_hash=spec.content_hash,
-        score_min=spec.score_min,
-        score_max=spec.score_max,
-        overall=spec.overall,
-        criteria=[{"name": c.name, "description": c.description} for c in spec.criteria],
-        source_path=str(Path(path).resolve()),
-        categories=[
-            ledger.CategoryRecord(
-                name=c.name,
-                description=c.description,
-                prompt_path=c.prompt_path,
-                prompt_text=c.prompt_text,
-                prompt_version=c.prompt_version,
-                criteria=list(c.criteria),
-                weights=dict(c.weights),
-                pass_rule={"all_at_least": c.pass_rule.all_at_least} if c.pass_rule else None,
-            )
-            for c in spec.categories
-        ],
-    )
+    record = replace(spec, source_path=str(Path(path).resolve()))
     with session_scope() as session:
         result = ledger.register_benchmark(session, record, samples)
     return IngestReport(
@@ -112,5 +89,12 @@ def watch(path: Path, *, interval_s: float = 2.0, max_pixels: int | None = None,
         fresh = [r for r in report.rejections if (r.file, r.item_id, r.reason_code) not in seen]
         seen.update((r.file, r.item_id, r.reason_code) for r in report.rejections)
         if report.added_total or report.added_categories or fresh:
-            yield IngestReport(**{**report.__dict__, "rejections": fresh})
+            yield replace(report, rejections=fresh)
         time.sleep(interval_s)
+
+
+def registered_benchmarks() -> list[queries.CategoryCount]:
+    """Every registered benchmark's categories with their sample counts (``editbench benchmarks``)."""
+    ensure_schema()
+    with session_scope() as session:
+        return queries.sample_counts(session)

@@ -14,9 +14,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from editbench.schema import ledger
+from editbench.schema import queries
 from editbench.schema.db import session_scope
-from editbench.schema.models import Run, RunStatus
+from editbench.schema.models import RunStatus
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,10 @@ class RunStatusView:
 
 def read_status(run_id: int) -> RunStatusView:
     with session_scope() as session:
-        run = session.get(Run, run_id)
+        run = queries.get_run(session, run_id)
         if run is None:
             raise KeyError(f"no run {run_id}")
-        progress = ledger.run_progress(session, run_id)
+        progress = queries.run_progress(session, run_id)
         status = run.status.value
     categories = [
         {

@@ -13,20 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
 
-from editbench import __version__, dispatch
-from editbench.broker import broker_url
+from editbench import __version__
+from editbench.errors import RunConfigError
 from editbench.models.fingerprint import config_hash, library_versions
-from editbench.queues import ROUTINGS
-from editbench.schema import ledger
+from editbench.queue import dispatch
+from editbench.queue.broker import broker_url
+from editbench.queue.names import ROUTINGS
+from editbench.schema import ledger, queries
 from editbench.schema.db import session_scope
 from editbench.schema.migrate import ensure_schema
-from editbench.schema.models import Category
-
-
-class RunConfigError(ValueError):
-    pass
 
 
 @dataclass
@@ -98,10 +94,10 @@ def create_run(request: RunRequest) -> int:
     _validate_models(request)
     ensure_schema()
     with session_scope() as session:
-        benchmark = ledger.find_benchmark(session, request.benchmark, request.benchmark_version)
+        benchmark = queries.find_benchmark(session, request.benchmark, request.benchmark_version)
         if benchmark is None:
             raise RunConfigError(f"no benchmark named {request.benchmark!r}; ingest it first (`editbench benchmarks` lists them)")
-        categories = {c.name: c for c in session.scalars(select(Category).where(Category.benchmark_id == benchmark.id))}
+        categories = queries.benchmark_categories(session, benchmark.id)
         unknown = sorted(set(request.categories or []) - set(categories))
         if unknown:
             raise RunConfigError(f"unknown categories {', '.join(unknown)}; {benchmark.name} has {', '.join(sorted(categories))}")

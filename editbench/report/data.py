@@ -1,4 +1,5 @@
-"""Everything a report needs about one run, read from the ledger in five queries.
+"""Everything a report needs about one run, as typed data (the ledger's rows come from
+``editbench.schema.queries.run_rows``, five queries).
 
 Reports never talk to Celery, Redis or a model: the ledger is the truth, and what it holds at the
 moment of reading is what the report shows (a running run gives a partial report, marked so).
@@ -18,48 +19,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from editbench.schema.models import Benchmark, Category, Edit, Judgment, Run, Sample
+from editbench.errors import FailureCode, LedgerUnavailableError, RunNotFoundError
+from editbench.records import Benchmark, Category, Criterion
+from editbench.schema import queries
+from editbench.schema.db import session_scope
+from editbench.schema.models import Edit as EditRow
+from editbench.schema.models import Judgment as JudgmentRow
 
-NOT_IN_LEDGER = "not_in_ledger"
-
-
-class RunNotFoundError(LookupError):
-    """No run with that id in the ledger."""
-
-
-@dataclass(frozen=True)
-class CriterionInfo:
-    name: str
-    description: str = ""
+NOT_IN_LEDGER = FailureCode.NOT_IN_LEDGER.value
 
 
-@dataclass(frozen=True)
-class BenchmarkInfo:
-    id: int
-    name: str
-    version: str
-    description: str
-    content_hash: str
-    score_min: float
-    score_max: float
-    overall: str
-    criteria: tuple[CriterionInfo, ...]
-    source_path: str
-
-
-@dataclass(frozen=True)
-class CategoryInfo:
-    id: int
-    name: str
-    description: str
-    criteria: tuple[str, ...]
-    weights: Mapping[str, float]
-    pass_rule: Mapping[str, Any] | None
-    prompt_path: str
-    prompt_version: str
 
 
 @dataclass(frozen=True)
@@ -145,15 +117,15 @@ class RunData:
     editor: ModelInfo
     judge: ModelInfo
     run_card: Mapping[str, Any]
-    benchmark: BenchmarkInfo
-    categories: tuple[CategoryInfo, ...]
+    benchmark: Benchmark
+    categories: tuple[Category, ...]
     samples: tuple[SampleData, ...] = field(repr=False)
 
     @property
     def label(self) -> str:
         return f"run {self.id}" + (f" ({self.name})" if self.name else "")
 
-    def category(self, name: str) -> CategoryInfo:
+    def category(self, name: str) -> Category:
         for category in self.categories:
             if category.name == name:
                 return category
@@ -165,50 +137,25 @@ class RunData:
 
 def load_run(session: Session, run_id: int) -> RunData:
     """Read one run and everything its reports show; raises :class:`RunNotFoundError`."""
-    run = session.get(Run, run_id)
-    if run is None:
+    rows = queries.run_rows(session, run_id)
+    if rows is None:
         raise RunNotFoundError(f"run {run_id} is not in the ledger")
-    benchmark = session.get(Benchmark, run.benchmark_id)
-    assert benchmark is not None  # foreign key
-    benchmark_info = _benchmark_info(benchmark)
-
-    edits = {e.sample_id: e for e in session.scalars(select(Edit).where(Edit.run_id == run_id))}
-    judgments: dict[int, list[Judgment]] = {}
-    for j in session.scalars(select(Judgment).where(Judgment.run_id == run_id).order_by(Judgment.id)):
-        judgments.setdefault(j.sample_id, []).append(j)
-
-    categories = list(
-        session.scalars(select(Category).where(Category.benchmark_id == benchmark.id).order_by(Category.id))
-    )
-    in_run = select(Edit.sample_id).where(Edit.run_id == run_id).union(
-        select(Judgment.sample_id).where(Judgment.run_id == run_id)
-    )
-    samples = list(session.scalars(select(Sample).where(Sample.id.in_(in_run)).order_by(Sample.id)))
+    run, samples, judgments, edits = rows.run, rows.samples, rows.judgments, rows.edits
+    benchmark_info = queries.benchmark_record(rows.benchmark)
     used_category_ids = {s.category_id for s in samples}
     wanted = set(run.categories or ())
     default_criteria = tuple(c.name for c in benchmark_info.criteria)
 
-    category_infos: list[CategoryInfo] = []
+    category_infos: list[Category] = []
     criteria_of: dict[int, tuple[str, ...]] = {}
-    for c in categories:
+    for c in rows.categories:
         if c.id not in used_category_ids and c.name not in wanted:
             continue
-        declared = tuple(_criterion_name(x) for x in (c.criteria or ())) or default_criteria
+        declared = tuple(Criterion.from_json(x).name for x in (c.criteria or ())) or default_criteria
         seen = {j.criterion for s in samples if s.category_id == c.id for j in judgments.get(s.id, ())}
         criteria = declared + tuple(sorted(seen - set(declared)))
         criteria_of[c.id] = criteria
-        category_infos.append(
-            CategoryInfo(
-                id=c.id,
-                name=c.name,
-                description=c.description or "",
-                criteria=criteria,
-                weights={str(k): float(v) for k, v in (c.weights or {}).items()},
-                pass_rule=dict(c.pass_rule) if c.pass_rule else None,
-                prompt_path=c.prompt_path or "",
-                prompt_version=c.prompt_version or "",
-            )
-        )
+        category_infos.append(queries.category_record(c, criteria))
     names = {c.id: c.name for c in category_infos}
 
     run_done = _value(run.status) == "done"
@@ -261,6 +208,26 @@ def load_run(session: Session, run_id: int) -> RunData:
     )
 
 
+def read_runs(refs: list[str] | tuple[str, ...]) -> list[RunData]:
+    """Load the runs named by ``refs`` (ids or run names) in one short read transaction.
+
+    The transaction ends before anything slow happens: on SQLite every transaction takes the
+    write lock (BEGIN IMMEDIATE), and the workers of a running run are waiting on it. Raises
+    :class:`RunNotFoundError` for an unknown run and :class:`LedgerUnavailableError` when the
+    ledger cannot be read (no database, no schema)."""
+    try:
+        with session_scope() as session:
+            ids = []
+            for ref in refs:
+                run_id = queries.resolve_run(session, ref)
+                if run_id is None:
+                    raise RunNotFoundError(f"no run with id or name {ref!r} (`editbench status` lists runs)")
+                ids.append(run_id)
+            return [load_run(session, run_id) for run_id in ids]
+    except (OperationalError, ProgrammingError) as exc:
+        raise LedgerUnavailableError(str(exc).splitlines()[0]) from exc
+
+
 def resolve_image(path: str | None, sha256: str | None, home: Path) -> Path | None:
     """Find an image the ledger points at: its recorded path (relative paths are under
     ``home``), else the content-addressed store under ``home/store`` by hash. None if absent."""
@@ -280,34 +247,11 @@ def resolve_image(path: str | None, sha256: str | None, home: Path) -> Path | No
     return None
 
 
-def _benchmark_info(b: Benchmark) -> BenchmarkInfo:
-    criteria = tuple(
-        CriterionInfo(c["name"], c.get("description", "")) if isinstance(c, dict) else CriterionInfo(str(c))
-        for c in (b.criteria or ())
-    )
-    return BenchmarkInfo(
-        id=b.id,
-        name=b.name,
-        version=b.version,
-        description=b.description or "",
-        content_hash=b.content_hash,
-        score_min=float(b.score_min),
-        score_max=float(b.score_max),
-        overall=b.overall or "geometric_mean",
-        criteria=criteria,
-        source_path=b.source_path or "",
-    )
-
-
-def _criterion_name(entry: Any) -> str:
-    return str(entry["name"]) if isinstance(entry, dict) else str(entry)
-
-
 def _value(status: Any) -> str:
     return status.value if hasattr(status, "value") else str(status)
 
 
-def _edit(e: Edit) -> EditData:
+def _edit(e: EditRow) -> EditData:
     return EditData(
         status=_value(e.status),
         seed=e.seed,
@@ -323,7 +267,7 @@ def _edit(e: Edit) -> EditData:
     )
 
 
-def _judgment(j: Judgment) -> JudgmentData:
+def _judgment(j: JudgmentRow) -> JudgmentData:
     return JudgmentData(
         criterion=j.criterion,
         status=_value(j.status),

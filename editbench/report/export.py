@@ -25,6 +25,7 @@ from PIL import Image
 from sqlalchemy.orm import Session
 
 from editbench.config import load_settings
+from editbench.errors import ExportError
 from editbench.report.data import RunData, SampleData, load_run, resolve_image
 
 LAYOUTS = ("gedit",)
@@ -32,8 +33,6 @@ _GEDIT_LANGUAGES = {"zh": "cn"}  # editbench stores ISO 639-1; GEdit's folders s
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class ExportError(ValueError):
-    """The export cannot start (unknown layout, bad model name)."""
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from editbench.errors import UnsupportedPassRuleError
+from editbench.records import Benchmark, Category
 from editbench.report import stats
-from editbench.report.data import BenchmarkInfo, CategoryInfo, RunData, SampleData
+from editbench.report.data import RunData, SampleData
 from editbench.report.documents import (
     SUMMARY_FORMAT,
     BenchmarkRef,
@@ -73,8 +75,6 @@ STATISTICS = StatisticsDefinitions(
 )
 
 
-class UnsupportedPassRuleError(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def passes(rule: Mapping[str, Any], scores: Mapping[str, float], overall: float 
     return bool(ok)
 
 
-def score_sample(sample: SampleData, category: CategoryInfo, benchmark: BenchmarkInfo) -> SampleScore:
+def score_sample(sample: SampleData, category: Category, benchmark: Benchmark) -> SampleScore:
     scores = {c: float(j.score) for c, j in sample.judgments.items() if j.status == DONE and j.score is not None}
     unscored = [j.status if j.status != DONE else "missing" for c, j in sample.judgments.items() if c not in scores]
     if unscored or not scores:
@@ -141,7 +141,7 @@ def score_sample(sample: SampleData, category: CategoryInfo, benchmark: Benchmar
     passed = None
     if category.pass_rule:
         try:
-            passed = passes(category.pass_rule, scores, overall)
+            passed = passes(category.pass_rule.as_json(), scores, overall)
         except UnsupportedPassRuleError:
             passed = None
     return SampleScore(DONE if overall is not None else "missing", overall, scores, passed)
@@ -280,18 +280,18 @@ def summarize(run: RunData) -> Summary:
 
 
 def _pass_block(
-    cat: CategoryInfo, scored: Sequence[SampleScore], warnings: list[str]
+    cat: Category, scored: Sequence[SampleScore], warnings: list[str]
 ) -> PassRate | UnsupportedPassRule | None:
     if not cat.pass_rule:
         return None
     try:
-        passes(cat.pass_rule, {}, None)
+        passes(cat.pass_rule.as_json(), {}, None)
     except UnsupportedPassRuleError as exc:
         warnings.append(f"category {cat.name}: {exc}; pass rate not computed")
-        return UnsupportedPassRule(rule=dict(cat.pass_rule))
+        return UnsupportedPassRule(rule=cat.pass_rule.as_json())
     outcomes = [1.0 if x.passed else 0.0 for x in scored if x.passed is not None]
     return PassRate(
-        rule=dict(cat.pass_rule),
+        rule=cat.pass_rule.as_json(),
         n_passed=int(sum(outcomes)),
         n_evaluated=len(outcomes),
         n_total=len(scored),

@@ -73,6 +73,13 @@ def dispose_engines() -> None:
     _ENGINES.clear()
 
 
+def close_engines(url: str) -> None:
+    """Close and forget this process's engine for ``url`` (e.g. before dropping its database),
+    so the next :func:`get_engine` connects afresh."""
+    for key in [k for k in _ENGINES if k[1] == url]:
+        _ENGINES.pop(key).dispose()
+
+
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any exception."""
@@ -98,7 +105,7 @@ def transact(operation: Callable[[Session], T], *, url: str | None = None, retry
     write instead of losing it. Safe because every ledger function is idempotent (claims are
     re-entrant for the same task id, records are fenced by it).
     """
-    budget = float(os.environ.get("EDITBENCH_DB_RETRY_SECONDS", "300")) if retry_for_s is None else retry_for_s
+    budget = load_settings().db_retry_seconds if retry_for_s is None else retry_for_s
     deadline = time.monotonic() + budget
     delay = 0.2
     while True:

@@ -34,5 +34,11 @@ def ensure_schema(url: str | None = None) -> None:
     _DONE.add(key)
 
 
+def forget_schema(url: str) -> None:
+    """Make the next :func:`ensure_schema` for ``url`` run the migrations again (after the
+    database was dropped or emptied underneath this process)."""
+    _DONE.discard(url)
+
+
 def has_schema(url: str | None = None) -> bool:
     return inspect(get_engine(url)).has_table("edits")

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
-from editbench.benchmark.store import ImageStore, MissingImageError
+from editbench.benchmark.store import ImageStore
 from editbench.config import load_settings
+from editbench.errors import FailureCode, MissingImageError, SampleError, failure_code
 from editbench.models.base import EditRequest
 from editbench.models.seeding import derive_seed
-from editbench.schema import ledger
+from editbench.queue.claimcheck import store_edited_image
+from editbench.schema import ledger, queries
 from editbench.schema.db import transact
 from editbench.schema.models import Run, Sample, Status
-from editbench.workers.imagecache import store_edited_image
 from editbench.workers.runtime import MODELS, heartbeat, worker_identity
 
 
@@ -36,41 +37,14 @@ class EditTaskResult:
         return {"run_id": self.run_id, "sample_id": self.sample_id, "status": self.status}
 
 
-class SampleError(Exception):
-    """A per-sample problem with a reason code (recorded, never retried)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 # Fault injection, for tests and drills only: a comma-separated list of sample external ids whose
 # edit kills its own worker process (``os._exit(1)``, as a segfault or the kernel's OOM killer
 # would) right after claiming it, every time it is delivered. Proves that a poison sample ends
 # ``failed``/``attempts_exhausted`` after EDITBENCH_MAX_ATTEMPTS instead of looping forever.
 # (An editor out-of-memory is injected through the editor's own ``simulate_oom_for`` parameter.)
-FAULT_CRASH_ON_ENV = "EDITBENCH_FAULT_CRASH_ON"
-
-
 def _crash_if_fault_injected(external_id: str) -> None:
-    targets = {s.strip() for s in os.environ.get(FAULT_CRASH_ON_ENV, "").split(",") if s.strip()}
-    if external_id in targets:
+    if external_id in load_settings().fault_crash_on:
         os._exit(1)
-
-
-def _is_oom(exc: BaseException) -> bool:
-    name = type(exc).__name__
-    return name in ("OutOfMemoryError", "EditOOMError") or "out of memory" in str(exc).lower()
-
-
-def _error_code(exc: BaseException) -> str:
-    if _is_oom(exc):
-        return "oom"
-    # The precomputed editor refusing a file that would lead outside its folder: a security
-    # event, so it gets its own reason code rather than the generic one.
-    if type(exc).__name__ == "UnsafeSampleIdError":
-        return "unsafe_path"
-    return "editor_error"
 
 
 def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
@@ -81,7 +55,7 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
             session, run_id, sample_id, task_id=task_id, worker=worker_identity(),
             lease_s=settings.lease_seconds, max_attempts=settings.max_attempts,
         )
-        return taken, session.get(Run, run_id), session.get(Sample, sample_id)
+        return taken, queries.get_run(session, run_id), queries.get_sample(session, sample_id)
 
     taken, run, sample = transact(claim)
     if taken is None or run is None or sample is None:
@@ -95,19 +69,23 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
         try:
             source = _load_source(sample)
             if not sample.instruction.strip():
-                raise SampleError("empty_instruction", "the instruction is empty")
+                raise SampleError("the instruction is empty", code=FailureCode.EMPTY_INSTRUCTION)
             editor = MODELS.editor(run.editor_kind, run.editor_path, run.editor_params)
             edited = editor.edit(EditRequest(sample_id=sample.external_id, image=source, instruction=sample.instruction, seed=seed))
             stored = store_edited_image(run_id, sample_id, edited)
             outcome = ledger.EditOutcome(Status.DONE, seed=seed, output_sha256=stored.sha256, output_path=stored.path)
-        except SampleError as exc:
-            outcome = ledger.EditOutcome(Status.FAILED, seed=seed, error_code=exc.code, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - any model failure is this sample's failure
-            code = _error_code(exc)
-            outcome = ledger.EditOutcome(Status.FAILED, seed=seed, error_code=code, error=f"{type(exc).__name__}: {exc}")
-    outcome = ledger.EditOutcome(**{**outcome.__dict__, "duration_s": time.perf_counter() - started})
+            code = failure_code(exc, default=FailureCode.EDITOR_ERROR)
+            outcome = ledger.EditOutcome(Status.FAILED, seed=seed, error_code=code, error=_describe(exc))
+    outcome = replace(outcome, duration_s=time.perf_counter() - started)
     transact(lambda session: ledger.record_edit(session, run_id, sample_id, task_id, outcome))
     return EditTaskResult(run_id, sample_id, outcome.status.value)
+
+
+def _describe(exc: BaseException) -> str:
+    """What the ledger says about a failure: our own per-sample errors speak for themselves; a
+    foreign exception keeps its type name (``OutOfMemoryError: ...``) for whoever debugs it."""
+    return str(exc) if type(exc) is SampleError else f"{type(exc).__name__}: {exc}"
 
 
 def _load_source(sample: Sample) -> Image.Image:
@@ -116,6 +94,6 @@ def _load_source(sample: Sample) -> Image.Image:
         image.load()
         return image.convert("RGB")
     except MissingImageError as exc:
-        raise SampleError("missing_file", str(exc)) from exc
+        raise SampleError(str(exc), code=FailureCode.MISSING_FILE) from exc
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise SampleError("corrupt_image", f"source image {sample.source_path} cannot be decoded: {exc}") from exc
+        raise SampleError(f"source image {sample.source_path} cannot be decoded: {exc}", code=FailureCode.CORRUPT_IMAGE) from exc

@@ -32,16 +32,18 @@ log = logging.getLogger("editbench.worker")
 
 def one_model_at_a_time() -> bool:
     """``EDITBENCH_RESIDENT=one``: the card holds the editor or the judge, never both."""
-    return os.environ.get("EDITBENCH_RESIDENT", "both") == "one"
+    return load_settings().one_model_at_a_time
 
 
 def worker_identity() -> str:
-    gpu = os.environ.get("EDITBENCH_WORKER_SLOT", "?")
-    return f"{socket.gethostname()}/slot{gpu}/pid{os.getpid()}"
+    """Host, slot and process of this worker: recorded with every claim (who held the lease)."""
+    slot = load_settings().worker_slot
+    return f"{socket.gethostname()}/slot{'?' if slot is None else slot}/pid{os.getpid()}"
 
 
 def device() -> str:
-    return os.environ.get("EDITBENCH_DEVICE", "cpu")
+    """Where models run: the ``device`` setting, which ``editbench worker`` sets."""
+    return load_settings().device
 
 
 @dataclass

@@ -13,16 +13,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from editbench.benchmark.store import ImageStore
 from editbench.config import load_settings
+from editbench.errors import FailureCode
 from editbench.models.base import Criterion, JudgePrompt, JudgeRequest, Outcome
-from editbench.schema import ledger
+from editbench.queue.claimcheck import load_edited_image
+from editbench.schema import ledger, queries
 from editbench.schema.db import transact
-from editbench.schema.models import Benchmark, Category, Edit, Run, Sample, Status
-from editbench.workers.imagecache import load_edited_image
+from editbench.schema.models import Status
 from editbench.workers.runtime import (
     MODELS,
     heartbeat,
@@ -51,7 +51,7 @@ def plan_category_scoring(run_id: int, category_id: int) -> JudgePlan:
     # Through ``transact``: this runs as the chord body, and a body that raised on a database
     # blip would be lost (the category left unscored until a sweeper noticed).
     def plan(session: Session) -> JudgePlan:
-        everything = ledger.run_progress(session, run_id)
+        everything = queries.run_progress(session, run_id)
         progress = next((p for p in everything if p.category_id == category_id), None)
         if progress is None:
             return JudgePlan([])
@@ -59,8 +59,8 @@ def plan_category_scoring(run_id: int, category_id: int) -> JudgePlan:
             return JudgePlan(None)
         if one_model_at_a_time() and not all(p.edits_finished for p in everything):
             return JudgePlan(None)
-        run = session.get(Run, run_id)
-        pending = ledger.pending_judgment_samples(session, run_id, category_id)
+        run = queries.get_run(session, run_id)
+        pending = queries.pending_judgment_samples(session, run_id, category_id)
         ledger.finish_run_if_complete(session, run_id)
         size = max(1, run.judge_batch_size if run else 8)
         return JudgePlan([pending[i : i + size] for i in range(0, len(pending), size)])
@@ -84,7 +84,7 @@ class _BatchContext:
     """Everything about a claimed batch that is read from the ledger once."""
 
     requests: list[JudgeRequest]
-    failures: dict[int, tuple[str, str]]  # sample id -> (error code, message)
+    failures: dict[int, tuple[FailureCode, str]]  # sample id -> (error code, message)
     criteria: tuple[Criterion, ...]
     prompt: JudgePrompt
     judge_spec: tuple[str, str | None, dict]
@@ -112,7 +112,7 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
                 results = judge.score(batch.requests)
                 identity = _identity_hash(judge.identity())
             except Exception as exc:  # noqa: BLE001 - a judge crash fails the batch, visibly
-                batch.failures.update({int(r.key): ("judge_error", f"{type(exc).__name__}: {exc}") for r in batch.requests})
+                batch.failures.update({int(r.key): (FailureCode.JUDGE_ERROR, f"{type(exc).__name__}: {exc}") for r in batch.requests})
                 results = []
         per_sample = (time.perf_counter() - started) / max(len(batch.requests), 1)
 
@@ -140,26 +140,14 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
 def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _BatchContext:
     """Read the rubric and images of the claimed samples; an unreadable image fails its sample."""
 
-    def read(session: Session) -> tuple:
-        run = session.get(Run, run_id)
-        category = session.get(Category, category_id)
-        benchmark = session.get(Benchmark, run.benchmark_id)
-        rows = session.execute(
-            select(Sample, Edit).join(Edit, Edit.sample_id == Sample.id).where(Edit.run_id == run_id, Sample.id.in_(sample_ids))
-        ).all()
-        described = {c["name"]: c.get("description", "") for c in benchmark.criteria}
-        names = category.criteria or list(described)
-        criteria = tuple(Criterion(n, described.get(n, "")) for n in names)
-        prompt = JudgePrompt(category.prompt_text, category.prompt_version)
-        scale = (int(benchmark.score_min), int(benchmark.score_max))
-        judge_spec = (run.judge_kind, run.judge_path, dict(run.judge_params))
-        return rows, criteria, prompt, scale, judge_spec
-
     # Through ``transact``: a database blip here must delay the batch, not fail its claim.
-    rows, criteria, prompt, scale, judge_spec = transact(read)
+    inputs = transact(lambda session: queries.judge_inputs(session, run_id, category_id, sample_ids))
+    criteria, scale = inputs.criteria, inputs.scale
+    prompt = JudgePrompt(inputs.prompt_text, inputs.prompt_version)
+    judge_spec = (inputs.judge_kind, inputs.judge_path, inputs.judge_params)
     store = ImageStore(load_settings().store_dir)
     requests, failures = [], {}
-    for sample, edit in rows:
+    for sample, edit in inputs.pairs:
         try:
             reference = store.open(sample.reference_sha256).convert("RGB") if sample.reference_sha256 else None
             requests.append(
@@ -177,7 +165,7 @@ def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _Bat
                 )
             )
         except Exception as exc:  # noqa: BLE001 - an unreadable image fails this sample only
-            failures[sample.id] = ("image_unreadable", f"{type(exc).__name__}: {exc}")
+            failures[sample.id] = (FailureCode.IMAGE_UNREADABLE, f"{type(exc).__name__}: {exc}")
     return _BatchContext(requests, failures, criteria, prompt, judge_spec)
 
 

@@ -1,6 +1,6 @@
 """Celery tasks: thin wrappers that unpack ids, call a plain function, return a small dict.
 
-The plain functions (``edit.edit_sample``, ``score.judge_samples``, ``dispatch.sweep``) are what
+The plain functions (``edit.edit_sample``, ``score.judge_samples``, ``dispatch.sweep_open_runs``) are what
 unit tests call; these wrappers are what real workers run.
 """
 
@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from celery import Task
 
-from editbench import dispatch
-from editbench.workers.app import app
+from editbench.queue import dispatch
+from editbench.queue.app import app
+from editbench.queue.names import (
+    EDIT_TASK,
+    JUDGE_BATCH_TASK,
+    SCORE_CATEGORY_TASK,
+    SWEEP_TASK,
+)
 from editbench.workers.edit import edit_sample as _edit_sample
 from editbench.workers.score import judge_samples, plan_category_scoring
 
@@ -18,12 +24,12 @@ _BARRIER_RETRY_S = 5.0
 _BARRIER_MAX_RETRIES = 720
 
 
-@app.task(name="editbench.edit_sample", bind=True)
+@app.task(name=EDIT_TASK, bind=True)
 def edit_sample(self: Task, run_id: int, sample_id: int) -> dict[str, object]:
     return _edit_sample(run_id, sample_id, self.request.id).as_dict()
 
 
-@app.task(name="editbench.score_category", bind=True, max_retries=_BARRIER_MAX_RETRIES)
+@app.task(name=SCORE_CATEGORY_TASK, bind=True, max_retries=_BARRIER_MAX_RETRIES)
 def score_category(self: Task, _header_results: object, run_id: int, category_id: int) -> dict[str, int]:
     """Chord body: the category's edits are through; fan out its judge batches."""
     plan = plan_category_scoring(run_id, category_id)
@@ -33,12 +39,12 @@ def score_category(self: Task, _header_results: object, run_id: int, category_id
     return {"run_id": run_id, "category_id": category_id, "batches": len(plan.batches)}
 
 
-@app.task(name="editbench.judge_batch", bind=True)
+@app.task(name=JUDGE_BATCH_TASK, bind=True)
 def judge_batch(self: Task, run_id: int, category_id: int, sample_ids: list[int]) -> dict[str, int]:
     return judge_samples(run_id, category_id, sample_ids, self.request.id).as_dict()
 
 
-@app.task(name="editbench.sweep")
+@app.task(name=SWEEP_TASK)
 def sweep() -> dict[str, int]:
     """Periodic (beat): re-enqueue lost or stalled work of every open run from the ledger."""
     return dispatch.sweep_open_runs().as_dict()

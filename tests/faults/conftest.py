@@ -20,8 +20,8 @@ from tests.conftest import Workers, _clear_queues
 @pytest.fixture(scope="module")
 def module_cluster(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Workers]]:
     """Factory ``start(n_workers, **extra_env) -> Workers``; call once per module."""
+    from editbench.queue.connection import redis_client
     from editbench.schema import migrate
-    from editbench.workers.imagecache import redis_client
 
     patch = pytest.MonkeyPatch()
     pools: list[Workers] = []

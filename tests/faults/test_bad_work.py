@@ -133,9 +133,9 @@ def test_garbage_from_the_judge_is_a_parse_error_never_a_number(cluster, tiny_mo
 def test_lost_chord_body_is_replaced_by_the_sweeper(cluster, tiny_models) -> None:
     """Edits are sent without their chord (as if the body or the chord's state were lost); once
     they are through, the periodic sweeper notices finished edits with open judgments."""
-    from editbench.dispatch import sweep_open_runs
     from editbench.producer.submit import RunRequest, create_run
-    from editbench.workers.app import app
+    from editbench.queue.app import app
+    from editbench.queue.dispatch import sweep_open_runs
 
     run_id = create_run(RunRequest(benchmark=cluster.benchmark, editor=_editor()(tiny_models),
                                    judge=_judge(tiny_models, mode="logits"), categories=["environment", "referential"]))

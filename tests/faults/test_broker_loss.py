@@ -87,7 +87,7 @@ def test_redis_lost_mid_run_resume_then_sweeper_finish_from_the_ledger(sqlite_db
         # Crash 2, recovered by the periodic sweeper alone (beat survives the crash too).
         from editbench.cluster.processes import spawn
 
-        beat = spawn([sys.executable, "-m", "celery", "-A", "editbench.workers.app:app", "beat", "-s", str(tmp_path / "beat-schedule"),
+        beat = spawn([sys.executable, "-m", "celery", "-A", "editbench.queue.app:app", "beat", "-s", str(tmp_path / "beat-schedule"),
                       "--loglevel", "INFO"], env=env, log=tmp_path / "logs" / "beat.log")
         workers.processes["beat"] = beat
         run_2 = _submit(env, benchmark, tiny_models, ["causal", "referential"])

@@ -62,8 +62,8 @@ class _CreatesFileWhenUnpickled:
 def test_pickle_message_on_a_queue_is_refused_and_the_worker_keeps_working(worker, redis_url, tmp_path) -> None:
     from kombu import Connection, Exchange, Producer
 
-    from editbench.queues import SHARED_QUEUE
-    from editbench.workers.app import app
+    from editbench.queue.app import app
+    from editbench.queue.names import SHARED_QUEUE
 
     assert app.conf.accept_content == ["json"] and app.conf.task_serializer == "json"
     marker = tmp_path / "PWNED"
@@ -83,7 +83,7 @@ def test_pickle_message_on_a_queue_is_refused_and_the_worker_keeps_working(worke
     log = worker.log_dir / "worker-0.log"
     wait_for(lambda: "untrusted content" in log.read_text(), 30, "the worker to refuse the message", logs=worker.logs)
     # Refused and dropped (acknowledged), never executed nor redelivered; the worker still serves.
-    from editbench.workers.imagecache import redis_client
+    from editbench.queue.connection import redis_client
 
     assert redis_client().llen(SHARED_QUEUE) == 0
     assert app.signature("editbench.sweep").apply_async(queue="editbench.control").get(timeout=30)["runs"] >= 0

@@ -13,7 +13,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from editbench import dispatch
+from editbench import records
+from editbench.queue import dispatch
 from editbench.schema import ledger
 from editbench.schema.db import session_scope
 from editbench.schema.models import Edit, Status
@@ -30,10 +31,10 @@ def sent(monkeypatch):
 
 def _run_with_three_samples() -> tuple[int, int, list[int]]:
     with session_scope() as s:
-        record = ledger.BenchmarkRecord(
+        record = records.Benchmark(
             name="sweep", version="1", description="", content_hash="x", score_min=0, score_max=10, overall="min",
-            criteria=[{"name": "c", "description": ""}], source_path="/nowhere",
-            categories=[ledger.CategoryRecord("cat", "", "", "", "v1", ["c"], {}, None)],
+            criteria=(records.Criterion("c"),), source_path="/nowhere",
+            categories=(records.Category("cat", prompt_version="v1", criteria=("c",)),),
         )
         samples = [ledger.SampleRecord(f"s{i}", "cat", "do it", "en", f"{i:064x}", f"{i}.png") for i in range(3)]
         benchmark_id = ledger.register_benchmark(s, record, samples).benchmark_id

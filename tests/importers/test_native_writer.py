@@ -12,22 +12,20 @@ from editbench.benchmark.prompts import check_template
 from editbench.importers import gedit, imgedit, kris, rise
 from editbench.importers.native_writer import (
     ItemLine,
-    Manifest,
-    ManifestCategory,
-    ManifestCriterion,
     NativeBenchmarkWriter,
 )
 from editbench.importers.records import ImporterError, ImportReport, SkipRecord
+from editbench.records import Benchmark, Category, Criterion
 
-MANIFEST = Manifest(
+MANIFEST = Benchmark(
     name="tiny",
     version="1.0",
     description="A tiny benchmark.",
-    criteria=(ManifestCriterion("semantic_consistency", "sc"), ManifestCriterion("perceptual_quality", "pq")),
+    criteria=(Criterion("semantic_consistency", "sc"), Criterion("perceptual_quality", "pq")),
     overall="geometric_mean",
 )
 PROMPT = "Judge {criterion} for: {instruction}. Answer as JSON {{\"score\": n}}."
-CATEGORY = ManifestCategory(name="physics", description="Physical edits.", prompt=PROMPT)
+CATEGORY = Category(name="physics", description="Physical edits.", prompt_text=PROMPT)
 
 
 def write_one(dest: Path, png, *, overwrite: bool = False) -> None:
@@ -131,7 +129,7 @@ def test_categories_with_bad_templates_are_refused(tmp_path: Path) -> None:
     with NativeBenchmarkWriter(tmp_path / "bench", MANIFEST) as writer:
         for text in ("Score {score} please", 'Answer as {"score": n}'):
             with pytest.raises(ValueError, match="physics.v1.txt"):
-                writer.declare_category(ManifestCategory(name="physics", description="", prompt=text))
+                writer.declare_category(Category(name="physics", description="", prompt_text=text))
 
 
 @pytest.mark.parametrize(
@@ -142,10 +140,10 @@ def test_categories_with_bad_templates_are_refused(tmp_path: Path) -> None:
     + [imgedit.manifest_category(t) for t in [*imgedit.EDIT_TYPES, "new_type"]],
     ids=lambda category: category.name,
 )
-def test_every_packaged_prompt_is_a_valid_template(category: ManifestCategory) -> None:
-    check_template(category.prompt, category.name)
-    assert "<" + "CATEGORY>" not in category.prompt and "<TASK" not in category.prompt and "<C1>" not in category.prompt
-    filled = category.prompt.format(
+def test_every_packaged_prompt_is_a_valid_template(category: Category) -> None:
+    check_template(category.prompt_text, category.name)
+    assert "<" + "CATEGORY>" not in category.prompt_text and "<TASK" not in category.prompt_text and "<C1>" not in category.prompt_text
+    filled = category.prompt_text.format(
         instruction="INSTR", reference="REF", criterion="CRIT", criterion_description="DESC",
         criteria="LIST", scale_min=1, scale_max=5,
     )

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from editbench.config import load_settings
 from editbench.schema.db import session_scope
-from editbench.thumbnails import thumbnail_cache
 from editbench.schema.models import Edit, Judgment, Sample, Status
+from editbench.thumbnails import thumbnail_cache
 from tests.integration.harness import (
     assert_exactly_once,
     ingest_example,
@@ -83,7 +83,7 @@ def test_bad_sample_fails_alone_and_its_category_is_still_scored(workers, tiny_m
 
 
 def test_duplicated_tasks_write_nothing_twice(workers, tiny_models, tmp_path) -> None:
-    from editbench.workers.app import app
+    from editbench.queue.app import app
 
     benchmark = ingest_example(tmp_path, per_category=2)
     workers.start(0)
@@ -112,8 +112,8 @@ def test_standing_run_picks_up_a_category_ingested_later(workers, tiny_models, t
     import shutil
 
     from editbench.benchmark.example import write_example_benchmark
-    from editbench.dispatch import sweep_open_runs
     from editbench.producer.ingest import ingest
+    from editbench.queue.dispatch import sweep_open_runs
 
     full = write_example_benchmark(tmp_path / "full", per_category=2)
     partial = tmp_path / "partial"

@@ -295,6 +295,7 @@ def test_token_id_overrides(tiny_models) -> None:
         capacity.build_judge("cpu", "float32", "tiny", token_ids={"image_pad": 10**7})
 
 
+@pytest.mark.slow  # a subprocess or a large build: integration tier
 def test_seeded_builds_are_identical_and_leave_the_rng_alone() -> None:
     torch.manual_seed(123)
     expected = torch.rand(3)

@@ -53,23 +53,24 @@ def test_bad_item_is_reported_and_the_rest_ingested(db_url: str, tmp_path: Path)
 def test_a_crash_mid_ingest_leaves_the_ledger_as_before(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from editbench.benchmark.example import write_example_benchmark
     from editbench.producer.ingest import ingest
-    from editbench.schema import ledger
+    from editbench.schema.ledger import benchmarks as ledger_benchmarks
 
     folder = write_example_benchmark(tmp_path / "bench", per_category=2)
-    real_insert = ledger._insert_ignoring_duplicates
+    real_insert = ledger_benchmarks.insert_ignoring_duplicates
 
     def insert_then_die(session, model, rows):
         real_insert(session, model, rows)  # the rows are written inside the transaction...
         raise KeyboardInterrupt("simulated crash after writing samples")  # ...then the process dies
 
-    monkeypatch.setattr(ledger, "_insert_ignoring_duplicates", insert_then_die)
+    monkeypatch.setattr(ledger_benchmarks, "insert_ignoring_duplicates", insert_then_die)
     with pytest.raises(KeyboardInterrupt):
         ingest(folder)
     assert (_count(Benchmark), _count(Category), _count(Sample)) == (0, 0, 0)
-    monkeypatch.setattr(ledger, "_insert_ignoring_duplicates", real_insert)
+    monkeypatch.setattr(ledger_benchmarks, "insert_ignoring_duplicates", real_insert)
     assert ingest(folder).added_total == 10
 
 
+@pytest.mark.slow  # a subprocess or a large build: integration tier
 def test_watch_ingests_items_as_they_appear(sqlite_db: str, tmp_path: Path) -> None:
     from editbench.benchmark.example import write_example_benchmark
 

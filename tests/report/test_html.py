@@ -85,6 +85,7 @@ def test_static_page_is_self_contained(report):
         assert (report.thumbs_dir / name).is_file()
 
 
+@pytest.mark.slow  # a subprocess or a large build: integration tier
 @needs_chromium
 def test_filters_in_chromium(report, tmp_path):
     url = report.report_html.resolve().as_uri()

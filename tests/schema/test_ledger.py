@@ -8,22 +8,23 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from editbench.schema import ledger
+from editbench import records
+from editbench.schema import ledger, queries
 from editbench.schema.db import session_scope
 from editbench.schema.models import Edit, Judgment, Run, RunStatus, Sample, Status
 
 
-def _benchmark(categories=("physics", "social"), per_category=3, version="1") -> tuple[ledger.BenchmarkRecord, list[ledger.SampleRecord]]:
-    record = ledger.BenchmarkRecord(
+def _benchmark(categories=("physics", "social"), per_category=3, version="1") -> tuple[records.Benchmark, list[ledger.SampleRecord]]:
+    record = records.Benchmark(
         name="toy", version=version, description="", content_hash="h" * 64, score_min=0, score_max=10,
         overall="geometric_mean",
-        criteria=[{"name": "semantic_consistency", "description": ""}, {"name": "perceptual_quality", "description": ""}],
+        criteria=(records.Criterion("semantic_consistency"), records.Criterion("perceptual_quality")),
         source_path="/tmp/toy",
-        categories=[
-            ledger.CategoryRecord(c, "", f"prompts/{c}.v1.txt", "Rate {instruction}", "v" * 16,
-                                  ["semantic_consistency", "perceptual_quality"], {}, None)
+        categories=tuple(
+            records.Category(c, "", f"prompts/{c}.v1.txt", "Rate {instruction}", "v" * 16,
+                             criteria=("semantic_consistency", "perceptual_quality"))
             for c in categories
-        ],
+        ),
     )
     samples = [
         ledger.SampleRecord(f"{c}-{i}", c, f"edit {c} {i}", "en", f"{i:064d}", f"/tmp/{c}-{i}.png")
@@ -159,7 +160,7 @@ def test_release_stalled_returns_dead_work_to_pending(db_url: str) -> None:
         assert [sid for _, sid in released] == [sample_id]
         # The presumed-dead worker's late write is refused.
         assert not ledger.record_edit(s, run_id, sample_id, "dead", ledger.EditOutcome(Status.DONE))
-        assert ledger.pending_edit_samples(s, run_id) == [sample_id]
+        assert queries.pending_edit_samples(s, run_id) == [sample_id]
 
 
 def test_migrations_match_the_models(db_url: str) -> None:

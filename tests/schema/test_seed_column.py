@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from editbench import records
 from editbench.models.seeding import derive_seed
 from editbench.schema import ledger
 from editbench.schema.db import session_scope
@@ -14,10 +15,10 @@ from editbench.schema.models import Edit, Status
 
 def _one_sample_run() -> tuple[int, int]:
     with session_scope() as s:
-        record = ledger.BenchmarkRecord(
+        record = records.Benchmark(
             name="seeds", version="1", description="", content_hash="x", score_min=0, score_max=10, overall="min",
-            criteria=[{"name": "c", "description": ""}], source_path="/nowhere",
-            categories=[ledger.CategoryRecord("cat", "", "", "", "v1", ["c"], {}, None)],
+            criteria=(records.Criterion("c"),), source_path="/nowhere",
+            categories=(records.Category("cat", prompt_version="v1", criteria=("c",)),),
         )
         sample = ledger.SampleRecord("s1", "cat", "do it", "en", "0" * 64, "a.png")
         benchmark_id = ledger.register_benchmark(s, record, [sample]).benchmark_id

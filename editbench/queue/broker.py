@@ -6,12 +6,11 @@ from __future__ import annotations
 import os
 
 from editbench.config import load_settings
+from editbench.errors import NoBrokerError
 
 BROKER_URL_FILE = "broker.url"
 
 
-class NoBrokerError(RuntimeError):
-    pass
 
 
 def broker_url(required: bool = True) -> str | None:

@@ -12,34 +12,30 @@ from dataclasses import dataclass, field
 
 from celery import chord
 from celery.result import AsyncResult
-from sqlalchemy import select
 
-from editbench.queues import CONTROL_QUEUE, SHARED_QUEUE, edit_queue, pinned_queue
-from editbench.schema import ledger
+from editbench.queue.app import app
+from editbench.queue.connection import redis_client
+from editbench.queue.names import (
+    CONTROL_QUEUE,
+    EDIT_TASK,
+    JUDGE_BATCH_TASK,
+    SCORE_CATEGORY_TASK,
+    SHARED_QUEUE,
+    edit_queue,
+    pinned_queue,
+)
+from editbench.schema import ledger, queries
 from editbench.schema.db import session_scope, transact
-from editbench.schema.models import Edit, Run
-from editbench.workers.app import app
-
-
-def _positions(session, run_id: int) -> dict[int, int]:
-    """Stable index of each sample in the run (round-robin pins sample i to GPU i mod N)."""
-    ids = session.scalars(select(Edit.sample_id).where(Edit.run_id == run_id).order_by(Edit.sample_id))
-    return {sample_id: i for i, sample_id in enumerate(ids)}
-
-
-def _routing(session, run_id: int) -> tuple[str, int]:
-    run = session.get(Run, run_id)
-    return run.routing, run.gpus
 
 
 def enqueue_category(run_id: int, category_id: int, sample_ids: list[int]) -> None:
     """One chord: header = an edit task per sample (GPU queues), body = the category's scoring."""
-    positions, (routing, gpus) = transact(lambda session: (_positions(session, run_id), _routing(session, run_id)))
+    positions, (routing, gpus) = transact(lambda session: (queries.sample_positions(session, run_id), queries.run_routing(session, run_id)))
     header = [
-        app.signature("editbench.edit_sample", args=(run_id, sid), queue=edit_queue(routing, positions.get(sid, 0), gpus))
+        app.signature(EDIT_TASK, args=(run_id, sid), queue=edit_queue(routing, positions.get(sid, 0), gpus))
         for sid in sample_ids
     ]
-    body = app.signature("editbench.score_category", args=(run_id, category_id), queue=CONTROL_QUEUE)
+    body = app.signature(SCORE_CATEGORY_TASK, args=(run_id, category_id), queue=CONTROL_QUEUE)
     if header:
         _stop_listening(chord(header)(body))
     else:
@@ -61,25 +57,25 @@ def _stop_listening(result: AsyncResult) -> None:
 
 
 def enqueue_scoring(run_id: int, category_id: int) -> None:
-    _stop_listening(app.signature("editbench.score_category", args=(None, run_id, category_id), queue=CONTROL_QUEUE).apply_async())
+    _stop_listening(app.signature(SCORE_CATEGORY_TASK, args=(None, run_id, category_id), queue=CONTROL_QUEUE).apply_async())
 
 
 def enqueue_judge_batches(run_id: int, category_id: int, batches: list[list[int]]) -> None:
     # Runs in the chord body (a worker): a database blip must delay it, not lose the scoring.
-    routing, gpus = transact(lambda session: _routing(session, run_id))
+    routing, gpus = transact(lambda session: queries.run_routing(session, run_id))
     for i, batch in enumerate(batches):
         queue = pinned_queue(i % max(gpus, 1)) if routing == "round-robin" else SHARED_QUEUE
-        _stop_listening(app.signature("editbench.judge_batch", args=(run_id, category_id, batch), queue=queue).apply_async())
+        _stop_listening(app.signature(JUDGE_BATCH_TASK, args=(run_id, category_id, batch), queue=queue).apply_async())
 
 
 def submit_run(run_id: int) -> int:
     """Enqueue everything of a run that is not final yet. Returns the number of chords sent."""
     by_category: dict[int, list[int]] = defaultdict(list)
     with session_scope() as session:
-        category_of = _categories_of_samples(session, run_id)
-        for sample_id in ledger.pending_edit_samples(session, run_id, include_stalled=False):
+        category_of = queries.categories_of_samples(session, run_id)
+        for sample_id in queries.pending_edit_samples(session, run_id, include_stalled=False):
             by_category[category_of[sample_id]].append(sample_id)
-        progress = ledger.run_progress(session, run_id)
+        progress = queries.run_progress(session, run_id)
     for category_id, sample_ids in sorted(by_category.items()):
         enqueue_category(run_id, category_id, sample_ids)
     for p in progress:
@@ -88,10 +84,6 @@ def submit_run(run_id: int) -> int:
     # A run with nothing left to do (e.g. only empty categories) is finished now: no task will.
     transact(lambda session: ledger.finish_run_if_complete(session, run_id))
     return len(by_category)
-
-
-def _categories_of_samples(session, run_id: int) -> dict[int, int]:
-    return dict(session.execute(select(Edit.sample_id, Edit.category_id).where(Edit.run_id == run_id)).all())
 
 
 @dataclass
@@ -116,8 +108,6 @@ class SweepReport:
 
 def queued_messages(gpus: int) -> int:
     """Messages waiting in editbench's queues (kombu keeps a Redis list per queue)."""
-    from editbench.workers.imagecache import redis_client
-
     client = redis_client()
     names = [SHARED_QUEUE, CONTROL_QUEUE, *(pinned_queue(i) for i in range(max(gpus, 1)))]
     return sum(client.llen(name) for name in names)
@@ -137,16 +127,17 @@ def sweep_run(run_id: int, *, force: bool = False, report: SweepReport | None = 
     report.runs += 1
 
     def read(session):  # idempotent, so ``transact`` may run it again after a database blip
-        run = session.get(Run, run_id)
+        run = queries.get_run(session, run_id)
         if run is None:
             return None
         added: list[int] = []
         if run.follow:
             added = [sid for ids in ledger.add_missing_work(session, run_id).values() for sid in ids]
         released, judged_categories = ledger.release_stalled(session, run_id)
-        idle = force or (ledger.live_leases(session, run_id) == 0 and queued_messages(run.gpus) == 0)
-        pending = ledger.pending_edit_samples(session, run_id, include_stalled=False)
-        return added, released, judged_categories, idle, pending, _categories_of_samples(session, run_id), ledger.run_progress(session, run_id)
+        idle = force or (queries.live_leases(session, run_id) == 0 and queued_messages(run.gpus) == 0)
+        pending = queries.pending_edit_samples(session, run_id, include_stalled=False)
+        return (added, released, judged_categories, idle, pending, queries.categories_of_samples(session, run_id),
+                queries.run_progress(session, run_id))
 
     state = transact(read)
     if state is None:
@@ -183,7 +174,7 @@ def sweep_run(run_id: int, *, force: bool = False, report: SweepReport | None = 
 
 def sweep_open_runs() -> SweepReport:
     report = SweepReport()
-    run_ids = transact(lambda session: [r.id for r in ledger.open_runs(session)])
+    run_ids = transact(lambda session: [r.id for r in queries.open_runs(session)])
     for run_id in run_ids:
         sweep_run(run_id, report=report)
     return report

@@ -1,5 +1,7 @@
-"""The Celery application. Tasks live in ``editbench.workers.tasks``; settings in
-``editbench.celeryconfig``."""
+"""The Celery application. Settings: ``editbench.celeryconfig``. The tasks live in
+``editbench.workers.tasks`` and are named in ``editbench.queue.names``; the app only lists that
+module by name (``include``), so a worker loads it while the producer, the sweeper and this
+package never import worker code."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Claim-check storage for edited images: the bytes live under a Redis key (fast path for the
-judge) and in the run's artifact folder (durable copy); task messages carry only ids."""
+judge) and in the run's artifact folder (durable copy); task messages carry only ids, so a
+message stays small however large the image is."""
 
 from __future__ import annotations
 
@@ -8,29 +9,17 @@ import io
 import logging
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import redis
 from PIL import Image
 
-from editbench.broker import broker_url
 from editbench.config import load_settings
-from editbench.queues import edited_image_key
+from editbench.queue.connection import redis_client
+from editbench.queue.names import edited_image_key
 from editbench.thumbnails import cache_thumbnail
 
 log = logging.getLogger(__name__)
-
-
-@lru_cache(maxsize=4)
-def _client(url: str) -> redis.Redis:
-    if url.startswith("redis+socket://"):
-        url = "unix://" + url.removeprefix("redis+socket://")
-    return redis.Redis.from_url(url)
-
-
-def redis_client() -> redis.Redis:
-    return _client(broker_url())
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Queue names and Redis key prefixes: the one place that knows how work is addressed.
+"""Queue names, task names and Redis key prefixes: the one place that knows how work is addressed.
 
 GPU workers consume the shared queue (idle GPUs pull the next sample: the default), their own
 pinned queue (``--routing round-robin`` sends sample i to GPU i mod N) and the control queue
@@ -15,6 +15,13 @@ KEY_PREFIX = "editbench:"
 EDITED_IMAGE_KEY = KEY_PREFIX + "img:{run_id}:{sample_id}"
 
 ROUTINGS = ("shared", "round-robin")
+
+# Task names: the producer and the sweeper send work by name, so the queue never imports the
+# worker code that implements the tasks (``editbench.workers.tasks``).
+EDIT_TASK = "editbench.edit_sample"
+SCORE_CATEGORY_TASK = "editbench.score_category"
+JUDGE_BATCH_TASK = "editbench.judge_batch"
+SWEEP_TASK = "editbench.sweep"
 
 
 def pinned_queue(index: int) -> str:

@@ -1,0 +1,61 @@
+"""The ledger's one writer: every INSERT and UPDATE of editbench goes through this package.
+
+Work items (edits and judgments) move ``pending → running → final`` under a *lease*; the whole
+protocol is stated in ``claims``. One module per job:
+
+- ``benchmarks``: register a benchmark, its categories and samples (idempotent);
+- ``runs``: create a run with its work rows, follow new ingests, release stalled work, close it;
+- ``claims``: claim, renew, record and fence edits and judgments;
+- ``rows``: the clock and the duplicate-ignoring INSERT they share.
+
+Reads live beside it in :mod:`editbench.schema.queries`. Callers use the names re-exported here
+(``ledger.claim_edit(...)``), so the split into modules is invisible to them.
+"""
+
+from editbench.schema.ledger.benchmarks import (
+    RegisterResult,
+    SampleRecord,
+    register_benchmark,
+)
+from editbench.schema.ledger.claims import (
+    Claim,
+    EditOutcome,
+    JudgmentOutcome,
+    claim_edit,
+    claim_judgments,
+    fail_unanswered_judgments,
+    record_edit,
+    record_judgments,
+    renew_leases,
+)
+from editbench.schema.ledger.rows import utcnow
+from editbench.schema.ledger.runs import (
+    RunSpec,
+    add_missing_work,
+    create_run,
+    finish_run_if_complete,
+    release_stalled,
+    set_run_follow,
+)
+
+__all__ = [
+    "Claim",
+    "EditOutcome",
+    "JudgmentOutcome",
+    "RegisterResult",
+    "RunSpec",
+    "SampleRecord",
+    "add_missing_work",
+    "claim_edit",
+    "claim_judgments",
+    "create_run",
+    "fail_unanswered_judgments",
+    "finish_run_if_complete",
+    "record_edit",
+    "record_judgments",
+    "register_benchmark",
+    "release_stalled",
+    "renew_leases",
+    "set_run_follow",
+    "utcnow",
+]

@@ -1,0 +1,24 @@
+"""Two primitives every ledger write uses: the clock, and an INSERT that ignores duplicates
+(what makes re-registering and re-creating work idempotent on both backends)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def insert_ignoring_duplicates(session: Session, model: type, rows: list[dict[str, Any]]) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING on both SQLite and PostgreSQL; returns rows inserted."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = session.execute(insert(model).values(rows).on_conflict_do_nothing())
+    return result.rowcount or 0

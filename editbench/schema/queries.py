@@ -1,0 +1,322 @@
+"""Every read of the ledger, in one place beside the one writer (``ledger``).
+
+Producer, queue, workers, reports and the CLI ask questions here instead of building queries of
+their own, so the schema can change in one package. Reads never write: each function takes a
+session and returns rows, counts or the shared records of :mod:`editbench.records`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from editbench.records import Benchmark as BenchmarkRecord
+from editbench.records import Category as CategoryRecord
+from editbench.records import Criterion, PassRule
+from editbench.schema.models import (
+    Benchmark,
+    Category,
+    Edit,
+    Judgment,
+    Run,
+    RunStatus,
+    Sample,
+    Status,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------- benchmarks
+
+
+def find_benchmark(session: Session, name: str, version: str | None = None) -> Benchmark | None:
+    query = select(Benchmark).where(Benchmark.name == name)
+    if version is not None:
+        query = query.where(Benchmark.version == version)
+    return session.scalars(query.order_by(Benchmark.id.desc())).first()
+
+
+def benchmark_categories(session: Session, benchmark_id: int) -> dict[str, Category]:
+    """The benchmark's category rows by name."""
+    return {c.name: c for c in session.scalars(select(Category).where(Category.benchmark_id == benchmark_id))}
+
+
+@dataclass(frozen=True)
+class CategoryCount:
+    benchmark: str
+    version: str
+    category: str
+    samples: int
+
+
+def sample_counts(session: Session) -> list[CategoryCount]:
+    """Every registered benchmark's categories with their sample counts (``editbench benchmarks``)."""
+    rows = session.execute(
+        select(Benchmark.name, Benchmark.version, Category.name, func.count(Sample.id))
+        .join(Category, Category.benchmark_id == Benchmark.id)
+        .outerjoin(Sample, Sample.category_id == Category.id)
+        .group_by(Benchmark.id, Category.id)
+        .order_by(Benchmark.name, Category.name)
+    ).all()
+    return [CategoryCount(*row) for row in rows]
+
+
+def benchmark_record(row: Benchmark) -> BenchmarkRecord:
+    """The stored benchmark as the shared record (without its categories)."""
+    return BenchmarkRecord(
+        id=row.id,
+        name=row.name,
+        version=row.version,
+        description=row.description or "",
+        content_hash=row.content_hash,
+        score_min=float(row.score_min),
+        score_max=float(row.score_max),
+        overall=row.overall or "geometric_mean",
+        criteria=tuple(Criterion.from_json(c) for c in (row.criteria or ())),
+        source_path=row.source_path or "",
+    )
+
+
+def category_record(row: Category, criteria: tuple[str, ...] | None = None) -> CategoryRecord:
+    """The stored category as the shared record; ``criteria`` overrides the stored list."""
+    return CategoryRecord(
+        id=row.id,
+        name=row.name,
+        description=row.description or "",
+        prompt_path=row.prompt_path or "",
+        prompt_text=row.prompt_text or "",
+        prompt_version=row.prompt_version or "",
+        criteria=criteria if criteria is not None else tuple(Criterion.from_json(c).name for c in (row.criteria or ())),
+        weights={str(k): float(v) for k, v in (row.weights or {}).items()},
+        pass_rule=PassRule.from_json(row.pass_rule),
+    )
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def get_run(session: Session, run_id: int) -> Run | None:
+    return session.get(Run, run_id)
+
+
+def get_sample(session: Session, sample_id: int) -> Sample | None:
+    return session.get(Sample, sample_id)
+
+
+def resolve_run(session: Session, ref: str) -> int | None:
+    """A run id, or a run name (the most recent run with that name); None if neither exists."""
+    if ref.isdigit():
+        return int(ref)
+    found = session.scalars(select(Run.id).where(Run.name == ref).order_by(Run.id.desc())).first()
+    return None if found is None else int(found)
+
+
+def run_routing(session: Session, run_id: int) -> tuple[str, int]:
+    """(routing, number of GPU queues) the run was submitted with."""
+    run = session.get(Run, run_id)
+    assert run is not None, f"run {run_id} does not exist"
+    return run.routing, run.gpus
+
+
+def sample_positions(session: Session, run_id: int) -> dict[int, int]:
+    """Stable index of each sample in the run (round-robin pins sample i to GPU i mod N)."""
+    ids = session.scalars(select(Edit.sample_id).where(Edit.run_id == run_id).order_by(Edit.sample_id))
+    return {sample_id: i for i, sample_id in enumerate(ids)}
+
+
+def categories_of_samples(session: Session, run_id: int) -> dict[int, int]:
+    """sample id → category id, for every sample of the run."""
+    return dict(session.execute(select(Edit.sample_id, Edit.category_id).where(Edit.run_id == run_id)).all())
+
+
+# --------------------------------------------------------------------------- progress
+
+
+@dataclass(frozen=True)
+class CategoryProgress:
+    category_id: int
+    name: str
+    total: int
+    edits: dict[str, int]
+    judgments: dict[str, int]
+
+    @property
+    def edits_final(self) -> int:
+        return sum(n for s, n in self.edits.items() if Status(s).is_final)
+
+    @property
+    def edits_finished(self) -> bool:
+        return self.edits_final == self.total
+
+    @property
+    def judgments_total(self) -> int:
+        return sum(self.judgments.values())
+
+    @property
+    def judgments_final(self) -> int:
+        return sum(n for s, n in self.judgments.items() if Status(s).is_final)
+
+    @property
+    def finished(self) -> bool:
+        return self.edits_finished and self.judgments_final == self.judgments_total
+
+
+def run_progress(session: Session, run_id: int) -> list[CategoryProgress]:
+    names = dict(
+        session.execute(
+            select(Category.id, Category.name).join(Edit, Edit.category_id == Category.id).where(Edit.run_id == run_id).distinct()
+        ).all()
+    )
+    edits: dict[int, dict[str, int]] = {cid: {} for cid in names}
+    for cid, status, n in session.execute(
+        select(Edit.category_id, Edit.status, func.count()).where(Edit.run_id == run_id).group_by(Edit.category_id, Edit.status)
+    ):
+        edits[cid][Status(status).value] = n
+    judgments: dict[int, dict[str, int]] = {cid: {} for cid in names}
+    for cid, status, n in session.execute(
+        select(Judgment.category_id, Judgment.status, func.count())
+        .where(Judgment.run_id == run_id)
+        .group_by(Judgment.category_id, Judgment.status)
+    ):
+        judgments[cid][Status(status).value] = n
+    return [
+        CategoryProgress(cid, names[cid], sum(edits[cid].values()), edits[cid], judgments[cid])
+        for cid in sorted(names, key=lambda c: names[c])
+    ]
+
+
+
+
+def pending_edit_samples(session: Session, run_id: int, category_id: int | None = None, *, include_stalled: bool = True) -> list[int]:
+    """Samples whose edit is pending, or running under an expired lease (its worker died)."""
+    now = utcnow()
+    cond = Edit.status == Status.PENDING
+    if include_stalled:
+        cond = or_(cond, and_(Edit.status == Status.RUNNING, Edit.lease_expires_at < now))
+    query = select(Edit.sample_id).where(Edit.run_id == run_id, cond)
+    if category_id is not None:
+        query = query.where(Edit.category_id == category_id)
+    return list(session.scalars(query.order_by(Edit.sample_id)))
+
+
+def pending_judgment_samples(session: Session, run_id: int, category_id: int) -> list[int]:
+    """Samples with a done edit and a judgment still pending or stalled."""
+    now = utcnow()
+    done_edits = select(Edit.sample_id).where(Edit.run_id == run_id, Edit.status == Status.DONE)
+    query = (
+        select(Judgment.sample_id)
+        .where(
+            Judgment.run_id == run_id,
+            Judgment.category_id == category_id,
+            Judgment.sample_id.in_(done_edits),
+            or_(Judgment.status == Status.PENDING, and_(Judgment.status == Status.RUNNING, Judgment.lease_expires_at < now)),
+        )
+        .distinct()
+    )
+    return sorted(session.scalars(query))
+
+
+
+
+def open_runs(session: Session) -> list[Run]:
+    return list(session.scalars(select(Run).where(Run.status == RunStatus.RUNNING).order_by(Run.id)))
+
+
+
+
+def live_leases(session: Session, run_id: int) -> int:
+    now = utcnow()
+    return sum(
+        session.scalar(
+            select(func.count()).select_from(model).where(
+                model.run_id == run_id, model.status == Status.RUNNING, model.lease_expires_at >= now
+            )
+        )
+        or 0
+        for model in (Edit, Judgment)
+    )
+
+
+
+
+# --------------------------------------------------------------------------- judging
+
+
+@dataclass(frozen=True)
+class JudgeInputs:
+    """What a judge batch reads once: the samples with their edits, the rubric and the judge."""
+
+    pairs: list[tuple[Sample, Edit]]
+    criteria: tuple[Criterion, ...]
+    prompt_text: str
+    prompt_version: str
+    scale: tuple[int, int]
+    judge_kind: str
+    judge_path: str | None
+    judge_params: dict[str, Any]
+
+
+def judge_inputs(session: Session, run_id: int, category_id: int, sample_ids: Sequence[int]) -> JudgeInputs:
+    run = session.get(Run, run_id)
+    category = session.get(Category, category_id)
+    assert run is not None and category is not None, f"run {run_id} / category {category_id} do not exist"
+    benchmark = session.get(Benchmark, run.benchmark_id)
+    assert benchmark is not None  # foreign key
+    pairs = session.execute(
+        select(Sample, Edit).join(Edit, Edit.sample_id == Sample.id).where(Edit.run_id == run_id, Sample.id.in_(list(sample_ids)))
+    ).all()
+    described = {c.name: c.description for c in (Criterion.from_json(x) for x in benchmark.criteria)}
+    names = category.criteria or list(described)
+    return JudgeInputs(
+        pairs=[(sample, edit) for sample, edit in pairs],
+        criteria=tuple(Criterion(n, described.get(n, "")) for n in names),
+        prompt_text=category.prompt_text,
+        prompt_version=category.prompt_version,
+        scale=(int(benchmark.score_min), int(benchmark.score_max)),
+        judge_kind=run.judge_kind,
+        judge_path=run.judge_path,
+        judge_params=dict(run.judge_params),
+    )
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@dataclass(frozen=True)
+class RunRows:
+    """Everything stored about one run, in five queries (reports turn it into their data)."""
+
+    run: Run
+    benchmark: Benchmark
+    edits: dict[int, Edit]  # by sample id
+    judgments: dict[int, list[Judgment]]  # by sample id, in insertion order
+    categories: list[Category]  # every category of the benchmark, in id order
+    samples: list[Sample]  # the samples the run has rows for, in id order
+
+
+def run_rows(session: Session, run_id: int) -> RunRows | None:
+    """Read one run and everything its reports show; None if there is no such run.
+
+    The run's items are the samples it has edit or judgment rows for (``add_missing_work``
+    creates them), not every sample of the benchmark."""
+    run = session.get(Run, run_id)
+    if run is None:
+        return None
+    benchmark = session.get(Benchmark, run.benchmark_id)
+    assert benchmark is not None  # foreign key
+    edits = {e.sample_id: e for e in session.scalars(select(Edit).where(Edit.run_id == run_id))}
+    judgments: dict[int, list[Judgment]] = {}
+    for j in session.scalars(select(Judgment).where(Judgment.run_id == run_id).order_by(Judgment.id)):
+        judgments.setdefault(j.sample_id, []).append(j)
+    categories = list(session.scalars(select(Category).where(Category.benchmark_id == benchmark.id).order_by(Category.id)))
+    in_run = select(Edit.sample_id).where(Edit.run_id == run_id).union(select(Judgment.sample_id).where(Judgment.run_id == run_id))
+    samples = list(session.scalars(select(Sample).where(Sample.id.in_(in_run)).order_by(Sample.id)))
+    return RunRows(run, benchmark, edits, judgments, categories, samples)

@@ -1,0 +1,57 @@
+"""Starting a worker: one single-concurrency Celery worker for one GPU or CPU slot.
+
+The slot and device become settings (``EDITBENCH_WORKER_SLOT``, ``EDITBENCH_DEVICE``) before
+Celery forks its child, so the child's runtime reads them from :func:`editbench.config.load_settings`
+like every other setting. ``CUDA_VISIBLE_DEVICES`` pins the process to its GPU: set here, in the
+parent, which never touches CUDA itself.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from editbench.queue.names import worker_queues
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What one worker serves: GPU ``gpu``, or CPU slot ``slot`` when ``gpu`` is None."""
+
+    gpu: int | None = None
+    slot: int = 0
+    loglevel: str = "INFO"
+
+    @property
+    def index(self) -> int:
+        """The worker's slot: the GPU index, or the CPU slot (names its pinned queue)."""
+        return self.gpu if self.gpu is not None else self.slot
+
+    @property
+    def device(self) -> str:
+        return "cuda" if self.gpu is not None else "cpu"
+
+    @property
+    def hostname(self) -> str:
+        kind = "gpu" if self.gpu is not None else "cpu"
+        return f"editbench-{kind}{self.index}@%h"
+
+    def environment(self) -> dict[str, str]:
+        """The settings this worker's processes run under."""
+        return {
+            "CUDA_VISIBLE_DEVICES": "" if self.gpu is None else str(self.gpu),
+            "EDITBENCH_DEVICE": self.device,
+            "EDITBENCH_WORKER_SLOT": str(self.index),
+        }
+
+
+def run_worker(spec: WorkerSpec) -> None:
+    """Serve until stopped (blocks). Consumes the shared GPU queue, the worker's pinned queue
+    (round-robin routing) and the control queue."""
+    os.environ.update(spec.environment())
+    from editbench.queue.app import app
+
+    app.worker_main([
+        "worker", "--pool", "prefork", "--concurrency", "1", "--queues", ",".join(worker_queues(spec.index)),
+        "--hostname", spec.hostname, "--task-events", "--loglevel", spec.loglevel, "--without-gossip", "--without-mingle",
+    ])
