@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from editbench.importers.native_writer import (
         ItemLine,
         Manifest,
+        ManifestCategory,
         NativeBenchmarkWriter,
     )
 
@@ -50,6 +51,30 @@ class ImportReport:
     dest: Path
     written: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How an imported benchmark is judged: editbench's own rubric (the default, all fields None)
+    or an official protocol (:func:`editbench.protocols.official_scoring`).
+
+    ``manifest`` replaces the importer's manifest, ``category(name, description)`` its category
+    for ``name``, and ``files`` (relative path -> text) are written into the folder as well.
+    """
+
+    manifest: Manifest | None = None
+    category: Callable[[str, str], ManifestCategory] | None = None
+    files: Mapping[str, str] = field(default_factory=dict)
+
+    def manifest_or(self, default: Manifest) -> Manifest:
+        return self.manifest or default
+
+    def declare(self, default: ManifestCategory) -> ManifestCategory:
+        """The category to declare in place of the importer's own ``default``."""
+        return self.category(default.name, default.description) if self.category else default
+
+
+EDITBENCH_SCORING = Scoring()
 
 
 def log_skip(record_id: str, reason: str) -> None:
@@ -94,6 +119,7 @@ def import_into(
     limit: int | None = None,
     overwrite: bool = False,
     on_skip: SkipCallback | None = None,
+    scoring: Scoring = EDITBENCH_SCORING,
 ) -> ImportReport:
     """The whole of an importer once it knows its records: convert them into a native
     benchmark at ``dest`` (written only when everything converted is committed)."""
@@ -102,7 +128,9 @@ def import_into(
     )
 
     report = ImportReport(kind=kind, dest=Path(dest))
-    with NativeBenchmarkWriter(Path(dest), manifest, overwrite=overwrite) as writer:
+    with NativeBenchmarkWriter(Path(dest), scoring.manifest_or(manifest), overwrite=overwrite) as writer:
+        for relative, text in scoring.files.items():
+            writer.add_text_file(relative, text)
         convert_records(writer, report, records, convert, limit=limit, on_skip=on_skip)
         writer.commit(report, provenance)
     return report
