@@ -98,9 +98,8 @@ def official_scoring(
         score_max=official.score_max,
     )
     prompts: dict[str, OfficialPrompt] = {}
-    for category_prompts in official.prompts.values():
-        for prompt in category_prompts:
-            prompts.setdefault(prompt.name, prompt)
+    for prompt in (*(p for ps in official.prompts.values() for p in ps), *official.variants):
+        prompts.setdefault(prompt.name, prompt)
     files = {f"prompts/official/{name}.txt": prompt.text for name, prompt in prompts.items()}
     record: dict[str, Any] = {
         "protocol": "official",

@@ -63,6 +63,7 @@ class OfficialScoring:
     category_weights: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     category_pass_rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    variants: tuple[OfficialPrompt, ...] = ()  # prompts chosen per item, beyond those in ``prompts``
 
     def prompts_for(self, category: str) -> tuple[OfficialPrompt, ...]:
         return tuple(self.prompts.get(category) or self.prompts.get("*") or ())

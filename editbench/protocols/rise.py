@@ -117,6 +117,7 @@ def load(checkout: Path) -> OfficialScoring:
         notes=(
             "Prompt variants, images and consistency-free samples are chosen per item: see protocol.json 'items'.",
         ),
+        variants=tuple(official.values()),
     )
 
 

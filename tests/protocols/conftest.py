@@ -106,6 +106,7 @@ def official_checkout(tmp_path: Path) -> Callable[..., Path]:
 
     def build(kind: str, without: tuple[str, ...] = ()) -> Path:
         root = tmp_path / f"checkout-{kind}"
+        root.mkdir(parents=True, exist_ok=True)
         for relative, text in CHECKOUTS[kind].items():
             if relative in without:
                 continue
