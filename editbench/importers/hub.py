@@ -70,32 +70,40 @@ def resolve(kind: str, repo_id: str) -> Path:
     _offline()
     if kind in DATASETS_KINDS:
         return _prepared_dataset(repo_id)
+    return _snapshot(repo_id)
+
+
+def _snapshot(repo_id: str) -> Path:
+    """The cached hub snapshot folder (``HF_HUB_CACHE/datasets--owner--name/snapshots/<rev>``)."""
     try:
         from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import LocalEntryNotFoundError
     except ImportError:
         raise ImporterError("loading by hub id needs huggingface_hub: pip install 'editbench[importers]'") from None
     try:
         return Path(snapshot_download(repo_id, repo_type="dataset", local_files_only=True))
-    except LocalEntryNotFoundError as exc:
+    except Exception as exc:  # noqa: BLE001 - LocalEntryNotFoundError and its relatives all mean "not cached"
         raise _missing(repo_id, type(exc).__name__) from None
-    except (OSError, ValueError) as exc:
-        raise _missing(repo_id, str(exc)) from None
 
 
 def _prepared_dataset(repo_id: str) -> Path:
+    """The folder of Arrow files ``datasets`` keeps for ``repo_id``.
+
+    ``load_dataset(repo_id)`` offline finds a dataset it prepared before (the ``datasets``
+    cache); a dataset that is only in the hub cache (``hf download``) is loaded from its snapshot
+    folder, which ``datasets`` reads like any local folder of Parquet/Arrow files.
+    """
     try:
         import datasets
     except ImportError:
         raise ImporterError("loading by hub id needs the datasets library: pip install 'editbench[importers]'") from None
     try:
         loaded = datasets.load_dataset(repo_id)
-    except (FileNotFoundError, ConnectionError, ValueError, OSError) as exc:
-        raise _missing(repo_id, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
-    except Exception as exc:  # noqa: BLE001 - datasets raises its own hierarchy for a missing cache
-        if type(exc).__name__ in ("DatasetNotFoundError", "DataFilesNotFoundError", "EmptyDatasetError", "LocalEntryNotFoundError"):
-            raise _missing(repo_id, type(exc).__name__) from None
-        raise
+    except Exception:  # noqa: BLE001 - offline, a dataset not prepared before fails in many ways
+        snapshot = _snapshot(repo_id)
+        try:
+            loaded = datasets.load_dataset(str(snapshot))
+        except Exception as exc:  # noqa: BLE001
+            raise ImporterError(f"cannot load the cached snapshot {snapshot} of {repo_id}: {exc}") from None
     splits = list(loaded.values()) if isinstance(loaded, datasets.DatasetDict) else [loaded]
     files = [Path(entry["filename"]) for split in splits for entry in split.cache_files]
     if not files:
