@@ -13,15 +13,22 @@ folder's ``import-report.json``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from editbench.importers import gedit, imgedit, kris, rise
 from editbench.importers.gedit import import_gedit
 from editbench.importers.imgedit import import_imgedit
 from editbench.importers.kris import import_kris
 from editbench.importers.native_writer import Manifest
-from editbench.importers.records import EDITBENCH_SCORING, ImporterError, ImportReport, Scoring, SkipCallback
+from editbench.importers.records import (
+    EDITBENCH_SCORING,
+    ImporterError,
+    ImportReport,
+    Scoring,
+    SkipCallback,
+)
 from editbench.importers.rise import import_rise
 
 Importer = Callable[..., ImportReport]
@@ -112,7 +119,8 @@ def _scoring(kind: str, src: Path, protocol: str, official_repo: str | Path | No
         if official_repo is not None:
             raise ImporterError("--official-repo is only read with --protocol official")
         return EDITBENCH_SCORING
-    from editbench.protocols import PROTOCOLS as OFFICIAL, OfficialRepoError, official_scoring
+    from editbench.protocols import PROTOCOLS as OFFICIAL
+    from editbench.protocols import OfficialRepoError, official_scoring
 
     if official_repo is None:
         repository = OFFICIAL[kind].repository
@@ -120,12 +128,15 @@ def _scoring(kind: str, src: Path, protocol: str, official_repo: str | Path | No
             f"--protocol official needs --official-repo PATH: your local checkout of {repository} "
             f"(git clone https://github.com/{repository})"
         )
-    item_prompts = None
+    item_prompts: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None
     if kind == "rise":
         from editbench.protocols.rise import item_choices
 
         annotation = rise.annotation_file(src)
-        item_prompts = lambda: item_choices(rise.load_samples(annotation))  # noqa: E731
+
+        def item_prompts() -> Mapping[str, Mapping[str, Any]]:
+            return item_choices(rise.load_samples(annotation))
+
     try:
         return official_scoring(kind, Path(official_repo), MANIFESTS[kind], item_prompts)
     except OfficialRepoError as exc:

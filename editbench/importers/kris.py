@@ -31,9 +31,9 @@ from editbench.importers.native_writer import (
 )
 from editbench.importers.records import (
     EDITBENCH_SCORING,
-    Scoring,
     ImporterError,
     ImportReport,
+    Scoring,
     SkipCallback,
     SkipRecord,
     import_into,

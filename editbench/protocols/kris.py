@@ -155,9 +155,11 @@ def load(checkout: Path) -> OfficialScoring:
         prompts=prompts,
         category_criteria=category_criteria,
         notes=(
-            "metrics_common.py uses prompt_abnormal_instruction_following only for a category named "
-            "'abnormality_correction', which the released data does not have: anomaly_correction is "
-            "asked prompt_instruction_following, as the script does.",
+            (
+                "metrics_common.py uses prompt_abnormal_instruction_following only for a category named "
+                "'abnormality_correction', which the released data does not have: anomaly_correction is "
+                "asked prompt_instruction_following, as the script does."
+            ),
         ),
     )
 

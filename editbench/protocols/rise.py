@@ -23,6 +23,7 @@ is truthy, so every temporal/causal/spatial sample is scored 0.2·plausibility +
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -130,7 +131,7 @@ def _prompt(name: str, text: str) -> OfficialPrompt:
 
 def _present(item: Mapping[str, Any], key: str) -> bool:
     value = item.get(key)
-    return value is not None and not (isinstance(value, float) and value != value)
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def item_prompts(item: Mapping[str, Any], columns: Iterable[str] | None = None) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -273,9 +274,12 @@ def score_sample(sample: RiseSample, consistency_free_column: bool) -> RiseScore
 
 
 def _weighted(terms: tuple[tuple[float, float | None], ...]) -> float | None:
-    if any(value is None for _, value in terms):
-        return None
-    return sum(weight * value for weight, value in terms)  # type: ignore[operator]
+    total = 0.0
+    for weight, value in terms:
+        if value is None:
+            return None
+        total += weight * value
+    return total
 
 
 def percent(score: float | None) -> float | None:

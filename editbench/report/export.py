@@ -65,7 +65,7 @@ def _segment(value: Any, what: str) -> str:
 
 
 def _strip_prefix(external_id: str, prefix: str) -> str:
-    return external_id[len(prefix) :] if external_id.startswith(prefix) else external_id
+    return external_id.removeprefix(prefix)
 
 
 def gedit_location(sample: SampleData) -> tuple[str, str, str]:
@@ -75,10 +75,8 @@ def gedit_location(sample: SampleData) -> tuple[str, str, str]:
     language = p.get("instruction_language") or _GEDIT_LANGUAGES.get(sample.instruction_language, sample.instruction_language)
     key = p.get("key")
     if key is None:
-        key = sample.external_id
-        suffix = f"_{sample.instruction_language}"
-        if key.endswith(suffix):  # the GEdit importer's ids are "<key>_<language>"
-            key = key[: -len(suffix)]
+        # the GEdit importer's ids are "<key>_<language>"
+        key = sample.external_id.removesuffix(f"_{sample.instruction_language}")
     return (_segment(task_type, "task type"), _segment(language, "language"), _segment(key, "key"))
 
 

@@ -43,7 +43,7 @@ def offline_env(cache: Path) -> dict[str, str]:
 
 def editbench(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "editbench.cli", *args], env=env, capture_output=True, text=True, timeout=300, cwd=ROOT
+        [sys.executable, "-m", "editbench.cli", *args], env=env, capture_output=True, text=True, timeout=300, cwd=ROOT, check=False
     )
 
 

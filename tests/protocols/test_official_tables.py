@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from editbench.protocols import PROTOCOLS
-from editbench.protocols import gedit, imgedit, kris, rise
+from editbench.protocols import PROTOCOLS, gedit, imgedit, kris, rise
 from tests.protocols.conftest import FIXTURES
 
 

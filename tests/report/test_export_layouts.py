@@ -85,7 +85,7 @@ def test_kris_layout_is_what_the_metrics_scripts_open(ledger, realdata, tmp_path
 
 
 def test_rise_layout_is_what_gpt_eval_finds(ledger, realdata, tmp_path):
-    run_id, items = imported_run(ledger, tmp_path, "rise", realdata / "rise" / "data" / "data_total.json")
+    run_id, _ = imported_run(ledger, tmp_path, "rise", realdata / "rise" / "data" / "data_total.json")
     out = tmp_path / "outputs"
     result = export(ledger, run_id, "rise", out)
     rows = json.loads((realdata / "rise" / "data" / "data_total.json").read_text())
@@ -102,7 +102,7 @@ def test_rise_layout_is_what_gpt_eval_finds(ledger, realdata, tmp_path):
 
 def test_imgedit_layout_is_what_basic_bench_reads(ledger, realdata, tmp_path):
     imgedit = realdata / "imgedit"
-    run_id, items = imported_run(
+    run_id, _ = imported_run(
         ledger, tmp_path, "imgedit", imgedit / "basic_edit.json", image_root=imgedit / "Benchmark" / "singleturn", limit=40
     )
     out = tmp_path / "imgedit-results"
