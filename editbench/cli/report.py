@@ -132,7 +132,13 @@ def compare_command(runs: tuple[str, ...], out_dir: Path | None) -> None:
 @click.command("export")
 @click.argument("run")
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--layout", type=click.Choice(["gedit"]), default="gedit", show_default=True, help="Folder layout to write.")
+@click.option(
+    "--layout",
+    type=click.Choice(["gedit", "kris", "rise", "imgedit"]),
+    default="gedit",
+    show_default=True,
+    help="Folder layout to write: the one that benchmark's official evaluation script reads.",
+)
 @click.option("--model-name", default=None, help="Folder name under DEST.  [default: the run's name, else run-<id>]")
 def export_command(run: str, dest: Path, layout: str, model_name: str | None) -> None:
     """Copy RUN's edited images into DEST in another benchmark's layout.
@@ -141,15 +147,19 @@ def export_command(run: str, dest: Path, layout: str, model_name: str | None) ->
     --layout gedit writes what GEdit-Bench's test_gedit_score.py reads:
       DEST/<model_name>/fullset/<task_type>/<instruction_language>/<key>.png         (edited)
       DEST/<model_name>/fullset/<task_type>/<instruction_language>/<key>_SRCIMG.png  (source)
+    --layout kris:    DEST/<model_name>/<category>/<id>.jpg  (use the Kris_Bench checkout's results/ as DEST)
+    --layout rise:    DEST/<model_name>/images/<category>/<index>.png  (gpt_eval.py --output DEST/<model_name>)
+    --layout imgedit: DEST/<model_name>/<key>.png  (basic_bench.py --result_img_folder DEST/<model_name>)
     Samples that cannot be exported (failed edit, image not found) are listed on the terminal
-    and in DEST/<model_name>/export_manifest.json: GEdit's scorer would skip them silently.
+    and in DEST/<model_name>/export_manifest.json, with the official command to run: the
+    official scripts would skip them silently.
     """
     from editbench.config import load_settings
-    from editbench.report.export import export_gedit
+    from editbench.report.export import export_layout
 
     settings = load_settings()
     [data] = _read_runs([run])
-    result = export_gedit(data, dest, model_name=model_name, home=settings.home)
+    result = export_layout(data, dest, layout, model_name=model_name, home=settings.home)
     for sample, reason in result.skipped:
         err_console.print(f"[yellow]skipped[/] {sample}: {reason}", highlight=False)
     console.print(

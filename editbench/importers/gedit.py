@@ -25,8 +25,10 @@ from editbench.importers.native_writer import (
     NativeBenchmarkWriter,
 )
 from editbench.importers.records import (
+    EDITBENCH_SCORING,
     ImporterError,
     ImportReport,
+    Scoring,
     SkipCallback,
     SkipRecord,
     import_into,
@@ -110,6 +112,7 @@ def import_gedit(
     overwrite: bool = False,
     on_skip: SkipCallback | None = None,
     image_root: Path | None = None,
+    scoring: Scoring = EDITBENCH_SCORING,
 ) -> ImportReport:
     """Import GEdit-Bench from a Parquet/Arrow file or a folder holding such files."""
     pyarrow = _require_pyarrow()
@@ -119,12 +122,13 @@ def import_gedit(
         dest,
         MANIFEST,
         _records_of(pyarrow, files, image_root),
-        lambda row_base, w: _convert(row_base[0], w, row_base[1]),
+        lambda row_base, w: _convert(row_base[0], w, row_base[1], scoring),
         kind=KIND,
         provenance={"importer": KIND, "dataset": DATASET, "source": str(src.absolute()), "files": [str(p) for p in files]},
         limit=limit,
         overwrite=overwrite,
         on_skip=on_skip,
+        scoring=scoring,
     )
 
 
@@ -212,7 +216,7 @@ def _record_id(row: dict[str, Any], fallback: str) -> str:
     return f"{str(key).strip()}_{language}"
 
 
-def _convert(row: dict[str, Any], writer: NativeBenchmarkWriter, base: Path) -> ItemLine:
+def _convert(row: dict[str, Any], writer: NativeBenchmarkWriter, base: Path, scoring: Scoring) -> ItemLine:
     key = require_str(row, "key")
     task_type = require_str(row, "task_type")
     instruction = require_str(row, "instruction")
@@ -221,7 +225,7 @@ def _convert(row: dict[str, Any], writer: NativeBenchmarkWriter, base: Path) -> 
     if writer.has_item(item_id):
         raise SkipRecord(f"duplicate id {item_id!r}")
     data = _image_bytes(row.get(IMAGE_FIELD), base)
-    writer.declare_category(manifest_category(task_type))
+    writer.declare_category(scoring.declare(manifest_category(task_type)))
     source_image = writer.write_image_bytes(data, f"{task_type}/{item_id}")
     intersection = row.get("Intersection_exist")
     source: dict[str, Any] = {

@@ -23,8 +23,10 @@ from editbench.importers.native_writer import (
     NativeBenchmarkWriter,
 )
 from editbench.importers.records import (
+    EDITBENCH_SCORING,
     ImporterError,
     ImportReport,
+    Scoring,
     SkipCallback,
     SkipRecord,
     import_into,
@@ -247,6 +249,7 @@ def import_imgedit(
     overwrite: bool = False,
     on_skip: SkipCallback | None = None,
     image_root: Path | None = None,
+    scoring: Scoring = EDITBENCH_SCORING,
 ) -> ImportReport:
     """Import the Basic-Edit-Suite from ``basic_edit.json`` or a folder holding it and the images.
 
@@ -258,12 +261,13 @@ def import_imgedit(
         dest,
         MANIFEST,
         _records(_load(annotation)),
-        lambda record, w: _convert(record, w, root),
+        lambda record, w: _convert(record, w, root, scoring),
         kind=KIND,
         provenance={"importer": KIND, "dataset": DATASET, "source": str(annotation.absolute()), "images": str(root)},
         limit=limit,
         overwrite=overwrite,
         on_skip=on_skip,
+        scoring=scoring,
     )
 
 
@@ -288,7 +292,7 @@ def _records(entries: dict[str, Any]) -> Iterator[tuple[str, tuple[str, Any]]]:
         yield key, (key, entry)
 
 
-def _convert(record: tuple[str, Any], writer: NativeBenchmarkWriter, root: Path) -> ItemLine:
+def _convert(record: tuple[str, Any], writer: NativeBenchmarkWriter, root: Path, scoring: Scoring) -> ItemLine:
     key, entry = record
     if not isinstance(entry, dict):
         raise SkipRecord(f"entry is {type(entry).__name__}, expected an object")
@@ -298,7 +302,7 @@ def _convert(record: tuple[str, Any], writer: NativeBenchmarkWriter, root: Path)
     if writer.has_item(key):
         raise SkipRecord(f"duplicate id {key!r}")
     image_path = resolve_under(root, image_name)
-    writer.declare_category(manifest_category(edit_type))
+    writer.declare_category(scoring.declare(manifest_category(edit_type)))
     source_image = writer.copy_image(image_path, image_name)
     return ItemLine(
         id=key,

@@ -27,8 +27,10 @@ from editbench.importers.native_writer import (
     NativeBenchmarkWriter,
 )
 from editbench.importers.records import (
+    EDITBENCH_SCORING,
     ImporterError,
     ImportReport,
+    Scoring,
     SkipCallback,
     SkipRecord,
     import_into,
@@ -196,6 +198,7 @@ def import_kris(
     overwrite: bool = False,
     on_skip: SkipCallback | None = None,
     image_root: Path | None = None,
+    scoring: Scoring = EDITBENCH_SCORING,
 ) -> ImportReport:
     """Import KRIS-Bench from its ``KRIS_Bench`` folder (or a folder that contains it).
 
@@ -203,9 +206,9 @@ def import_kris(
     """
     root = bench_root(Path(src))
     return import_into(
-        dest, MANIFEST, _records(root), _convert, kind=KIND,
+        dest, MANIFEST, _records(root), lambda record, w: _convert(record, w, scoring), kind=KIND,
         provenance={"importer": KIND, "dataset": DATASET, "source": str(root.absolute())},
-        limit=limit, overwrite=overwrite, on_skip=on_skip,
+        limit=limit, overwrite=overwrite, on_skip=on_skip, scoring=scoring,
     )
 
 
@@ -240,7 +243,7 @@ def _natural_key(sample_id: str) -> tuple[int, int, str]:
     return (0, int(sample_id), "") if sample_id.isdigit() else (1, 0, sample_id)
 
 
-def _convert(record: tuple[str, str, Any, Path], writer: NativeBenchmarkWriter) -> ItemLine:
+def _convert(record: tuple[str, str, Any, Path], writer: NativeBenchmarkWriter, scoring: Scoring) -> ItemLine:
     sample_id, category, entry, folder = record
     if isinstance(entry, Exception):
         raise SkipRecord(f"cannot read {ANNOTATION}: {entry}")
@@ -255,7 +258,7 @@ def _convert(record: tuple[str, str, Any, Path], writer: NativeBenchmarkWriter) 
         raise SkipRecord(f"duplicate id {item_id!r}")
     source_path = resolve_under(folder, source_name)
     reference_path = resolve_under(folder, ground_truth) if ground_truth else None
-    writer.declare_category(manifest_category(category))
+    writer.declare_category(scoring.declare(manifest_category(category)))
     source_image = writer.copy_image(source_path, f"{category}/{source_name}")
     reference_image = writer.copy_image(reference_path, f"{category}/{ground_truth}") if reference_path else None
     source: dict[str, Any] = {"dataset": DATASET, "category": category, "id": sample_id, "ori_img": source_name}

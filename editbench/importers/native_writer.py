@@ -120,6 +120,7 @@ class NativeBenchmarkWriter:
         self._items: list[ItemLine] = []
         self._ids: set[str] = set()
         self._image_origins: dict[str, str] = {}  # relative path -> content digest
+        self._text_files: dict[str, str] = {}  # relative path -> text (protocol files)
 
     # --- context manager: a failed import leaves nothing behind ---------------------------
 
@@ -154,6 +155,15 @@ class NativeBenchmarkWriter:
         except BenchmarkFormatError as exc:
             raise ValueError(str(exc)) from exc
         self._categories[category.name] = category
+
+    def add_text_file(self, relative: str, text: str) -> None:
+        """Write ``text`` to ``relative`` in the folder on commit (an official protocol's files)."""
+        parts = PurePosixPath(relative).parts
+        if not parts or any(part in ("", ".", "..") for part in parts) or relative.startswith("/"):
+            raise ValueError(f"{relative!r} is not a plain relative path")
+        if parts[0] == "images" or relative in ("benchmark.yaml", "items.jsonl", "import-report.json"):
+            raise ValueError(f"{relative!r} would replace a file the writer owns")
+        self._text_files[relative] = text
 
     def has_item(self, item_id: str) -> bool:
         return item_id in self._ids
@@ -193,6 +203,10 @@ class NativeBenchmarkWriter:
             )
         used = [name for name in self._categories if any(item.category == name for item in self._items)]
         (self._staging / "prompts").mkdir(exist_ok=True)
+        for relative, text in self._text_files.items():
+            target = self._staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
         for name in used:
             (self._staging / "prompts" / f"{name}.v1.txt").write_text(
                 self._categories[name].prompt_text, encoding="utf-8"

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from editbench.errors import ImporterError
+from editbench.protocols.base import EDITBENCH_SCORING, Scoring  # noqa: F401 - re-exported for importers
 
 if TYPE_CHECKING:
     from editbench.importers.native_writer import (
         ItemLine,
         NativeBenchmarkWriter,
     )
-    from editbench.records import Benchmark
+    from editbench.records import Benchmark, Category
 
 logger = logging.getLogger("editbench.importers")
 
@@ -50,6 +51,8 @@ class ImportReport:
     dest: Path
     written: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
 
 
 def log_skip(record_id: str, reason: str) -> None:
@@ -94,6 +97,7 @@ def import_into(
     limit: int | None = None,
     overwrite: bool = False,
     on_skip: SkipCallback | None = None,
+    scoring: Scoring = EDITBENCH_SCORING,
 ) -> ImportReport:
     """The whole of an importer once it knows its records: convert them into a native
     benchmark at ``dest`` (written only when everything converted is committed)."""
@@ -102,7 +106,9 @@ def import_into(
     )
 
     report = ImportReport(kind=kind, dest=Path(dest))
-    with NativeBenchmarkWriter(Path(dest), manifest, overwrite=overwrite) as writer:
+    with NativeBenchmarkWriter(Path(dest), scoring.manifest_or(manifest), overwrite=overwrite) as writer:
+        for relative, text in scoring.files.items():
+            writer.add_text_file(relative, text)
         convert_records(writer, report, records, convert, limit=limit, on_skip=on_skip)
         writer.commit(report, provenance)
     return report

@@ -28,8 +28,10 @@ from editbench.importers.native_writer import (
     NativeBenchmarkWriter,
 )
 from editbench.importers.records import (
+    EDITBENCH_SCORING,
     ImporterError,
     ImportReport,
+    Scoring,
     SkipCallback,
     SkipRecord,
     import_into,
@@ -157,20 +159,23 @@ def import_rise(
     overwrite: bool = False,
     on_skip: SkipCallback | None = None,
     image_root: Path | None = None,
+    scoring: Scoring = EDITBENCH_SCORING,
 ) -> ImportReport:
     """Import RISEBench from its JSON file, or the folder that holds it (``data/`` is searched too)."""
     annotation = annotation_file(Path(src))
-    root = Path(image_root) if image_root else annotation.parent
+    samples = _load(annotation)
+    root = Path(image_root) if image_root else default_image_root(annotation, samples)
     return import_into(
         dest,
         MANIFEST,
-        _records(_load(annotation)),
-        lambda sample, w: _convert(sample, w, root),
+        _records(samples),
+        lambda sample, w: _convert(sample, w, root, scoring),
         kind=KIND,
         provenance={"importer": KIND, "dataset": DATASET, "source": str(annotation.absolute()), "images": str(root)},
         limit=limit,
         overwrite=overwrite,
         on_skip=on_skip,
+        scoring=scoring,
     )
 
 
@@ -184,6 +189,25 @@ def annotation_file(src: Path) -> Path:
             if (folder / name).is_file():
                 return folder / name
     raise ImporterError(f"none of {', '.join(ANNOTATION_NAMES)} found in {src} or {src / 'data'}")
+
+
+def default_image_root(annotation: Path, samples: list[Any], probe: int = 8) -> Path:
+    """The folder the samples' image paths start from: the JSON's folder (RISEBench on GitHub),
+    or ``data/`` beside it (the hub dataset unpacked: JSON at the top, images under ``data/``).
+
+    The first few image paths decide; the JSON's folder wins a tie, and is the answer when no
+    image is found under either (each such item is then skipped with the path it looked for).
+    """
+    paths = [s["image"] for s in samples[:probe] if isinstance(s, dict) and isinstance(s.get("image"), str)]
+    paths += [s["image"][0] for s in samples[:probe] if isinstance(s, dict) and isinstance(s.get("image"), list) and s["image"] and isinstance(s["image"][0], str)]
+    candidates = (annotation.parent, annotation.parent / "data")
+    found = [sum((root / p).is_file() for p in paths) for root in candidates]
+    return candidates[1] if found[1] > found[0] else candidates[0]
+
+
+def load_samples(annotation: Path) -> list[Any]:
+    """The samples of a RISEBench data file (the official protocol reads their prompt flags)."""
+    return _load(annotation)
 
 
 def _load(annotation: Path) -> list[Any]:
@@ -203,7 +227,7 @@ def _records(samples: list[Any]) -> Iterator[tuple[str, Any]]:
         yield (str(index).strip() if valid else f"sample #{position}"), sample
 
 
-def _convert(sample: Any, writer: NativeBenchmarkWriter, root: Path) -> ItemLine:
+def _convert(sample: Any, writer: NativeBenchmarkWriter, root: Path, scoring: Scoring) -> ItemLine:
     if not isinstance(sample, dict):
         raise SkipRecord(f"sample is {type(sample).__name__}, expected an object")
     index = require_str(sample, "index")
@@ -216,7 +240,7 @@ def _convert(sample: Any, writer: NativeBenchmarkWriter, root: Path) -> ItemLine
         raise SkipRecord(f"duplicate id {index!r}")
     source_path = resolve_under(root, image_name)
     reference_path = resolve_under(root, reference_name) if reference_name else None
-    writer.declare_category(manifest_category(category))
+    writer.declare_category(scoring.declare(manifest_category(category)))
     source_image = writer.copy_image(source_path, image_name)
     reference_image = writer.copy_image(reference_path, reference_name) if reference_path else None
     flags = tuple(flag for flag in FLAGS if is_true(sample.get(flag)))
