@@ -12,6 +12,7 @@ with error code ``not_in_ledger`` once it is done.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -263,13 +264,23 @@ def load_run(session: Session, run_id: int) -> RunData:
 
 def resolve_image(path: str | None, sha256: str | None, home: Path) -> Path | None:
     """Find an image the ledger points at: its recorded path (relative paths are under
-    ``home``), else the content-addressed store under ``home/store`` by hash. None if absent."""
+    ``home``), else the content-addressed store under ``home/store`` by hash. None if absent.
+    An object-store run (``s3://`` locations, EDITBENCH_STORE_URL set) resolves to a copy in
+    the local read cache, so reports are written locally from it."""
+    if path and "://" in path:
+        from editbench.storage.images import local_copy, store_copy
+
+        return local_copy(path, sha256, home) or (store_copy(sha256) if sha256 else None)
     if path:
         candidate = Path(path)
         if not candidate.is_absolute():
             candidate = home / candidate
         if candidate.is_file():
             return candidate
+    if sha256 and os.environ.get("EDITBENCH_STORE_URL"):
+        from editbench.storage.images import store_copy
+
+        return store_copy(sha256)
     if sha256:
         from editbench.benchmark.store import ImageStore
 

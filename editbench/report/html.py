@@ -30,7 +30,7 @@ from editbench.report.markdown import (
     fmt_pct,
 )
 from editbench.report.summary import UNSCORED_STATES, SampleScore, score_sample
-from editbench.thumbnails import make_thumbnail, thumbnail_cache
+from editbench.thumbnails import fetch_shared_thumbnail, make_thumbnail, thumbnail_cache
 
 FAILURE_STATES = ("failed", "parse_error", "refusal", "missing")
 PALETTE = ("#3b6fb6", "#d9822b", "#3a9a5b", "#b5485d", "#7a5cb3", "#6b7a8f")
@@ -49,6 +49,8 @@ def _place_thumb(source: Path, target: Path, cached: Path | None) -> bool:
     ``target``: a hard link to the cached copy, or a copy where links are not possible."""
     if target.exists():
         return True
+    if cached is not None and not cached.exists():
+        fetch_shared_thumbnail(cached)  # made by a worker and kept in the object store, if any
     if cached is None or not make_thumbnail(source, cached):
         return make_thumbnail(source, target)
     try:

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
-from editbench.benchmark.store import ImageStore, MissingImageError
+from editbench.benchmark.store import MissingImageError
 from editbench.config import load_settings
 from editbench.models.base import EditRequest
 from editbench.models.seeding import derive_seed
 from editbench.schema import ledger
 from editbench.schema.db import transact
 from editbench.schema.models import Run, Sample, Status
+from editbench.storage.images import image_store
 from editbench.workers.imagecache import store_edited_image
 from editbench.workers.runtime import MODELS, heartbeat, worker_identity
 
@@ -112,7 +113,7 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
 
 def _load_source(sample: Sample) -> Image.Image:
     try:
-        image = ImageStore(load_settings().store_dir).open(sample.source_sha256)
+        image = image_store().open(sample.source_sha256)
         image.load()
         return image.convert("RGB")
     except MissingImageError as exc:

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from editbench.benchmark.store import ImageStore
 from editbench.config import load_settings
 from editbench.models.base import Criterion, JudgePrompt, JudgeRequest, Outcome
 from editbench.schema import ledger
 from editbench.schema.db import transact
 from editbench.schema.models import Benchmark, Category, Edit, Run, Sample, Status
+from editbench.storage.images import image_store
 from editbench.workers.imagecache import load_edited_image
 from editbench.workers.runtime import (
     MODELS,
@@ -157,7 +157,7 @@ def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _Bat
 
     # Through ``transact``: a database blip here must delay the batch, not fail its claim.
     rows, criteria, prompt, scale, judge_spec = transact(read)
-    store = ImageStore(load_settings().store_dir)
+    store = image_store()
     requests, failures = [], {}
     for sample, edit in rows:
         try:
@@ -166,7 +166,7 @@ def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _Bat
                 JudgeRequest(
                     key=str(sample.id),
                     source_image=store.open(sample.source_sha256).convert("RGB"),
-                    edited_image=load_edited_image(run_id, sample.id, edit.output_path),
+                    edited_image=load_edited_image(run_id, sample.id, edit.output_path, edit.output_sha256),
                     instruction=sample.instruction,
                     prompt=prompt,
                     criteria=criteria,
