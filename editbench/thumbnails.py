@@ -87,9 +87,11 @@ def fetch_shared_thumbnail(target: Path) -> bool:
     local file ``target``; False when images are local or nobody made that thumbnail."""
     if (remote := _remote()) is None:
         return False
+    from editbench.storage.backend import StorageUnavailableError
+
     try:
         data = remote.read_bytes(_key(target.stem))
-    except (OSError, ValueError):
+    except (OSError, ValueError, StorageUnavailableError):
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
@@ -110,6 +112,8 @@ def _remote():
 
 
 def _publish(remote, sha256: str, image: Image.Image) -> None:
+    from editbench.storage.backend import StorageUnavailableError
+
     try:
         if remote.exists(_key(sha256)):
             return
@@ -118,5 +122,5 @@ def _publish(remote, sha256: str, image: Image.Image) -> None:
         buffer = io.BytesIO()
         thumb.save(buffer, "JPEG", quality=THUMB_QUALITY)
         remote.write_bytes(_key(sha256), buffer.getvalue())
-    except (OSError, ValueError):
+    except (OSError, ValueError, StorageUnavailableError):
         pass  # a missing thumbnail only costs the report one decode

@@ -7,9 +7,9 @@ S3-compatible object store), reached through one interface.
 - :mod:`editbench.storage.images` — the image store, artifacts and thumbnails on top of it.
 """
 
-from editbench.storage.backend import Storage
+from editbench.storage.backend import Storage, StorageUnavailableError
 from editbench.storage.cache import ReadCache
 from editbench.storage.configured import open_storage, read_cache
 from editbench.storage.settings import StorageSettings, StorageURLError
 
-__all__ = ["ReadCache", "Storage", "StorageSettings", "StorageURLError", "open_storage", "read_cache"]
+__all__ = ["ReadCache", "Storage", "StorageSettings", "StorageURLError", "StorageUnavailableError", "open_storage", "read_cache"]

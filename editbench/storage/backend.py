@@ -16,14 +16,42 @@ reader must never see half an image:
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import fsspec
+
+from editbench.config import redact
+
+
+class StorageUnavailableError(RuntimeError):
+    """The object store could not be reached (not: the object is absent).
+
+    Not an OSError on purpose: callers treat OSError as "this image is unreadable" (a per-sample
+    failure, final), while an unreachable store is the host's problem — the work is left to its
+    lease so that a host that can reach the store takes it over.
+    """
+
+
+def _remote_errors(method: Callable) -> Callable:
+    @functools.wraps(method)
+    def wrapper(self: Storage, *args, **kwargs):
+        if self.is_local:
+            return method(self, *args, **kwargs)
+        try:
+            return method(self, *args, **kwargs)
+        except (FileNotFoundError, ValueError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - botocore/aiohttp/s3fs each have their own types
+            raise StorageUnavailableError(f"object store {redact(self.url)} unavailable: {type(exc).__name__}: {redact(str(exc))}") from exc
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -82,13 +110,16 @@ class Storage:
 
     # ------------------------------------------------------------------ operations
 
+    @_remote_errors
     def exists(self, key: str) -> bool:
         return bool(self.fs.exists(self._path(key)))
 
+    @_remote_errors
     def read_bytes(self, key: str) -> bytes:
         """The object's bytes; FileNotFoundError when there is none."""
         return self.fs.cat_file(self._path(key))  # s3fs maps NoSuchKey to FileNotFoundError
 
+    @_remote_errors
     def write_bytes(self, key: str, data: bytes) -> str:
         """Publish ``data`` under ``key`` atomically; returns :meth:`location`."""
         path = self._path(key)
@@ -109,6 +140,7 @@ class Storage:
             self.fs.pipe_file(path, data)
         return self.location(key)
 
+    @_remote_errors
     def keys(self, prefix: str) -> list[str]:
         """Keys that start with ``prefix`` (a folder-like prefix plus a name start), sorted."""
         _check_key(prefix)
@@ -125,6 +157,7 @@ class Storage:
                 found.append(f"{folder}/{base}" if folder else base)
         return sorted(found)
 
+    @_remote_errors
     def delete(self, key: str) -> None:
         try:
             self.fs.rm_file(self._path(key))

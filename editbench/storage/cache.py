@@ -7,7 +7,8 @@ nothing to invalidate, because a hash names one content forever.
 
 Bounded by size, least recently used first: a hit touches the file's mtime, and when the
 folder outgrows ``max_bytes`` the oldest files go. Several worker processes on one host may
-share the folder; writes are atomic renames, so they never see each other's half files.
+share the folder; writes are atomic renames, so they never see each other's half files, and
+every admission rescans the folder, so the bound holds for all of them together.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ class ReadCache:
         self.root = Path(root)
         self.max_bytes = max(0, int(max_bytes))
         self._lock = threading.Lock()
-        self._approx_bytes: int | None = None  # this process's running estimate; rescanned when over
 
     def path(self, sha256: str) -> Path:
         _check_sha256(sha256)
@@ -59,10 +59,7 @@ class ReadCache:
             temp = path.with_name(f".{sha256}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
             temp.write_bytes(data)
             os.replace(temp, path)
-            with self._lock:
-                if self._approx_bytes is not None:
-                    self._approx_bytes += len(data)
-        self._evict_if_over()
+            self._evict_if_over()
         return path
 
     def size_bytes(self) -> int:
@@ -84,9 +81,10 @@ class ReadCache:
         return entries
 
     def _evict_if_over(self) -> None:
+        # A fresh scan each time, not a running total: other processes on the host (one worker
+        # per GPU) share the folder. A few thousand stat calls cost milliseconds; a put follows
+        # a download or an edit that takes far longer.
         with self._lock:
-            if self._approx_bytes is not None and self._approx_bytes <= self.max_bytes:
-                return
             entries = self._entries()
             total = sum(size for _, size, _ in entries)
             for file, size, _ in sorted(entries, key=lambda e: e[2]):
@@ -94,7 +92,6 @@ class ReadCache:
                     break
                 file.unlink(missing_ok=True)
                 total -= size
-            self._approx_bytes = total
 
 
 def _check_sha256(sha256: str) -> None:

@@ -20,6 +20,7 @@ from editbench.models.seeding import derive_seed
 from editbench.schema import ledger
 from editbench.schema.db import transact
 from editbench.schema.models import Run, Sample, Status
+from editbench.storage.backend import StorageUnavailableError
 from editbench.storage.images import image_store
 from editbench.workers.imagecache import store_edited_image
 from editbench.workers.runtime import MODELS, heartbeat, worker_identity
@@ -101,6 +102,10 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
             edited = editor.edit(EditRequest(sample_id=sample.external_id, image=source, instruction=sample.instruction, seed=seed))
             stored = store_edited_image(run_id, sample_id, edited)
             outcome = ledger.EditOutcome(Status.DONE, seed=seed, output_sha256=stored.sha256, output_path=stored.path)
+        except StorageUnavailableError:
+            # This host cannot reach the object store: not the sample's fault. Record nothing;
+            # the claim's lease runs out and a host that can reach the store redoes the edit.
+            return EditTaskResult(run_id, sample_id, "deferred")
         except SampleError as exc:
             outcome = ledger.EditOutcome(Status.FAILED, seed=seed, error_code=exc.code, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - any model failure is this sample's failure

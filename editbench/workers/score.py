@@ -21,6 +21,7 @@ from editbench.models.base import Criterion, JudgePrompt, JudgeRequest, Outcome
 from editbench.schema import ledger
 from editbench.schema.db import transact
 from editbench.schema.models import Benchmark, Category, Edit, Run, Sample, Status
+from editbench.storage.backend import StorageUnavailableError
 from editbench.storage.images import image_store
 from editbench.workers.imagecache import load_edited_image
 from editbench.workers.runtime import (
@@ -102,7 +103,11 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
         return JudgeBatchResult(run_id, category_id, 0)
 
     with heartbeat(task_id):
-        batch = _prepare_batch(run_id, category_id, claimed)
+        try:
+            batch = _prepare_batch(run_id, category_id, claimed)
+        except StorageUnavailableError:
+            # As for edits: leave the claims to their lease; a host that reaches the store judges them.
+            return JudgeBatchResult(run_id, category_id, 0)
         results: list = []
         identity = None
         started = time.perf_counter()
@@ -176,6 +181,8 @@ def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _Bat
                     reference_image=reference,
                 )
             )
+        except StorageUnavailableError:
+            raise
         except Exception as exc:  # noqa: BLE001 - an unreadable image fails this sample only
             failures[sample.id] = ("image_unreadable", f"{type(exc).__name__}: {exc}")
     return _BatchContext(requests, failures, criteria, prompt, judge_spec)
