@@ -35,6 +35,9 @@ def worker_command(gpu: int | None, cpu: bool, slot: int, loglevel: str) -> None
         os.environ["EDITBENCH_DEVICE"] = "cpu"
         kind = "cpu"
     os.environ["EDITBENCH_WORKER_SLOT"] = str(slot)
+    from editbench.storage import StorageSettings
+
+    click.echo(f"images: {StorageSettings.from_env().describe()}", err=True)  # credentials masked
     from editbench.queues import worker_queues
     from editbench.workers.app import app
 

@@ -160,3 +160,15 @@ def test_credentials_never_appear_in_the_storage_description(monkeypatch, tmp_pa
     text = StorageSettings.from_env().describe()
     assert "s3://bucket/prefix" in text and "minio.lab:9000" in text
     assert "hunter2" not in text and SECRET_KEY not in text
+
+
+def test_the_cli_refuses_a_bad_store_url_with_one_line_and_no_traceback(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "EDITBENCH_HOME": str(tmp_path), "EDITBENCH_STORE_URL": "gs://user:hunter2@bucket/x"}
+    result = subprocess.run([sys.executable, "-m", "editbench.cli", "benchmarks"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "unsupported scheme 'gs'" in result.stderr and "Traceback" not in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout
+    assert not (tmp_path / "editbench.db").exists()  # nothing recorded for a refused command
