@@ -108,19 +108,24 @@ def measure_overhead(reps: int) -> dict[str, Any]:
         reset()
 
 
-def _throughput(run_id: int) -> dict[str, Any]:
+def _throughput(run_id: int, n_hosts: int, median_s: float) -> dict[str, Any]:
     from sqlalchemy import func, select
 
+    from editbench.models.simulated import edit_duration
     from editbench.schema.db import session_scope
-    from editbench.schema.models import Edit, Judgment, Status
+    from editbench.schema.models import Edit, Judgment, Sample, Status
 
     with session_scope() as s:
         first = s.scalar(select(func.min(Edit.started_at)).where(Edit.run_id == run_id))
         last = s.scalar(select(func.max(Judgment.finished_at)).where(Judgment.run_id == run_id))
         samples = s.scalar(select(func.count()).select_from(Edit).where(Edit.run_id == run_id, Edit.status == Status.DONE))
         hosts = sorted({w.split("/", 1)[0] for w in s.scalars(select(Edit.worker).where(Edit.run_id == run_id))})
+        ids = s.scalars(select(Sample.external_id).join(Edit, Edit.sample_id == Sample.id).where(Edit.run_id == run_id)).all()
     makespan = (last - first).total_seconds()
-    return {"samples": samples, "makespan_s": round(makespan, 2), "samples_per_s": round(samples / makespan, 3), "hosts": hosts}
+    # Perfect packing of the simulated edit sleeps over the hosts, no overhead at all.
+    ideal = sum(edit_duration(i, median_s=median_s, sigma=0.1) for i in ids) / n_hosts
+    return {"samples": samples, "makespan_s": round(makespan, 2), "ideal_s": round(ideal, 2),
+            "samples_per_s": round(samples / makespan, 3), "hosts": hosts}
 
 
 def measure_hosts(per_category: int, median_s: float) -> dict[str, Any]:
@@ -153,9 +158,10 @@ def measure_hosts(per_category: int, median_s: float) -> dict[str, Any]:
             # S3 client (seconds, once per process); round-robin reaches every worker.
             run("--routing", "round-robin", "--gpus", str(n_hosts), "--category", "physics", median=0.0)
             run_id = run()
-            results[f"{n_hosts}_host"] = _throughput(run_id)
+            results[f"{n_hosts}_host"] = _throughput(run_id, n_hosts, median_s)
             print(f"{n_hosts} host(s): {results[f'{n_hosts}_host']}", flush=True)
         results["ratio_two_vs_one"] = round(results["2_host"]["samples_per_s"] / results["1_host"]["samples_per_s"], 3)
+        results["load_average_1m_after"] = round(os.getloadavg()[0], 2)
         results["setup"] = {"per_category": per_category, "categories": 5, "editor_median_s": median_s,
                             "workers_per_host": 1, "store": "S3 (moto) on the head's veth address", "ledger": "PostgreSQL (private)"}
     return results
@@ -172,7 +178,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.reps, args.per_category, args.median_s = 5, 2, 0.2
-    report: dict[str, Any] = {"overhead": measure_overhead(args.reps)}
+    report: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "load_average_1m_before": round(os.getloadavg()[0], 2)},
+                              "overhead": measure_overhead(args.reps)}
     print(json.dumps(report["overhead"], indent=2), flush=True)
     if not args.skip_hosts:
         report["hosts"] = measure_hosts(args.per_category, args.median_s)
