@@ -170,3 +170,10 @@ def test_a_host_cut_off_mid_run_loses_its_leased_work_to_the_other_host(host_clu
     assert {(j.sample_id, j.criterion, j.worker, j.score) for j in _judgments(run_id)} == judged
     prefix = f"editbench/artifacts/run-{run_id}/"
     assert len(cluster.s3.keys(cluster.bucket, prefix)) == len(edits)
+
+
+def test_without_root_the_host_tests_skip_and_say_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tests.hosts.cluster as cluster_module
+
+    monkeypatch.setattr(cluster_module.os, "geteuid", lambda: 1000)
+    assert "needs root" in cluster_module.unavailable_reason()
