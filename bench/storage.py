@@ -59,9 +59,8 @@ def _median_ms(samples: list[float]) -> float:
 
 def measure_overhead(reps: int) -> dict[str, Any]:
     from editbench.storage import ReadCache, Storage
-    from editbench.storage.configured import reset
+    from editbench.storage.configured import open_storage, reset
     from editbench.storage.settings import StorageSettings
-    from editbench.storage.configured import open_storage
     from tests.storage.s3server import S3Server
 
     data = test_image()
@@ -83,10 +82,10 @@ def measure_overhead(reps: int) -> dict[str, Any]:
         for i in range(reps):
             key = f"artifacts/run-1/{i}.png"
             for name, op in (
-                ("s3_upload", lambda: remote.write_bytes(key, data)),
-                ("s3_download", lambda: remote.read_bytes(key)),
-                ("local_write", lambda: local.write_bytes(key, data)),
-                ("local_read", lambda: local.read_bytes(key)),
+                ("s3_upload", lambda key=key: remote.write_bytes(key, data)),
+                ("s3_download", lambda key=key: remote.read_bytes(key)),
+                ("local_write", lambda key=key: local.write_bytes(key, data)),
+                ("local_read", lambda key=key: local.read_bytes(key)),
                 ("cache_hit", lambda: cache.get(sha)),
             ):
                 started = time.perf_counter()

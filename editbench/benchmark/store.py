@@ -51,10 +51,12 @@ class ImageStore:
     """
 
     def __init__(self, root: Path | Storage, cache: ReadCache | None = None) -> None:
-        self.remote = root if isinstance(root, Storage) and not root.is_local else None
-        self.root = Path(root.root) if isinstance(root, Storage) and self.remote is None else (
-            Path(root) if self.remote is None else root.url
-        )
+        self.remote: Storage | None
+        self.root: Path | str
+        if isinstance(root, Storage) and not root.is_local:
+            self.remote, self.root = root, root.url
+        else:
+            self.remote, self.root = None, Path(root.root if isinstance(root, Storage) else root)
         self.cache = cache
 
     def put(self, path: Path, sha256: str | None = None) -> StoredImage:

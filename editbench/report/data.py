@@ -270,7 +270,7 @@ def resolve_image(path: str | None, sha256: str | None, home: Path) -> Path | No
     if path and "://" in path:
         from editbench.storage.images import local_copy, store_copy
 
-        return local_copy(path, sha256, home) or (store_copy(sha256) if sha256 else None)
+        return local_copy(path, sha256) or (store_copy(sha256) if sha256 else None)
     if path:
         candidate = Path(path)
         if not candidate.is_absolute():

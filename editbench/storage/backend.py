@@ -48,7 +48,7 @@ def _remote_errors(method: Callable) -> Callable:
             return method(self, *args, **kwargs)
         except (FileNotFoundError, ValueError):
             raise
-        except Exception as exc:  # noqa: BLE001 - botocore/aiohttp/s3fs each have their own types
+        except Exception as exc:
             raise StorageUnavailableError(f"object store {redact(self.url)} unavailable: {type(exc).__name__}: {redact(str(exc))}") from exc
 
     return wrapper

@@ -15,7 +15,7 @@ import hashlib
 from pathlib import Path
 
 from editbench.benchmark.store import ImageStore
-from editbench.storage.backend import Storage
+from editbench.storage.backend import StorageUnavailableError
 from editbench.storage.configured import open_storage, read_cache
 
 STORE_PREFIX = "store"
@@ -53,21 +53,26 @@ def read_location(location: str, sha256: str | None = None) -> bytes:
     if "://" not in location:
         data = Path(location).read_bytes()
     else:
-        data = _storage_for(location).read_bytes(_key_for(location))
+        storage = open_storage()
+        key = storage.key_of(location)
+        if key is None:
+            raise FileNotFoundError(f"{location} is not under the configured store {storage.url} (set EDITBENCH_STORE_URL)")
+        data = storage.read_bytes(key)
     if sha256 and cache is not None:
         cache.put(sha256, data)
     return data
 
 
-def local_copy(location: str | None, sha256: str | None, home: Path) -> Path | None:
-    """A local file holding the image (for reports, which read files): the path itself when it
-    is local, else a copy in the read cache. None when the image cannot be found."""
+def local_copy(location: str | None, sha256: str | None) -> Path | None:
+    """A local file holding the object at ``location`` (an ``s3://`` URL), for reports, which
+    read files: its copy in the read cache. None for a local path (the caller has the file) or
+    when the object cannot be fetched."""
     if not location or "://" not in location:
         return None
     try:
         data = read_location(location, sha256)
-    except (OSError, ValueError):
-        return None
+    except (OSError, ValueError, StorageUnavailableError):
+        return None  # the report shows a placeholder
     digest = sha256 or hashlib.sha256(data).hexdigest()
     cache = read_cache()
     if cache is not None and (path := cache.put(digest, data)) is not None:
@@ -80,18 +85,5 @@ def store_copy(sha256: str) -> Path | None:
     read cache's copy for an object store); None if the store does not have it."""
     try:
         return image_store().path_for(sha256)
-    except (LookupError, ValueError, OSError):
+    except (LookupError, ValueError, OSError, StorageUnavailableError):
         return None
-
-
-def _storage_for(location: str) -> Storage:
-    storage = open_storage()
-    if storage.key_of(location) is None:
-        raise FileNotFoundError(f"{location} is not under the configured store {storage.url} (set EDITBENCH_STORE_URL)")
-    return storage
-
-
-def _key_for(location: str) -> str:
-    key = open_storage().key_of(location)
-    assert key is not None
-    return key

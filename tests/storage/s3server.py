@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 ACCESS_KEY = "editbench-test-key"
-SECRET_KEY = "editbench-test-secret-d0-not-log"  # noqa: S105 - a throwaway credential of a private test server
+SECRET_KEY = "editbench-test-secret-d0-not-log"
 
 
 def free_port(host: str = "127.0.0.1") -> int:

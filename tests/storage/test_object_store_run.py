@@ -45,8 +45,9 @@ def test_an_object_store_run_leaves_no_image_on_local_disk_but_the_bounded_cache
     assert 0 < sum(p.stat().st_size for p in cache.rglob("*") if p.is_file()) <= CACHE_MB * 1024**2
 
     # The report of that run is written locally; its thumbnails come from the object store.
-    from editbench.cli import main as cli_main  # noqa: F401 - the CLI is the user's way in
     from click.testing import CliRunner
+
+    from editbench.cli import main as cli_main
 
     out = tmp_path / "report"
     result = CliRunner().invoke(cli_main, ["report", str(run_id), "--out", str(out)])

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from editbench.storage import ReadCache, Storage, StorageSettings, StorageURLError, open_storage
+from editbench.storage import (
+    ReadCache,
+    Storage,
+    StorageSettings,
+    StorageURLError,
+    open_storage,
+)
 from editbench.storage.configured import reset
 from tests.storage.s3server import SECRET_KEY
 
@@ -167,7 +173,7 @@ def test_the_cli_refuses_a_bad_store_url_with_one_line_and_no_traceback(tmp_path
     import sys
 
     env = {**os.environ, "EDITBENCH_HOME": str(tmp_path), "EDITBENCH_STORE_URL": "gs://user:hunter2@bucket/x"}
-    result = subprocess.run([sys.executable, "-m", "editbench.cli", "benchmarks"], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "editbench.cli", "benchmarks"], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
     assert "unsupported scheme 'gs'" in result.stderr and "Traceback" not in result.stderr
     assert "hunter2" not in result.stderr + result.stdout
