@@ -39,6 +39,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("EDITBENCH_RESIDENT", "both", "both: editor and judge stay loaded together; one: loading either unloads the other (smaller cards)."),
     Variable("EDITBENCH_DEVICE", "cpu", "Device the worker runs models on (cpu or cuda); set by `editbench worker --gpu/--cpu`."),
     Variable("EDITBENCH_WORKER_SLOT", "", "The worker's GPU index or CPU slot (names its pinned queue); set by `editbench worker`."),
+    Variable("EDITBENCH_STORE_URL", "", "Where images and artifacts live: empty for EDITBENCH_HOME, or s3://bucket/prefix (any S3-compatible service)."),
+    Variable("EDITBENCH_S3_ENDPOINT_URL", "", "Endpoint of an S3-compatible object store (else AWS_ENDPOINT_URL); credentials come from AWS_* variables."),
+    Variable("EDITBENCH_STORE_CACHE_MB", "2048", "Size bound of each host's local read cache of an object store (EDITBENCH_HOME/cache/objects)."),
     Variable("EDITBENCH_FAULT_CRASH_ON", "", "Tests and drills only: comma-separated sample ids whose edit kills its worker process right after the claim."),
 )
 CELERY_PREFIX = "EDITBENCH_CELERY_"
@@ -60,6 +63,9 @@ class Settings:
     device: str = "cpu"
     worker_slot: int | None = None
     fault_crash_on: frozenset[str] = frozenset()
+    store_url: str | None = None
+    s3_endpoint_url: str | None = None
+    store_cache_mb: float = 2048.0
     # ``EDITBENCH_CELERY_<NAME>`` overrides, raw text keyed by lower-case Celery setting name.
     celery_overrides: Mapping[str, str] = field(default_factory=dict)
 
@@ -105,6 +111,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         device=get("EDITBENCH_DEVICE"),
         worker_slot=int(slot) if slot.strip().isdigit() else None,
         fault_crash_on=frozenset(s.strip() for s in env.get("EDITBENCH_FAULT_CRASH_ON", "").split(",") if s.strip()),
+        store_url=(env.get("EDITBENCH_STORE_URL") or "").strip() or None,
+        s3_endpoint_url=env.get("EDITBENCH_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,
+        store_cache_mb=float(get("EDITBENCH_STORE_CACHE_MB")),
         celery_overrides={k.removeprefix(CELERY_PREFIX).lower(): v for k, v in env.items() if k.startswith(CELERY_PREFIX)},
     )
 

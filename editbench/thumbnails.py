@@ -7,6 +7,7 @@ that just stored it) drops its thumbnail here for about a millisecond, and repor
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 from pathlib import Path
@@ -40,6 +41,9 @@ def cache_thumbnail(image: Image.Image, sha256: str, home: Path) -> Path | None:
     just hashed a source): about a millisecond there saves decoding the whole PNG again when
     the report is written, which is most of a cold report's time.
     """
+    if (remote := _remote()) is not None:  # an object store: the thumbnail goes there, not to disk
+        _publish(remote, sha256, image)
+        return None
     target = thumbnail_cache(home) / f"{sha256}.jpg"
     if target.exists():
         return target
@@ -62,3 +66,61 @@ def make_thumbnail(source: Path, target: Path) -> bool:
         return True
     except (OSError, ValueError, Image.DecompressionBombError):
         return False
+
+
+def thumbnail_stored_image(source: Path, sha256: str, home: Path) -> None:
+    """Thumbnail a file that was just put into the image store, into the shared thumbnail cache
+    (under EDITBENCH_HOME, or in the object store when images live there)."""
+    if (remote := _remote()) is None:
+        make_thumbnail(source, thumbnail_cache(home) / f"{sha256}.jpg")
+        return
+    try:
+        with Image.open(source) as image:
+            image.draft("RGB", (THUMB_SIZE, THUMB_SIZE))
+            _publish(remote, sha256, image)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        pass
+
+
+def fetch_shared_thumbnail(target: Path) -> bool:
+    """Bring a thumbnail that a worker left in the object store (named ``<sha256>.jpg``) to the
+    local file ``target``; False when images are local or nobody made that thumbnail."""
+    if (remote := _remote()) is None:
+        return False
+    from editbench.storage.backend import StorageUnavailableError
+
+    try:
+        data = remote.read_bytes(_key(target.stem))
+    except (OSError, ValueError, StorageUnavailableError):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temp.write_bytes(data)
+    os.replace(temp, target)
+    return True
+
+
+def _key(sha256: str) -> str:
+    return f"cache/thumbs-{THUMB_SIZE}/{sha256}.jpg"
+
+
+def _remote():
+    from editbench.storage.configured import open_storage
+
+    storage = open_storage()
+    return None if storage.is_local else storage
+
+
+def _publish(remote, sha256: str, image: Image.Image) -> None:
+    from editbench.storage.backend import StorageUnavailableError
+
+    try:
+        if remote.exists(_key(sha256)):
+            return
+        thumb = image.convert("RGB")
+        thumb.thumbnail((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        buffer = io.BytesIO()
+        thumb.save(buffer, "JPEG", quality=THUMB_QUALITY)
+        remote.write_bytes(_key(sha256), buffer.getvalue())
+    except (OSError, ValueError, StorageUnavailableError):
+        pass  # a missing thumbnail only costs the report one decode

@@ -19,6 +19,8 @@ from typing import BinaryIO
 from PIL import Image
 
 from editbench.errors import MissingImageError
+from editbench.storage.backend import Storage
+from editbench.storage.cache import ReadCache
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
@@ -29,7 +31,12 @@ _CHUNK = 1 << 20
 @dataclass(frozen=True)
 class StoredImage:
     sha256: str
-    path: Path
+    path: Path | None  # None when the store is an object store (see ``location``)
+    location: str = ""  # the local path, or the object's URL
+
+    def __post_init__(self) -> None:
+        if not self.location and self.path is not None:
+            object.__setattr__(self, "location", str(self.path))
 
 
 class ImageStore:
@@ -38,10 +45,19 @@ class ImageStore:
     The full hash is the file name (not git's 62-character remainder) so a file copied out of
     the store still says what it is. The suffix is kept only so that humans and viewers can open
     the files; lookups go by hash alone.
+
+    ``root`` may also be a :class:`~editbench.storage.Storage` on an object store (same keys
+    under its prefix); reads then go through ``cache``, a bounded local copy keyed by hash.
     """
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: Path | Storage, cache: ReadCache | None = None) -> None:
+        self.remote: Storage | None
+        self.root: Path | str
+        if isinstance(root, Storage) and not root.is_local:
+            self.remote, self.root = root, root.url
+        else:
+            self.remote, self.root = None, Path(root.root if isinstance(root, Storage) else root)
+        self.cache = cache
 
     def put(self, path: Path, sha256: str | None = None) -> StoredImage:
         """Copy ``path`` into the store (no-op if that content is already there).
@@ -49,6 +65,10 @@ class ImageStore:
         ``sha256``, when the caller already hashed the file (the loader does, to validate it),
         lets a re-ingest skip reading the file a second time if that content is stored.
         """
+        if self.remote is not None:
+            if sha256 and (key := self._find_key(sha256)) is not None:
+                return StoredImage(sha256, None, self.remote.location(key))
+            return self._put_remote(Path(path).read_bytes(), Path(path).suffix)
         if sha256 and (found := self._find(sha256)) is not None:
             return StoredImage(sha256, found)
         with open(path, "rb") as source:
@@ -56,6 +76,8 @@ class ImageStore:
 
     def put_bytes(self, data: bytes, suffix: str = ".png") -> StoredImage:
         """Store encoded image bytes, e.g. an edited image a worker just produced."""
+        if self.remote is not None:
+            return self._put_remote(data, suffix)
         return self._put_stream(io.BytesIO(data), suffix)
 
     def put_image(self, image: Image.Image, image_format: str = "PNG") -> StoredImage:
@@ -65,10 +87,19 @@ class ImageStore:
         return self.put_bytes(buffer.getvalue(), "." + image_format.lower())
 
     def __contains__(self, sha256: object) -> bool:
+        if self.remote is not None:
+            return isinstance(sha256, str) and self._find_key(sha256) is not None
         return isinstance(sha256, str) and self._find(sha256) is not None
 
     def path_for(self, sha256: str) -> Path:
-        """Where the image with this hash is stored; raises :class:`MissingImageError` if absent."""
+        """Where the image with this hash is stored; raises :class:`MissingImageError` if absent.
+        For an object store: the copy in the local read cache (fetched if needed)."""
+        if self.remote is not None:
+            self._read_remote(sha256)
+            cached = self.cache.path(sha256) if self.cache is not None else None
+            if cached is None or not cached.exists():
+                raise MissingImageError(f"image {sha256} has no local copy (no read cache configured)")
+            return cached
         found = self._find(sha256)
         if found is None:
             raise MissingImageError(f"image {sha256} is not in the image store at {self.root}")
@@ -76,6 +107,10 @@ class ImageStore:
 
     def open(self, sha256: str) -> Image.Image:
         """Open and fully load the image, so no file handle outlives the call."""
+        if self.remote is not None:
+            with Image.open(io.BytesIO(self._read_remote(sha256))) as image:
+                image.load()
+                return image
         path = self.path_for(sha256)
         try:
             with Image.open(path) as image:
@@ -84,6 +119,47 @@ class ImageStore:
         except FileNotFoundError:
             # Deleted between the lookup and the open (e.g. someone cleaned the store).
             raise MissingImageError(f"image {sha256} vanished from the image store ({path})") from None
+
+    # ------------------------------------------------------------ object store
+
+    def _find_key(self, sha256: str) -> str | None:
+        _check_sha256(sha256)
+        assert self.remote is not None
+        keys = [k for k in self.remote.keys(f"{sha256[:2]}/{sha256}") if _is_stored_name(k.rsplit("/", 1)[-1], sha256)]
+        return keys[0] if keys else None
+
+    def _read_remote(self, sha256: str) -> bytes:
+        """Bytes of ``sha256``: from the local cache when it holds them (always the right content,
+        it is keyed by hash), else downloaded once and admitted to the cache."""
+        _check_sha256(sha256)
+        if self.cache is not None and (data := self.cache.get(sha256)) is not None:
+            return data
+        key = self._find_key(sha256)
+        try:
+            if key is None:
+                raise FileNotFoundError(sha256)
+            data = self.remote.read_bytes(key)
+        except FileNotFoundError:
+            raise MissingImageError(f"image {sha256} is not in the image store at {self.root}") from None
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise MissingImageError(f"image {sha256} in the image store at {self.root} does not match its hash")
+        if self.cache is not None:
+            self.cache.put(sha256, data)
+        return data
+
+    def _put_remote(self, data: bytes, suffix: str) -> StoredImage:
+        """One PUT of the whole object: S3 shows an object only once it is complete."""
+        assert self.remote is not None
+        sha256 = hashlib.sha256(data).hexdigest()
+        key = self._find_key(sha256)
+        if key is None:
+            key = f"{sha256[:2]}/{sha256}{_normalise_suffix(suffix)}"
+            self.remote.write_bytes(key, data)
+        if self.cache is not None:
+            self.cache.put(sha256, data)  # whoever stored it is likely to read it next
+        return StoredImage(sha256, None, self.remote.location(key))
+
+    # ------------------------------------------------------------ local folder
 
     def _find(self, sha256: str) -> Path | None:
         _check_sha256(sha256)

@@ -44,8 +44,15 @@ def main() -> None:
     `editbench demo` does all of that on tiny offline models in about a minute.
     Settings come from the environment: EDITBENCH_HOME (default ./.editbench),
     EDITBENCH_DATABASE_URL (default SQLite in EDITBENCH_HOME), EDITBENCH_BROKER_URL
-    (default: the embedded Redis started by `editbench up`).
+    (default: the embedded Redis started by `editbench up`), EDITBENCH_STORE_URL (where
+    images live: default EDITBENCH_HOME, or s3://bucket/prefix; see docs/deploy.md).
     """
+    from editbench.storage import StorageSettings, StorageURLError
+
+    try:  # a bad store URL is one clear error here, not a failure per sample in the workers
+        StorageSettings.from_env()
+    except StorageURLError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 for _command in (

@@ -25,6 +25,9 @@ def worker_command(gpu: int | None, cpu: bool, slot: int, loglevel: str) -> None
     """
     if gpu is None and not cpu:
         raise click.UsageError("give --gpu N or --cpu")
+    from editbench.storage import StorageSettings
+
+    click.echo(f"images: {StorageSettings.from_env().describe()}", err=True)  # credentials masked
     from editbench.workers.boot import WorkerSpec, run_worker
 
     run_worker(WorkerSpec(gpu=gpu, slot=slot, loglevel=loglevel))

@@ -19,7 +19,8 @@ from editbench.config import load_settings
 from editbench.schema import ledger, queries
 from editbench.schema.db import session_scope
 from editbench.schema.migrate import ensure_schema
-from editbench.thumbnails import make_thumbnail, thumbnail_cache
+from editbench.layout import image_store
+from editbench.thumbnails import thumbnail_stored_image
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def ingest(path: Path, *, max_pixels: int | None = None) -> IngestReport:
     settings = load_settings()
     ensure_schema()
     loaded = load_benchmark(Path(path), **({"max_pixels": max_pixels} if max_pixels else {}))
-    store = ImageStore(settings.store_dir)
+    store = image_store()  # EDITBENCH_HOME/store, or the object store of EDITBENCH_STORE_URL
     samples = [_sample_record(item, store, settings.home) for item in loaded.items]
     spec = loaded.spec
     record = replace(spec, source_path=str(Path(path).resolve()))
@@ -57,7 +58,7 @@ def _sample_record(item: ItemSpec, store: ImageStore, home: Path) -> ledger.Samp
     source = store.put(item.source_image, item.source_sha256 or None)
     reference = store.put(item.reference_image, item.reference_sha256) if item.reference_image else None
     # Reports show every source; thumbnailing it once here saves decoding it per report.
-    make_thumbnail(source.path, thumbnail_cache(home) / f"{source.sha256}.jpg")
+    thumbnail_stored_image(source.path or Path(item.source_image), source.sha256, home)
     return ledger.SampleRecord(
         external_id=item.id,
         category=item.category,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from PIL import Image
 from editbench.config import load_settings
 from editbench.queue.connection import redis_client
 from editbench.queue.names import edited_image_key
+from editbench.layout import read_location, write_artifact
 from editbench.thumbnails import cache_thumbnail
 
 log = logging.getLogger(__name__)
@@ -33,15 +33,12 @@ def artifact_path(run_id: int, sample_id: int) -> Path:
 
 
 def store_edited_image(run_id: int, sample_id: int, image: Image.Image) -> StoredEdit:
-    """Persist as PNG (atomic rename) and publish under the Redis key for the judge."""
+    """Persist as PNG (atomically, in the artifact store: EDITBENCH_HOME or the object store)
+    and publish under the Redis key for the judge."""
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, format="PNG")
     data = buffer.getvalue()
-    path = artifact_path(run_id, sample_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    path = write_artifact(run_id, sample_id, data)
     settings = load_settings()
     try:
         redis_client().set(edited_image_key(run_id, sample_id), data, ex=settings.image_ttl_seconds)
@@ -51,10 +48,10 @@ def store_edited_image(run_id: int, sample_id: int, image: Image.Image) -> Store
         log.warning("could not cache the edited image of sample %s in Redis; the judge will read %s", sample_id, path, exc_info=True)
     sha256 = hashlib.sha256(data).hexdigest()
     cache_thumbnail(image, sha256, settings.home)  # the report then needs no second decode
-    return StoredEdit(sha256, str(path))
+    return StoredEdit(sha256, path)
 
 
-def load_edited_image(run_id: int, sample_id: int, path: str | None) -> Image.Image:
+def load_edited_image(run_id: int, sample_id: int, path: str | None, sha256: str | None = None) -> Image.Image:
     """Read back from Redis; fall back to the artifact file if the key expired or Redis lost it."""
     try:
         data = redis_client().get(edited_image_key(run_id, sample_id))
@@ -62,9 +59,12 @@ def load_edited_image(run_id: int, sample_id: int, path: str | None) -> Image.Im
         log.warning("Redis unreachable; reading the edited image of sample %s from %s", sample_id, path, exc_info=True)
         data = None
     if data is None:
-        if not path or not Path(path).exists():
-            raise FileNotFoundError(f"edited image of sample {sample_id} is neither in Redis nor at {path}")
-        data = Path(path).read_bytes()
+        try:
+            if not path:
+                raise FileNotFoundError(path)
+            data = read_location(path, sha256)  # a local file or an object URL (cached by hash)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"edited image of sample {sample_id} is neither in Redis nor at {path}") from None
     image = Image.open(io.BytesIO(data))
     image.load()
     return image.convert("RGB")

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from editbench.config import load_settings
 from editbench.errors import FailureCode, LedgerUnavailableError, RunNotFoundError
 from editbench.records import Benchmark, Category, Criterion
 from editbench.schema import queries
@@ -230,13 +231,23 @@ def read_runs(refs: list[str] | tuple[str, ...]) -> list[RunData]:
 
 def resolve_image(path: str | None, sha256: str | None, home: Path) -> Path | None:
     """Find an image the ledger points at: its recorded path (relative paths are under
-    ``home``), else the content-addressed store under ``home/store`` by hash. None if absent."""
+    ``home``), else the content-addressed store under ``home/store`` by hash. None if absent.
+    An object-store run (``s3://`` locations, EDITBENCH_STORE_URL set) resolves to a copy in
+    the local read cache, so reports are written locally from it."""
+    if path and "://" in path:
+        from editbench.layout import local_copy, store_copy
+
+        return local_copy(path, sha256) or (store_copy(sha256) if sha256 else None)
     if path:
         candidate = Path(path)
         if not candidate.is_absolute():
             candidate = home / candidate
         if candidate.is_file():
             return candidate
+    if sha256 and load_settings().store_url:
+        from editbench.layout import store_copy
+
+        return store_copy(sha256)
     if sha256:
         from editbench.benchmark.store import ImageStore
 

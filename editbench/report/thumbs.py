@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from editbench.report.data import RunData, resolve_image
-from editbench.thumbnails import make_thumbnail, thumbnail_cache
+from editbench.thumbnails import fetch_shared_thumbnail, make_thumbnail, thumbnail_cache
 
 Thumb = tuple[str | None, Path | None]
 """(thumbnail path relative to the page, the original image); either is None when unavailable."""
@@ -31,6 +31,8 @@ def _place_thumb(source: Path, target: Path, cached: Path | None) -> bool:
     ``target``: a hard link to the cached copy, or a copy where links are not possible."""
     if target.exists():
         return True
+    if cached is not None and not cached.exists():
+        fetch_shared_thumbnail(cached)  # made by a worker and kept in the object store, if any
     if cached is None or not make_thumbnail(source, cached):
         return make_thumbnail(source, target)
     try:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
-from editbench.benchmark.store import ImageStore
 from editbench.config import load_settings
 from editbench.errors import FailureCode, MissingImageError, SampleError, failure_code
 from editbench.models.base import EditRequest
@@ -22,6 +21,8 @@ from editbench.queue.claimcheck import store_edited_image
 from editbench.schema import ledger, queries
 from editbench.schema.db import transact
 from editbench.schema.models import Run, Sample, Status
+from editbench.storage.backend import StorageUnavailableError
+from editbench.layout import image_store
 from editbench.workers.runtime import MODELS, heartbeat, worker_identity
 
 
@@ -74,6 +75,10 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
             edited = editor.edit(EditRequest(sample_id=sample.external_id, image=source, instruction=sample.instruction, seed=seed))
             stored = store_edited_image(run_id, sample_id, edited)
             outcome = ledger.EditOutcome(Status.DONE, seed=seed, output_sha256=stored.sha256, output_path=stored.path)
+        except StorageUnavailableError:
+            # This host cannot reach the object store: not the sample's fault. Record nothing;
+            # the claim's lease runs out and a host that can reach the store redoes the edit.
+            return EditTaskResult(run_id, sample_id, "deferred")
         except Exception as exc:  # noqa: BLE001 - any model failure is this sample's failure
             code = failure_code(exc, default=FailureCode.EDITOR_ERROR)
             outcome = ledger.EditOutcome(Status.FAILED, seed=seed, error_code=code, error=_describe(exc))
@@ -90,7 +95,7 @@ def _describe(exc: BaseException) -> str:
 
 def _load_source(sample: Sample) -> Image.Image:
     try:
-        image = ImageStore(load_settings().store_dir).open(sample.source_sha256)
+        image = image_store().open(sample.source_sha256)
         image.load()
         return image.convert("RGB")
     except MissingImageError as exc:

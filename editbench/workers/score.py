@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from editbench.benchmark.store import ImageStore
 from editbench.config import load_settings
 from editbench.errors import FailureCode
 from editbench.models.base import Criterion, JudgePrompt, JudgeRequest, Outcome
@@ -23,6 +22,8 @@ from editbench.queue.claimcheck import load_edited_image
 from editbench.schema import ledger, queries
 from editbench.schema.db import transact
 from editbench.schema.models import Status
+from editbench.storage.backend import StorageUnavailableError
+from editbench.layout import image_store
 from editbench.workers.runtime import (
     MODELS,
     heartbeat,
@@ -102,7 +103,11 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
         return JudgeBatchResult(run_id, category_id, 0)
 
     with heartbeat(task_id):
-        batch = _prepare_batch(run_id, category_id, claimed)
+        try:
+            batch = _prepare_batch(run_id, category_id, claimed)
+        except StorageUnavailableError:
+            # As for edits: leave the claims to their lease; a host that reaches the store judges them.
+            return JudgeBatchResult(run_id, category_id, 0)
         results: list = []
         identity = None
         started = time.perf_counter()
@@ -145,7 +150,7 @@ def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _Bat
     criteria, scale = inputs.criteria, inputs.scale
     prompt = JudgePrompt(inputs.prompt_text, inputs.prompt_version)
     judge_spec = (inputs.judge_kind, inputs.judge_path, inputs.judge_params)
-    store = ImageStore(load_settings().store_dir)
+    store = image_store()
     requests, failures = [], {}
     for sample, edit in inputs.pairs:
         try:
@@ -154,7 +159,7 @@ def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _Bat
                 JudgeRequest(
                     key=str(sample.id),
                     source_image=store.open(sample.source_sha256).convert("RGB"),
-                    edited_image=load_edited_image(run_id, sample.id, edit.output_path),
+                    edited_image=load_edited_image(run_id, sample.id, edit.output_path, edit.output_sha256),
                     instruction=sample.instruction,
                     prompt=prompt,
                     criteria=criteria,
@@ -164,6 +169,8 @@ def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _Bat
                     reference_image=reference,
                 )
             )
+        except StorageUnavailableError:
+            raise
         except Exception as exc:  # noqa: BLE001 - an unreadable image fails this sample only
             failures[sample.id] = (FailureCode.IMAGE_UNREADABLE, f"{type(exc).__name__}: {exc}")
     return _BatchContext(requests, failures, criteria, prompt, judge_spec)
