@@ -5,6 +5,8 @@ Adding an adapter: write one module in this package and add its import here.
 
 from editbench.models import (  # noqa: F401
     baselines,
+    openai_images,
+    openai_judge,
     qwen3_vl,
     qwen_image_edit,
     simulated,
