@@ -98,6 +98,9 @@ class OpenAIImagesEditor:
     """``openai-images:MODEL`` — see the module docstring."""
 
     name = "openai-images"
+    # PATH in ``openai:PATH`` is a model name on the server, not a local folder: callers that
+    # resolve paths (the producer) must pass it verbatim.
+    path_is_model_name = True
 
     def __init__(self, path: str | None, *, device: str | None = None, **params: Any) -> None:
         if "api_key" in params:

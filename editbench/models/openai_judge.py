@@ -185,6 +185,9 @@ class OpenAIJudge:
     """``openai:MODEL`` — see the module docstring."""
 
     name = "openai"
+    # PATH in ``openai:PATH`` is a model name on the server, not a local folder: callers that
+    # resolve paths (the producer) must pass it verbatim.
+    path_is_model_name = True
 
     def __init__(self, path: str | None, *, device: str | None = None, **params: Any) -> None:
         # ``device`` is passed to every adapter by the worker; the model runs on the server.
@@ -453,7 +456,10 @@ class OpenAIJudge:
 
     def _data_url(self, image: Image.Image) -> str:
         buffer = io.BytesIO()
-        image.save(buffer, format=self.settings.image_format.upper())
+        # PNG stays lossless at compress level 1: several times faster to encode than Pillow's
+        # default 6 (a 1024² image is tens of ms of a worker's CPU per request), a larger body.
+        options = {"compress_level": 1} if self.settings.image_format == "png" else {}
+        image.save(buffer, format=self.settings.image_format.upper(), **options)
         mime = IMAGE_FORMATS[self.settings.image_format]
         return f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
 
