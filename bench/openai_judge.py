@@ -10,6 +10,11 @@ ratio below 1 can be attributed. Only 127.0.0.1 is contacted.
 
     python bench/openai_judge.py                       # 1, 8, 64 in flight, 50 ms latency
     python bench/openai_judge.py --quick --json out.json
+    python bench/openai_judge.py --compare-transports    # also: bare POSTs, httpx.Client vs ours
+
+``--compare-transports`` sends the same bare Chat Completions POSTs (no judge work) at the highest
+concurrency through a shared ``httpx.Client`` and through :class:`OpenAIClient`, alternating,
+to show why the client does not use ``httpx.Client`` (see editbench/models/openai_client.py).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -98,6 +104,43 @@ def measure(url: str, server: psutil.Process, concurrency: int, latency_s: float
     }
 
 
+def compare_transports(url: str, server: psutil.Process, concurrency: int, latency_s: float, seconds: float, repeats: int) -> dict:
+    import httpx
+
+    from editbench.models.openai_client import ClientLimits, Endpoint, OpenAIClient, Price
+
+    body = {"model": "bench-vl", "messages": [{"role": "user", "content": "x" * 20_000}]}
+    count = max(2 * concurrency, round(seconds * concurrency / latency_s))
+    pool = ThreadPoolExecutor(concurrency)
+    shared = httpx.Client(base_url=url + "/", headers={"Authorization": f"Bearer {DEFAULT_KEY}"},
+                          limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency))
+    ours = OpenAIClient(Endpoint(url, DEFAULT_KEY), ClientLimits(concurrency=concurrency), Price())
+    senders = {
+        "httpx.Client": lambda _: shared.post("chat/completions", json=body).json(),
+        "OpenAIClient": lambda _: ours.post_json("chat/completions", body).body,
+    }
+    me = psutil.Process()
+    samples: dict[str, dict[str, list[float]]] = {name: {"ratio": [], "client_ms": []} for name in senders}
+    for name, send in senders.items():
+        list(pool.map(send, range(concurrency)))  # warm-up
+    for _ in range(repeats):
+        for name, send in senders.items():  # alternating, so both see the same machine
+            client0 = cpu_seconds(me)
+            started = time.perf_counter()
+            list(pool.map(send, range(count)))
+            elapsed = time.perf_counter() - started
+            samples[name]["ratio"].append(count / elapsed / (concurrency / latency_s))
+            samples[name]["client_ms"].append((cpu_seconds(me) - client0) / count * 1000)
+    pool.shutdown()
+    shared.close()
+    ours.close()
+    return {
+        name: {"concurrency": concurrency, "requests": count, "median_ratio": statistics.median(v["ratio"]),
+               "client_cpu_ms_per_request": statistics.median(v["client_ms"])}
+        for name, v in samples.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--latency-ms", type=float, default=50.0)
@@ -105,6 +148,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="ideal duration of one measured batch")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="CI smoke run: short batches, one repeat")
+    parser.add_argument("--compare-transports", action="store_true", help="also time bare POSTs: httpx.Client vs ours")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     if args.quick:
@@ -117,6 +161,10 @@ def main() -> None:
         server = psutil.Process(process.pid)
         load_before = os.getloadavg()
         rows = [measure(url, server, c, args.latency_ms / 1000, args.seconds, args.repeats) for c in args.concurrency]
+        transports = (
+            compare_transports(url, server, max(args.concurrency), args.latency_ms / 1000, args.seconds, args.repeats)
+            if args.compare_transports else None
+        )
         load_after = os.getloadavg()
     finally:
         process.stdin.close()
@@ -128,6 +176,7 @@ def main() -> None:
         "machine": {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
                     "python": platform.python_version(), "loadavg_before": load_before, "loadavg_after": load_after},
         "levels": rows,
+        "transports": transports,
     }
     print(f"openai judge vs loopback server, {args.latency_ms:g} ms latency, {os.cpu_count()} cores, "
           f"load average {load_before[0]:.1f} -> {load_after[0]:.1f}")
@@ -136,6 +185,9 @@ def main() -> None:
         print(f"{r['concurrency']:>9} {r['requests']:>8} {r['ideal_per_s']:>8.0f} {r['median_per_s']:>9.1f} "
               f"{r['median_ratio']:>6.3f} {r['best_ratio']:>6.3f} {r['client_cpu_ms_per_request']:>9.3f} "
               f"{r['server_cpu_ms_per_request']:>9.3f}")
+    for name, t in (transports or {}).items():
+        print(f"bare POSTs, {t['concurrency']} in flight, {name:>12}: ratio {t['median_ratio']:.3f}, "
+              f"client {t['client_cpu_ms_per_request']:.3f} ms CPU/request")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 

@@ -19,7 +19,7 @@ def test_openai_judge_bench_quick_reports_throughput_ratios(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EDITBENCH_", "OPENAI_"))}
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "openai_judge.py"), "--quick", "--concurrency", "1", "4",
-         "--latency-ms", "20", "--json", str(out)],
+         "--latency-ms", "20", "--compare-transports", "--json", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
     assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
@@ -31,4 +31,6 @@ def test_openai_judge_bench_quick_reports_throughput_ratios(tmp_path: Path) -> N
         assert math.isclose(level["median_ratio"], level["median_per_s"] / level["ideal_per_s"])
         # A ratio above 1 would mean the simulated latency was not applied.
         assert 0 < level["median_ratio"] <= 1.05 and level["requests"] >= 2 * level["concurrency"]
-    assert "in flight" in proc.stdout and "ratio" in proc.stdout
+    assert set(report["transports"]) == {"httpx.Client", "OpenAIClient"}
+    assert all(0 < t["median_ratio"] <= 1.05 and t["concurrency"] == 4 for t in report["transports"].values())
+    assert "in flight" in proc.stdout and "bare POSTs" in proc.stdout
