@@ -260,57 +260,6 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
     return max(0.0, when - (time.time() if now is None else now))
 
 
-class _CoalescingStream(httpcore.NetworkStream):
-    """Holds writes until the next read, so a request's head and body leave in one ``send``:
-    httpcore writes them separately, and on loopback each ``send`` costs a wake-up of the server
-    (about a third of the client's CPU per request at 64 in flight)."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-        self._pending: list[bytes] = []
-        self._timeout: float | None = None
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if buffer:
-            self._pending.append(buffer)
-            self._timeout = timeout
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        self._flush()
-        return self._inner.read(max_bytes, timeout)
-
-    def close(self) -> None:
-        self._pending = []
-        self._inner.close()
-
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> httpcore.NetworkStream:
-        self._flush()
-        return _CoalescingStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-    def _flush(self) -> None:
-        if self._pending:
-            data, self._pending = b"".join(self._pending), []
-            self._inner.write(data, self._timeout)
-
-
-class _CoalescingBackend(httpcore.NetworkBackend):
-    def __init__(self) -> None:
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Any = None) -> httpcore.NetworkStream:
-        return _CoalescingStream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> httpcore.NetworkStream:
-        return _CoalescingStream(self._inner.connect_unix_socket(path, timeout, socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
 class OpenAIClient:
     """Thread-safe: one per adapter, shared by all its threads. See the module docstring."""
 
@@ -374,9 +323,7 @@ class OpenAIClient:
     def _pool(self) -> httpcore.ConnectionPool:
         pool = getattr(self._local, "pool", None)
         if pool is None:
-            pool = self._local.pool = httpcore.ConnectionPool(
-                max_connections=1, max_keepalive_connections=1, network_backend=_CoalescingBackend()
-            )
+            pool = self._local.pool = httpcore.ConnectionPool(max_connections=1, max_keepalive_connections=1)
             with self._lock:
                 self._pools.append(pool)
         return pool
