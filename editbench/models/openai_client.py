@@ -10,17 +10,10 @@ the caller can persist.
 
 Transport: each thread sends over its own keep-alive connection (an ``httpcore`` pool of one,
 the layer ``httpx`` is built on); ``httpx`` only encodes multipart bodies and downloads result
-URLs. Measured on the two-core development machine at 64 requests in flight, the full ``httpx.Client``
-cost about 2.3 ms of client CPU per request (shared pool, URL merging, cookies, auth hooks) against
-0.4 ms this way — the difference between a client that caps a worker at ~370 requests/s and one
-that is not the bottleneck (docs/BENCHMARKS.md, "OpenAI-compatible judge").
-
-Secrets. The API key and base URL are resolved here (parameter, else ``EDITBENCH_OPENAI_*``, else
-``OPENAI_*`` environment variables) into an :class:`Endpoint` whose ``repr`` shows neither; no log
-line, exception message or ``identity()`` built by these adapters contains them (messages name the
-*source* of a value, e.g. ``OPENAI_BASE_URL``, never the value), and ``httpx``'s own request
-logging (which prints URLs) is silenced. The key is never accepted as an adapter parameter:
-parameters are recorded in the run card.
+URLs. Measured side by side on the two-core development machine at 64 requests in flight
+(``bench/openai_judge.py --compare-transports``), a shared ``httpx.Client`` cost ~2.4 ms of client
+CPU per request (pool bookkeeping, URL merging, cookies, auth hooks) against ~0.7 ms this way, and
+capped throughput at 0.27 of ideal against 0.71 (docs/BENCHMARKS.md, section 8).
 """
 
 from __future__ import annotations
