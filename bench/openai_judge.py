@@ -34,12 +34,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import psutil  # noqa: E402
-from PIL import Image  # noqa: E402
+import psutil
+from PIL import Image
 
-from editbench.models import load_judge  # noqa: E402
-from editbench.models.base import Criterion, JudgePrompt, JudgeRequest, Outcome  # noqa: E402
-from tests.http_fake.openai_server import DEFAULT_KEY  # noqa: E402
+from editbench.models import load_judge
+from editbench.models.base import Criterion, JudgePrompt, JudgeRequest, Outcome
+from tests.http_fake.openai_server import DEFAULT_KEY
 
 PROMPT = JudgePrompt("Does the edited image follow '{instruction}'? Rate {criterion} from {scale_min} to {scale_max}.", "bench")
 
@@ -107,7 +107,12 @@ def measure(url: str, server: psutil.Process, concurrency: int, latency_s: float
 def compare_transports(url: str, server: psutil.Process, concurrency: int, latency_s: float, seconds: float, repeats: int) -> dict:
     import httpx
 
-    from editbench.models.openai_client import ClientLimits, Endpoint, OpenAIClient, Price
+    from editbench.models.openai_client import (
+        ClientLimits,
+        Endpoint,
+        OpenAIClient,
+        Price,
+    )
 
     body = {"model": "bench-vl", "messages": [{"role": "user", "content": "x" * 20_000}]}
     count = max(2 * concurrency, round(seconds * concurrency / latency_s))

@@ -219,7 +219,7 @@ class RateLimiter:
 
     def _refill(self) -> None:
         now = self.clock()
-        self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
+        self.level = min(self.capacity, self.level + (now - self.updated) * (self.rate or 0.0))
         self.updated = now
 
 

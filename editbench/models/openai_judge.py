@@ -55,7 +55,14 @@ from typing import Any
 
 from PIL import Image
 
-from editbench.models.base import Criterion, CriterionScore, JudgeRequest, JudgeResult, Outcome, register_judge
+from editbench.models.base import (
+    Criterion,
+    CriterionScore,
+    JudgeRequest,
+    JudgeResult,
+    Outcome,
+    register_judge,
+)
 from editbench.models.digit_scale import DIGITS, score_from_digit_probabilities
 from editbench.models.judge_output import ParsedScores, parse_judge_output
 from editbench.models.judge_prompt import (
@@ -442,7 +449,7 @@ class OpenAIJudge:
                 text = "".join(part["text"] for part in turn["content"] if part["type"] == "text")
                 messages.append({"role": "assistant", "content": text})
                 continue
-            content = []
+            content: list[dict[str, Any]] = []
             for part in turn["content"]:
                 if part["type"] == "image":
                     image_url: dict[str, Any] = {"url": self._data_url(part["image"])}

@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 from PIL import Image, ImageOps
 
@@ -157,7 +157,7 @@ class FakeOpenAIServer:
             self._httpd.shutdown()
             self._httpd.server_close()
 
-    def __enter__(self) -> FakeOpenAIServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -212,10 +212,10 @@ class _Handler(BaseHTTPRequestHandler):
     # ACK would add ~40 ms to every answer.
     disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         headers = {k.lower(): v for k, v in self.headers.items()}
         self.owner._next_action(Received(self.path, headers, None, time.monotonic()))
         payload = self.owner.files.get(self.path)
@@ -224,7 +224,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(200, payload, {"Content-Type": "image/png"})
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         headers = {k.lower(): v for k, v in self.headers.items()}

@@ -12,7 +12,12 @@ from editbench.producer.submit import ModelRef
 from editbench.schema.db import session_scope
 from editbench.schema.models import Judgment, Run, Status
 from tests.http_fake.openai_server import FakeOpenAIServer
-from tests.integration.harness import assert_exactly_once, ingest_example, submit_run, wait_done
+from tests.integration.harness import (
+    assert_exactly_once,
+    ingest_example,
+    submit_run,
+    wait_done,
+)
 
 pytestmark = pytest.mark.integration
 

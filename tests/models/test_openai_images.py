@@ -13,7 +13,13 @@ from PIL import Image, ImageChops, ImageOps
 from editbench.models import load_editor
 from editbench.models.base import EditRequest
 from editbench.models.openai_images import EditRefusedError, ImageEditError
-from tests.http_fake.openai_server import DEFAULT_KEY, FakeOpenAIServer, ImageReply, Malformed, Status
+from tests.http_fake.openai_server import (
+    DEFAULT_KEY,
+    FakeOpenAIServer,
+    ImageReply,
+    Malformed,
+    Status,
+)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ bodies, re-asks, refusals, logprobs, usage and cost, budgets, concurrency and se
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -18,7 +19,13 @@ from editbench.models import load_judge
 from editbench.models.base import Criterion, JudgePrompt, JudgeRequest, Outcome
 from editbench.models.openai_judge import BudgetExhausted, ServerCheckError
 from editbench.models.params import ParamError
-from tests.http_fake.openai_server import DEFAULT_KEY, FakeOpenAIServer, Malformed, Reply, Status
+from tests.http_fake.openai_server import (
+    DEFAULT_KEY,
+    FakeOpenAIServer,
+    Malformed,
+    Reply,
+    Status,
+)
 
 PROMPT = JudgePrompt("Judge the edit '{instruction}' on {criterion} ({scale_min}-{scale_max}).", "rubric-v1")
 
@@ -93,7 +100,7 @@ def test_backoff_grows_exponentially(server: FakeOpenAIServer) -> None:
     server.script(Status(500), Status(500), Status(500))
     _judge(server, max_retries=3, backoff_s=0.2).score([_request()])
     times = [r.at for r in server.received]
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     # Jittered within [0.5, 1] of 0.2, 0.4, 0.8 s.
     assert 0.09 <= gaps[0] <= 0.35 and 0.19 <= gaps[1] <= 0.55 and 0.39 <= gaps[2] <= 0.95
 
