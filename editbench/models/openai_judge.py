@@ -443,7 +443,7 @@ class OpenAIJudge:
 
     def _messages(self, conversation: Conversation) -> list[dict[str, Any]]:
         """judge_prompt's conversation in Chat Completions form: images as data URLs."""
-        messages = []
+        messages: list[dict[str, Any]] = []
         for turn in conversation:
             if turn["role"] == "assistant":
                 text = "".join(part["text"] for part in turn["content"] if part["type"] == "text")
