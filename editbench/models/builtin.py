@@ -15,6 +15,7 @@ from __future__ import annotations
 BUILTIN_EDITORS: dict[str, str] = {
     "diffusers": "editbench.models.diffusers_editor:open_diffusers_editor",
     "identity": "editbench.models.baselines:IdentityEditor",
+    "openai-images": "editbench.models.openai_images:OpenAIImagesEditor",
     "precomputed": "editbench.models.baselines:PrecomputedEditor",
     "qwen-image-edit": "editbench.models.qwen_image_edit:QwenImageEditor",
     "qwen-image-edit-plus": "editbench.models.qwen_image_edit:QwenImageEditPlusEditor",
@@ -22,6 +23,7 @@ BUILTIN_EDITORS: dict[str, str] = {
 }
 
 BUILTIN_JUDGES: dict[str, str] = {
+    "openai": "editbench.models.openai_judge:OpenAIJudge",
     "qwen3-vl": "editbench.models.qwen3_vl:Qwen3VLJudge",
     "simulated": "editbench.models.simulated:SimulatedJudge",
 }
