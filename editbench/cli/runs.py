@@ -73,7 +73,7 @@ def run_command(benchmark, editor, judge, categories, params, judge_params, seed
             follow=follow or bool(cfg.get("follow", False)),
             name=name or cfg.get("name", ""),
             limit=limit if limit is not None else cfg.get("limit"),
-            where=list(where) or list(cfg.get("where") or []),
+            where=list(where) or _config_where(cfg.get("where")),
         )
         run_id = submit(request)
     except (RunConfigError, NoBrokerError) as exc:
@@ -81,6 +81,15 @@ def run_command(benchmark, editor, judge, categories, params, judge_params, seed
     console.print(f"run [bold]{run_id}[/] submitted  (editbench status {run_id} · editbench report {run_id})")
     if wait:
         follow_run(run_id, console=console)
+
+
+def _config_where(value: object) -> list[str]:
+    """run.yaml's ``where``: a list of KEY=VALUE strings, or a mapping KEY: VALUE (or a list of values)."""
+    if isinstance(value, dict):
+        return [f"{k}={v}" for k, values in value.items() for v in (values if isinstance(values, list) else [values])]
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [] if value is None else [str(value)]
 
 
 def _ref(cfg: dict) -> str:

@@ -90,6 +90,8 @@ def test_judging_a_finished_run_again_runs_no_edit_and_compares_the_judges(db_ur
     markdown = (tmp_path / "compare" / "compare.md").read_text()
     assert markdown.index("### Judge agreement (same edited images)") < markdown.index("### Differences (B − A)")
     assert "Kendall τ" in markdown
+    html = (tmp_path / "compare" / "compare.html").read_text()
+    assert html.index("Judge agreement (same edited images)") < html.index("Differences (B − A)")
 
     # The parent's artifacts are then deleted or altered: judging it again is refused, per image.
     paths = {row[0]: Path(row[3]) for row in parent_edits}

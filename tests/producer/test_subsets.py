@@ -157,3 +157,17 @@ def test_sample_filter_round_trips_and_describes_itself():
     assert SampleFilter.from_json(f.as_json()) == f
     assert f.describe() == "first 5 items per category · language=en|zh · tag=intersection"
     assert SampleFilter.from_json(None) is None
+
+
+def test_run_yaml_carries_limit_and_where_too(sqlite_db, tmp_path, monkeypatch):
+    monkeypatch.setenv("EDITBENCH_BROKER_URL", NO_BROKER_CONTACT)
+    benchmark = _bench(tmp_path)
+    config = tmp_path / "run.yaml"
+    base = f"benchmark: {benchmark}\neditor: {{kind: identity}}\njudge: {{kind: simulated}}\n"
+    config.write_text(base + "limit: 0\n")
+    result = CliRunner().invoke(main, ["run", "--config", str(config)])
+    assert result.exit_code != 0 and "--limit must be a positive number of items per category, got 0" in result.output
+    config.write_text(base + "where: {language: [fr, de]}\n")
+    result = CliRunner().invoke(main, ["run", "--config", str(config)])
+    assert "no item of editbench-example matches --where language=fr --where language=de" in result.output
+    assert _counts() == (0, 0, 0)
