@@ -131,7 +131,7 @@ def comparison_view(comp: Comparison, runs: Mapping[int, CompareRun], lo: float,
         rows=rows,
         strong=strong,
         macro_diff=comp.macro_diff.value,
-        criterion_title="Judge agreement and per-criterion differences" if comp.kind == "judges" else "Per criterion",
+        criterion_title="Per criterion",  # the judges' agreement per criterion has its own table
         criterion_rows=criterion_rows,
         criterion_strong=criterion_strong,
         agreement_rows=agreement_rows(comp) if shows_agreement(comp) else [],

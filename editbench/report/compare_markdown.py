@@ -132,9 +132,7 @@ def render_compare_markdown(result: CompareResult) -> str:
                     ]
                 )
         if crit_rows:
-            title = (
-                "### Judge agreement and per-criterion differences" if comp.kind == "judges" else "### Per criterion"
-            )
+            title = "### Per criterion"  # the judges' agreement per criterion has its own table
             out += [title, ""]
             out += table(CRITERION_HEADER, crit_rows, "llrrrrrrlr")
             out.append("")
