@@ -171,3 +171,18 @@ def test_run_yaml_carries_limit_and_where_too(sqlite_db, tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["run", "--config", str(config)])
     assert "no item of editbench-example matches --where language=fr --where language=de" in result.output
     assert _counts() == (0, 0, 0)
+
+
+def test_where_reads_source_values_as_text_booleans_lists_and_absent_keys():
+    from types import SimpleNamespace
+
+    def item(**source):
+        return SimpleNamespace(instruction_language="en", subcategory=None, tags=["a"], provenance=source)
+
+    intersection = SampleFilter(None, {"intersection_exist": ("true",)})
+    assert intersection.matches(item(intersection_exist=True))
+    assert not intersection.matches(item(intersection_exist=False)) and not intersection.matches(item())
+    assert SampleFilter(None, {"split": ("test",)}).matches(item(split=["dev", "test"]))
+    assert SampleFilter(None, {"template": ("3",)}).matches(item(template=3))
+    assert not SampleFilter(None, {"subcategory": ("x",)}).matches(item())
+    assert SampleFilter(None, {"tag": ("a",), "language": ("zh", "en")}).matches(item())
