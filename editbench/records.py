@@ -9,7 +9,7 @@ torch), so every package may import this module.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,3 +128,92 @@ class Benchmark:
     def criteria_for(self, category: str) -> tuple[Criterion, ...]:
         """The criteria a category is scored on, in the category's order, with descriptions."""
         return tuple(self.criterion(name) for name in self.category(category).criteria)
+
+
+WHERE_ALIASES: Mapping[str, str] = {"instruction_language": "language", "tags": "tag"}
+"""Other spellings a user may type for the item fields ``--where`` knows by name."""
+WHERE_FIELDS = ("language", "subcategory", "tag")
+"""Item fields ``--where`` matches directly; any other key is looked up in the item's ``source``."""
+
+
+@dataclass(frozen=True)
+class SampleFilter:
+    """Which items of a benchmark a run covers: ``--where KEY=VALUE`` and ``--limit N``.
+
+    ``where`` maps a key to the values it accepts: an item matches when, for *every* key, it has
+    one of that key's values (repeating a key widens it: ``language=en`` ``language=zh``).
+    ``language``, ``subcategory`` and ``tag`` (one of the item's tags) are item fields; any other
+    key is read from the item's ``source`` mapping (lists match any element, booleans as
+    ``true``/``false``). ``limit`` then keeps the first N matching items of each category, in
+    ingest order (the order of the benchmark's items file). Stored with the run so a standing
+    run applies the same filter to later ingests, and printed in every report header.
+    """
+
+    limit: int | None = None
+    where: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+    @property
+    def active(self) -> bool:
+        return self.limit is not None or bool(self.where)
+
+    def matches(self, item: Any) -> bool:
+        """``item`` has ``instruction_language``, ``subcategory``, ``tags`` and ``provenance``
+        (a ledger sample row or any object shaped like one)."""
+        return all(any(value in wanted for value in item_values(item, key)) for key, wanted in self.where.items())
+
+    def pick(self, pairs: Iterable[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+        """The (item, category) pairs whose item matches, at most ``limit`` per category, in the
+        given order (the caller passes them in ingest order)."""
+        kept: list[tuple[Any, Any]] = []
+        per_category: dict[Any, int] = {}
+        for item, category in pairs:
+            if not self.matches(item):
+                continue
+            if self.limit is not None and per_category.get(category, 0) >= self.limit:
+                continue
+            per_category[category] = per_category.get(category, 0) + 1
+            kept.append((item, category))
+        return kept
+
+    def describe(self) -> str:
+        """One line for report headers: ``first 5 items per category · language=en``."""
+        parts = [f"first {self.limit} item{'s' if self.limit != 1 else ''} per category"] if self.limit is not None else []
+        parts += [f"{key}={'|'.join(values)}" for key, values in self.where.items()]
+        return " · ".join(parts)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"limit": self.limit, "where": {key: list(values) for key, values in self.where.items()}}
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Any] | None) -> SampleFilter | None:
+        if not entry:
+            return None
+        where = {str(k): tuple(str(v) for v in values) for k, values in (entry.get("where") or {}).items()}
+        limit = entry.get("limit")
+        return cls(None if limit is None else int(limit), where)
+
+
+def where_key(key: str) -> str:
+    """The canonical spelling of a ``--where`` key (``instruction_language`` → ``language``)."""
+    return WHERE_ALIASES.get(key, key)
+
+
+def item_values(item: Any, key: str) -> list[str]:
+    """An item's values for a ``--where`` key, as text (none when the item lacks the key)."""
+    if key == "language":
+        return [item.instruction_language or "en"]
+    if key == "subcategory":
+        return [item.subcategory] if item.subcategory else []
+    if key == "tag":
+        return [str(tag) for tag in (item.tags or ())]
+    source = item.provenance or {}
+    if key not in source:
+        return []
+    value = source[key]
+    return [_as_text(v) for v in value] if isinstance(value, list) else [_as_text(value)]
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else str(value)

@@ -16,6 +16,7 @@ from editbench.cli.models import models_group
 from editbench.cli.report import compare_command, export_command, report_command
 from editbench.cli.runs import (
     follow_command,
+    judge_command,
     resume_command,
     run_command,
     status_command,
@@ -57,7 +58,7 @@ def main() -> None:
 
 for _command in (
     example_command, ingest_command, benchmarks_command,
-    run_command, status_command, resume_command, follow_command,
+    run_command, status_command, resume_command, follow_command, judge_command,
     up_command, worker_command, demo_command,
     report_command, compare_command, export_command,
     import_command, models_group,

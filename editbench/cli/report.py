@@ -124,9 +124,21 @@ def compare_command(runs: tuple[str, ...], out_dir: Path | None) -> None:
         if unpaired:
             verdict += f"; nothing scored in both runs in {', '.join(unpaired)}"
         console.print(f"run {comp['a']} vs run {comp['b']} ({comp['kind']}): {verdict}", highlight=False)
+        if comp["shared_edits"] or comp["kind"] == "judges":
+            click.echo(_agreement_lines(comp))
         for warning in comp["warnings"]:
             console.print(f"[yellow]note:[/] {warning}", highlight=False)
     console.print(f"wrote [bold]{paths.compare_html}[/] (+ compare.md, compare.json)")
+
+
+def _agreement_lines(comp: dict) -> str:
+    """Judge agreement per category, one line each: Spearman ρ, Kendall τ and the pairs behind them."""
+    where = "same edited images" if comp["shared_edits"] else "same editor"
+    rows = [*comp["categories"].items(), ("all items", comp["all_items"])]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"judge agreement ({where}):"]
+    lines += [f"  {name:<{width}}  ρ {_num(c['spearman']):>5}  τ {_num(c['kendall']):>5}  n={c['n_pairs']}" for name, c in rows]
+    return "\n".join(lines)
 
 
 @click.command("export")

@@ -39,8 +39,13 @@ console = Console()
 @click.option("--follow", is_flag=True, help="Standing run: categories and items ingested later are enqueued automatically.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="run.yaml with the same fields (see examples/).")
 @click.option("--name", default="", help="A label for reports.")
+@click.option("--limit", type=int, default=None,
+              help="Only the first N items of each category (ingest order): a quick try. Recorded and shown in every report.")
+@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
+              help="Only items whose metadata match (repeatable; keys AND, a repeated key ORs): language=en, "
+                   "subcategory=..., tag=..., or any key of the items' source, e.g. intersection_exist=true.")
 @click.option("--wait", is_flag=True, help="Show progress bars and return when the run is done.")
-def run_command(benchmark, editor, judge, categories, params, judge_params, seed, routing, gpus, judge_batch_size, follow, config_path, name, wait) -> None:
+def run_command(benchmark, editor, judge, categories, params, judge_params, seed, routing, gpus, judge_batch_size, follow, config_path, name, limit, where, wait) -> None:
     """Record a run and enqueue one chord per category: edit tasks on the GPU queues, then the
     category's judging once its edits are through. Needs a running cluster (`editbench up`).
 
@@ -49,6 +54,7 @@ def run_command(benchmark, editor, judge, categories, params, judge_params, seed
       editbench run --benchmark editbench-example \\
         --editor qwen-image-edit:/models/Qwen-Image-Edit --param steps=50 --param true_cfg_scale=4 \\
         --judge qwen3-vl:/models/Qwen3-VL-8B-Instruct --judge-param mode=logits --wait
+      editbench run ... --limit 5 --where language=en      # a quick try on a slice
     """
     cfg = load_run_config(config_path) if config_path else {}
     try:
@@ -66,6 +72,8 @@ def run_command(benchmark, editor, judge, categories, params, judge_params, seed
             judge_batch_size=judge_batch_size or int(cfg.get("judge_batch_size", 8)),
             follow=follow or bool(cfg.get("follow", False)),
             name=name or cfg.get("name", ""),
+            limit=limit if limit is not None else cfg.get("limit"),
+            where=list(where) or _config_where(cfg.get("where")),
         )
         run_id = submit(request)
     except (RunConfigError, NoBrokerError) as exc:
@@ -73,6 +81,15 @@ def run_command(benchmark, editor, judge, categories, params, judge_params, seed
     console.print(f"run [bold]{run_id}[/] submitted  (editbench status {run_id} · editbench report {run_id})")
     if wait:
         follow_run(run_id, console=console)
+
+
+def _config_where(value: object) -> list[str]:
+    """run.yaml's ``where``: a list of KEY=VALUE strings, or a mapping KEY: VALUE (or a list of values)."""
+    if isinstance(value, dict):
+        return [f"{k}={v}" for k, values in value.items() for v in (values if isinstance(values, list) else [values])]
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [] if value is None else [str(value)]
 
 
 def _ref(cfg: dict) -> str:
@@ -140,3 +157,37 @@ def follow_command(run_id: int, off: bool) -> None:
     report = set_following(run_id, not off)
     state = "no longer follows" if off else "follows"
     console.print(f"run {run_id} {state} new ingests" + (" — run complete" if report.finished_runs else ""))
+
+
+@click.command("judge")
+@click.argument("run")
+@click.option("--judge", "judge", required=True, help="KIND:PATH of the new judge, e.g. qwen3-vl:/models/Qwen3-VL-32B-Instruct.")
+@click.option("--judge-param", "judge_params", multiple=True, help="Judge parameter key=value (repeatable), e.g. mode=generate.")
+@click.option("--judge-batch-size", type=int, default=None, help="Samples per judge batch.  [default: RUN's]")
+@click.option("--name", default="", help="A label for reports.")
+@click.option("--wait", is_flag=True, help="Show progress bars and return when the run is done.")
+def judge_command(run: str, judge: str, judge_params: tuple[str, ...], judge_batch_size: int | None, name: str, wait: bool) -> None:
+    """Judge RUN's edited images again with another judge, without editing anything.
+
+    RUN (an id or a run name) must have finished its edits. The new run reuses RUN's edited
+    images as they are (by content hash; nothing is copied, no edit task is sent), only judges,
+    and names RUN as its parent in its run card. If any of RUN's images was deleted or changed,
+    the command lists them and records nothing. Then compare the two judges:
+
+    \b
+    Example:
+      editbench judge 3 --judge qwen3-vl:/models/Qwen3-VL-32B-Instruct --name judge-32b --wait
+      editbench compare 3 judge-32b      # judge agreement (Spearman, Kendall) per category
+    """
+    from editbench.producer.rejudge import RejudgeRequest, submit_rejudge
+
+    try:
+        request = RejudgeRequest(run, ModelRef.parse(judge, parse_params(list(judge_params))), name=name,
+                                 judge_batch_size=judge_batch_size)
+        run_id = submit_rejudge(request)
+    except (RunConfigError, NoBrokerError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"run [bold]{run_id}[/] submitted: judging run {run} again, no edits "
+                  f"(editbench status {run_id} · editbench compare {run} {run_id})")
+    if wait:
+        follow_run(run_id, console=console)

@@ -20,6 +20,7 @@ from editbench.models.fingerprint import config_hash, library_versions
 from editbench.queue import dispatch
 from editbench.queue.broker import broker_url
 from editbench.queue.names import ROUTINGS
+from editbench.records import WHERE_FIELDS, SampleFilter, item_values, where_key
 from editbench.schema import ledger, queries
 from editbench.schema.db import session_scope
 from editbench.schema.migrate import ensure_schema
@@ -66,6 +67,10 @@ class RunRequest:
     judge_batch_size: int = 8
     follow: bool = False
     name: str = ""
+    limit: int | None = None
+    """``--limit N``: the first N items of each category (ingest order)."""
+    where: list[str] = field(default_factory=list)
+    """``--where KEY=VALUE`` pairs (repeatable): only items whose metadata match."""
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:
@@ -101,9 +106,12 @@ def create_run(request: RunRequest) -> int:
         unknown = sorted(set(request.categories or []) - set(categories))
         if unknown:
             raise RunConfigError(f"unknown categories {', '.join(unknown)}; {benchmark.name} has {', '.join(sorted(categories))}")
+        sample_filter = build_sample_filter(request.limit, request.where)
+        if sample_filter is not None:
+            check_sample_filter(sample_filter, queries.benchmark_items(session, benchmark.id, request.categories), benchmark.name)
         card = {
             "editbench_version": __version__,
-            "git_revision": _git_revision(),
+            "git_revision": git_revision(),
             "benchmark": {"name": benchmark.name, "version": benchmark.version, "content_hash": benchmark.content_hash},
             "editor": request.editor.card(),
             "judge": request.judge.card(),
@@ -116,6 +124,8 @@ def create_run(request: RunRequest) -> int:
             "libraries": library_versions(),
             "python": platform.python_version(),
         }
+        if sample_filter is not None:
+            card["subset"] = sample_filter.as_json()
         run_id = ledger.create_run(
             session,
             ledger.RunSpec(
@@ -134,9 +144,46 @@ def create_run(request: RunRequest) -> int:
                 categories=request.categories,
                 name=request.name,
                 run_card=card,
+                sample_filter=sample_filter.as_json() if sample_filter is not None else None,
             ),
         )
     return run_id
+
+
+def build_sample_filter(limit: int | None, where: list[str] | tuple[str, ...]) -> SampleFilter | None:
+    """``--limit``/``--where`` as a filter (None when neither is given); refuses N <= 0 and a pair
+    that is not KEY=VALUE."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
+        raise RunConfigError(f"--limit must be a positive number of items per category, got {limit!r}")
+    wanted: dict[str, tuple[str, ...]] = {}
+    for pair in where:
+        key, sep, value = str(pair).partition("=")
+        key, value = where_key(key.strip()), value.strip()
+        if not sep or not key or not value:
+            raise RunConfigError(f"--where expects KEY=VALUE (e.g. language=en), got {pair!r}")
+        wanted[key] = (*wanted.get(key, ()), value)
+    if limit is None and not wanted:
+        return None
+    return SampleFilter(limit, wanted)
+
+
+def check_sample_filter(sample_filter: SampleFilter, items: list[tuple[Any, str]], benchmark: str) -> None:
+    """Refuse a filter with a key no item has, or one that leaves no item: one line each."""
+    source_keys = sorted({str(k) for sample, _ in items for k in (sample.provenance or {})})
+    known = [*WHERE_FIELDS, *(k for k in source_keys if k not in WHERE_FIELDS)]
+    for key in sample_filter.where:
+        if key not in known:
+            raise RunConfigError(f"unknown --where key {key!r}; items of {benchmark} have: {', '.join(known)}")
+    if not sample_filter.pick(items) and sample_filter.where:
+        shown = "; ".join(f"{key}: {', '.join(_values(items, key)) or 'none'}" for key in sample_filter.where)
+        asked = " ".join(f"--where {key}={v}" for key, values in sample_filter.where.items() for v in values)
+        raise RunConfigError(f"no item of {benchmark} matches {asked} (values present: {shown})")
+
+
+def _values(items: list[tuple[Any, str]], key: str, shown: int = 12) -> list[str]:
+    """The distinct values of ``key`` among the items, for an error message (at most ``shown``)."""
+    values = sorted({v for sample, _ in items for v in item_values(sample, key)})
+    return values[:shown] + (["..."] if len(values) > shown else [])
 
 
 def _validate_models(request: RunRequest) -> None:
@@ -152,13 +199,14 @@ def _validate_models(request: RunRequest) -> None:
 
 
 def submit(request: RunRequest) -> int:
+    build_sample_filter(request.limit, request.where)  # a bad --limit/--where first: it needs no broker
     broker_url(required=True)  # fail before recording anything if there is no broker to send to
     run_id = create_run(request)
     dispatch.submit_run(run_id)
     return run_id
 
 
-def _git_revision() -> str | None:
+def git_revision() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).parent)
         return out.stdout.strip() or None if out.returncode == 0 else None

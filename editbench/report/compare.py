@@ -7,8 +7,10 @@ counted (scored only in A, only in B, in neither), never imputed.
 For each category: mean of A and B over the paired items, the mean paired difference B − A with a
 95% paired bootstrap interval, a two-sided sign-flip permutation p-value, and that p-value
 Holm-adjusted across the categories. A difference is marked *real* when the adjusted p-value is
-below 0.05. Judge agreement is the Spearman rank correlation of the paired scores; it is the
-headline when the two runs share an editor and differ in judge.
+below 0.05. Judge agreement is the Spearman rank correlation and Kendall's tau-b of the paired
+scores; it is the headline when the two runs share their edited images (``shared_edits``: B
+re-judged A with ``editbench judge``, so every paired item has byte-identical images) and
+differ in judge.
 
 This module computes (:func:`compare_runs` → :class:`~editbench.report.documents.CompareResult`)
 and writes the three files; ``compare_markdown`` and ``compare_html`` only present the numbers.
@@ -52,6 +54,10 @@ KINDS: dict[ComparisonKind, str] = {
 }
 
 
+SHARED_EDITS = ("the same edited images under two judges (B re-judged A): differences are the judges' alone; "
+                "read the agreement first")
+
+
 @dataclass(frozen=True)
 class ComparePaths:
     out_dir: Path
@@ -82,7 +88,7 @@ def item_scores(run: RunData) -> ItemScores:
 
 
 def paired_statistics(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
-    """The numbers of one paired comparison (before Holm): pairs, means, B − A, CI, p, Spearman."""
+    """The numbers of one paired comparison (before Holm): pairs, means, B − A, CI, p, Spearman, Kendall."""
     return {
         "n_pairs": len(a),
         "mean_a": stats.mean(a),
@@ -91,6 +97,7 @@ def paired_statistics(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
         "ci95": stats.paired_bootstrap_ci(a, b),
         "p_value": stats.paired_permutation_test(a, b),
         "spearman": stats.spearman(a, b),
+        "kendall": stats.kendall(a, b),
     }
 
 
@@ -183,6 +190,11 @@ def compare_pair(a: RunData, b: RunData) -> Comparison:
             criteria=criteria,
         )
 
+    common_items = [k for k in sa if k in sb]
+    shared_edits = bool(common_items) and all(_same_output(sa[k][0], sb[k][0]) for k in common_items)
+    description = KINDS[kind]
+    if shared_edits and not same_judge:
+        description = SHARED_EDITS
     _mark(list(categories.values()))
     for criterion in criteria_names:
         _mark([c.criteria[criterion] for c in categories.values() if criterion in c.criteria])
@@ -195,7 +207,8 @@ def compare_pair(a: RunData, b: RunData) -> Comparison:
         a=a.id,
         b=b.id,
         kind=kind,
-        description=KINDS[kind],
+        shared_edits=shared_edits,
+        description=description,
         warnings=warnings,
         categories=categories,
         all_items=pooled,
@@ -212,7 +225,7 @@ METHOD = CompareMethod(
     ci95=f"paired percentile bootstrap, {stats.RESAMPLES} resamples, seed {stats.SEED}",
     test="two-sided sign-flip permutation test of the mean difference (exact for n ≤ 13)",
     multiple_comparisons="Holm across categories, per metric; 'significant' means p_holm < 0.05",
-    agreement="Spearman rank correlation of the paired scores",
+    agreement="Spearman rank correlation and Kendall's tau-b of the paired scores",
 )
 
 

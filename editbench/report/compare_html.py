@@ -13,7 +13,15 @@ from pathlib import Path
 
 from editbench.report.charts import Chart, forest_plot
 from editbench.report.compare import item_scores
-from editbench.report.compare_markdown import CATEGORY_HEADER, CRITERION_HEADER, RUN_HEADER, run_row
+from editbench.report.compare_markdown import (
+    AGREEMENT_HEADER,
+    CATEGORY_HEADER,
+    CRITERION_HEADER,
+    RUN_HEADER,
+    agreement_rows,
+    run_row,
+    shows_agreement,
+)
 from editbench.report.data import RunData
 from editbench.report.documents import CompareResult, CompareRun, Comparison
 from editbench.report.markdown import fmt, fmt_ci, fmt_p, signed
@@ -35,6 +43,10 @@ class ComparisonView:
     criterion_title: str
     criterion_rows: list[list[object]]
     criterion_strong: list[bool]
+    agreement_rows: list[list[object]]
+    """Judge agreement per category; empty unless two judges saw the same edits."""
+    agreement_first: bool
+    """The runs share their edited images: agreement is the headline, shown before differences."""
 
 
 @dataclass(frozen=True)
@@ -119,9 +131,11 @@ def comparison_view(comp: Comparison, runs: Mapping[int, CompareRun], lo: float,
         rows=rows,
         strong=strong,
         macro_diff=comp.macro_diff.value,
-        criterion_title="Judge agreement and per-criterion differences" if comp.kind == "judges" else "Per criterion",
+        criterion_title="Per criterion",  # the judges' agreement per criterion has its own table
         criterion_rows=criterion_rows,
         criterion_strong=criterion_strong,
+        agreement_rows=agreement_rows(comp) if shows_agreement(comp) else [],
+        agreement_first=comp.shared_edits,
     )
 
 
@@ -185,6 +199,7 @@ def render_compare_html(result: CompareResult, runs: Sequence[RunData], out_dir:
         comparisons=[comparison_view(c, by_id, lo, hi) for c in result.comparisons],
         category_header=CATEGORY_HEADER,
         criterion_header=CRITERION_HEADER,
+        agreement_header=AGREEMENT_HEADER,
         category_names=categories,
         items=items,
     )

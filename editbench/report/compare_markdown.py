@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from editbench.report.documents import CompareResult, CompareRun
+from editbench.report.documents import CompareResult, CompareRun, Comparison
 from editbench.report.markdown import fmt, fmt_ci, fmt_p, fmt_pct, signed, table
 
 RUN_HEADER = ["run", "editor", "judge", "benchmark", "macro mean", "micro mean", "coverage", "status"]
@@ -20,6 +20,27 @@ CATEGORY_HEADER = [
     "unpaired A/B/neither",
 ]
 CRITERION_HEADER = ["category", "criterion", "pairs", "A", "B", "B − A", "95% CI", "p (Holm)", "verdict", "Spearman ρ"]
+
+
+AGREEMENT_HEADER = ["category", "criterion", "pairs", "Spearman ρ", "Kendall τ", "A", "B", "B − A (bias)"]
+
+
+def agreement_rows(comp: Comparison) -> list[list[object]]:
+    """Judge-vs-judge agreement per category (overall score, then each criterion) and over all
+    items: the headline of a comparison whose runs share their edited images."""
+    rows: list[list[object]] = []
+    for name, c in comp.categories.items():
+        rows.append([name, "overall", c.n_pairs, fmt(c.spearman), fmt(c.kendall), fmt(c.mean_a), fmt(c.mean_b), signed(c.diff)])
+        for criterion, k in c.criteria.items():
+            rows.append(["", criterion, k.n_pairs, fmt(k.spearman), fmt(k.kendall), fmt(k.mean_a), fmt(k.mean_b), signed(k.diff)])
+    p = comp.all_items
+    rows.append(["all items", "overall", p.n_pairs, fmt(p.spearman), fmt(p.kendall), fmt(p.mean_a), fmt(p.mean_b), signed(p.diff)])
+    return rows
+
+
+def shows_agreement(comp: Comparison) -> bool:
+    """Two judges looked at the same edits (shared images, or one editor configuration)."""
+    return comp.shared_edits or comp.kind == "judges"
 
 
 def run_row(r: CompareRun) -> list[str]:
@@ -51,6 +72,10 @@ def render_compare_markdown(result: CompareResult) -> str:
         a, b = runs[comp.a], runs[comp.b]
         out += [f"## A = {a.label} vs B = {b.label}", "", f"*{comp.description}.*", ""]
         out += [f"> - {w}" for w in comp.warnings] + ([""] if comp.warnings else [])
+        agreement = ["### Judge agreement" + (" (same edited images)" if comp.shared_edits else ""), ""]
+        agreement += table(AGREEMENT_HEADER, agreement_rows(comp), "llrrrrrr") + [""]
+        if comp.shared_edits:  # the headline: how far the two judges agree on identical images
+            out += agreement + ["### Differences (B − A)", ""]
         rows: list[list[object]] = []
         for name, c in comp.categories.items():
             bold = "**" if c.significant else ""
@@ -87,6 +112,8 @@ def render_compare_markdown(result: CompareResult) -> str:
         )
         out += table(CATEGORY_HEADER, rows, "lrrrrrrrlrr")
         out += ["", f"Macro difference (mean of category differences): {signed(comp.macro_diff.value)}.", ""]
+        if shows_agreement(comp) and not comp.shared_edits:
+            out += agreement
         crit_rows = []
         for name, c in comp.categories.items():
             for criterion, k in c.criteria.items():
@@ -105,9 +132,7 @@ def render_compare_markdown(result: CompareResult) -> str:
                     ]
                 )
         if crit_rows:
-            title = (
-                "### Judge agreement and per-criterion differences" if comp.kind == "judges" else "### Per criterion"
-            )
+            title = "### Per criterion"  # the judges' agreement per criterion has its own table
             out += [title, ""]
             out += table(CRITERION_HEADER, crit_rows, "llrrrrrrlr")
             out.append("")

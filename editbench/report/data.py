@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from editbench.config import load_settings
 from editbench.errors import FailureCode, LedgerUnavailableError, RunNotFoundError
-from editbench.records import Benchmark, Category, Criterion
+from editbench.records import Benchmark, Category, Criterion, SampleFilter
 from editbench.schema import queries
 from editbench.schema.db import session_scope
 from editbench.schema.models import Edit as EditRow
@@ -103,6 +103,18 @@ class SampleData:
 
 
 @dataclass(frozen=True)
+class ParentRun:
+    """The run a re-judging run took its edited images from."""
+
+    id: int
+    name: str
+
+    @property
+    def label(self) -> str:
+        return f"run {self.id}" + (f" ({self.name})" if self.name else "")
+
+
+@dataclass(frozen=True)
 class RunData:
     id: int
     name: str
@@ -121,6 +133,10 @@ class RunData:
     benchmark: Benchmark
     categories: tuple[Category, ...]
     samples: tuple[SampleData, ...] = field(repr=False)
+    sample_filter: SampleFilter | None = None
+    """``--limit``/``--where`` the run was created with; None: every item of its categories."""
+    parent: ParentRun | None = None
+    """The run whose edited images this one re-judged (``editbench judge``); None otherwise."""
 
     @property
     def label(self) -> str:
@@ -206,7 +222,16 @@ def load_run(session: Session, run_id: int) -> RunData:
         benchmark=benchmark_info,
         categories=tuple(category_infos),
         samples=tuple(sample_data),
+        sample_filter=SampleFilter.from_json(run.sample_filter),
+        parent=_parent(session, run.parent_run_id),
     )
+
+
+def _parent(session: Session, parent_id: int | None) -> ParentRun | None:
+    if parent_id is None:
+        return None
+    parent = queries.get_run(session, parent_id)
+    return ParentRun(parent_id, (parent.name or "") if parent is not None else "")
 
 
 def read_runs(refs: list[str] | tuple[str, ...]) -> list[RunData]:

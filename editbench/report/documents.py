@@ -229,6 +229,17 @@ class Summary(Document):
 # --------------------------------------------------------------------------- run_card.json
 
 
+class Subset(Document):
+    """A run over a slice of the benchmark (never to be read as the whole benchmark's numbers)."""
+
+    limit: int | None
+    """At most this many items per category, the first in ingest order; null: no limit."""
+    where: dict[str, list[str]]
+    """Metadata key → accepted values (keys AND, values of one key OR)."""
+    description: str
+    """The same in one line, as report headers print it."""
+
+
 class RunSettings(Document):
     id: int
     name: str
@@ -238,6 +249,15 @@ class RunSettings(Document):
     judge_batch_size: int
     follow: bool
     categories: list[str] | None
+    subset: Subset | None = None
+    """``--limit``/``--where``: the run covers only these items; null: every item of its categories."""
+
+
+class ParentRunCard(Document):
+    """The run whose edited images a re-judging run (``editbench judge``) scored again."""
+
+    id: int
+    name: str
 
 
 class BenchmarkCard(Document):
@@ -334,6 +354,8 @@ class RunCard(Document):
 
     format: Literal["editbench.run_card/1"] = RUN_CARD_FORMAT
     run: RunSettings
+    parent_run: ParentRunCard | None = None
+    """Set for a re-judging run: its edits (images, seeds, editor) are this run's, not re-made."""
     benchmark: BenchmarkCard
     editor: ModelCard
     judge: JudgeCard
@@ -397,6 +419,8 @@ class PairedDifference(Document):
     ci95: Interval | None
     p_value: float | None
     spearman: float | None
+    kendall: float | None
+    """Kendall's tau-b of the paired scores (ties corrected); null when n < 2 or a side is constant."""
     p_holm: float | None = None
     """p_value Holm-adjusted across the categories (per metric); for all_items, p_value itself."""
     significant: bool = False
@@ -415,6 +439,7 @@ class CategoryComparison(Document):
     ci95: Interval | None
     p_value: float | None
     spearman: float | None
+    kendall: float | None
     n_only_in_a: int
     """Items of this category that only run A has."""
     n_only_in_b: int
@@ -441,6 +466,9 @@ class Comparison(Document):
     b: int
     kind: ComparisonKind
     """What differs between the runs, and so what a difference means."""
+    shared_edits: bool
+    """Every paired item has byte-identical edited images in both runs (e.g. B re-judged A with
+    ``editbench judge``): differences are the judges' alone, and agreement is the headline."""
     description: str
     warnings: list[str]
     categories: dict[str, CategoryComparison]

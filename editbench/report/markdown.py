@@ -91,6 +91,10 @@ def render_markdown(run: RunData, summary: Summary, card: RunCard) -> str:
         f"Benchmark `{bench.name}` v{bench.version} (content {bench.content_hash[:12]}) · "
         f"editor `{run.editor.kind}` · judge `{run.judge.kind}` · seed {run.seed} · run status **{run.status}**"
     )
+    if run.sample_filter is not None and run.sample_filter.active:
+        out += ["", f"**Subset:** {run.sample_filter.describe()} (not the whole benchmark)"]
+    if run.parent is not None:
+        out += ["", f"**Re-judged:** the edited images of {run.parent.label}, scored again by this run's judge"]
     out.append("")
     if summary.warnings:
         out += ["> **Read before citing:**"] + [f"> - {w}" for w in summary.warnings] + [""]

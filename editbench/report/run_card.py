@@ -34,11 +34,13 @@ from editbench.report.documents import (
     JudgeCard,
     LibraryVersions,
     ModelCard,
+    ParentRunCard,
     PromptUse,
     ReportInfo,
     RunCard,
     RunSettings,
     Seeds,
+    Subset,
     Times,
 )
 
@@ -131,6 +133,8 @@ def build_run_card(run: RunData) -> RunCard:
         if (durations := [j.duration_s for j in s.judgments.values() if j.duration_s is not None])
     ]
     started = [s.edit.started_at for s in run.samples if s.edit and s.edit.started_at]
+    if not started:  # a re-judging run edited nothing: its work starts with its judgments
+        started = [j.started_at for s in run.samples for j in s.judgments.values() if j.started_at]
     finished = [
         t
         for s in run.samples
@@ -168,7 +172,9 @@ def build_run_card(run: RunData) -> RunCard:
             judge_batch_size=run.judge_batch_size,
             follow=run.follow,
             categories=list(run.category_filter) if run.category_filter else None,
+            subset=_subset(run),
         ),
+        parent_run=ParentRunCard(id=run.parent.id, name=run.parent.name) if run.parent else None,
         benchmark=BenchmarkCard(
             name=run.benchmark.name,
             version=run.benchmark.version,
@@ -209,3 +215,10 @@ def build_run_card(run: RunData) -> RunCard:
         recorded=recorded,
         report=ReportInfo(generated_at=datetime.now(UTC).isoformat(timespec="seconds")),
     )
+
+
+def _subset(run: RunData) -> Subset | None:
+    f = run.sample_filter
+    if f is None or not f.active:
+        return None
+    return Subset(limit=f.limit, where={k: list(v) for k, v in f.where.items()}, description=f.describe())

@@ -326,6 +326,8 @@ def _warnings(run: RunData, overall: OverallScores, categories: Mapping[str, Cat
             "capacity-planning run: the models are full-size architectures with random weights "
             "(capacity mode), so timings and memory are real and every score is noise"
         )
+    if run.sample_filter is not None and run.sample_filter.active:
+        out.append(f"subset of the benchmark ({run.sample_filter.describe()}): not comparable with a full-benchmark score")
     block = overall.samples
     if run.status != DONE:
         unfinished = block.n_pending + block.n_running

@@ -149,6 +149,10 @@ class Run(Base):
     judge_batch_size: Mapped[int] = mapped_column(Integer, default=8)
     follow: Mapped[bool] = mapped_column(Boolean, default=False)
     categories: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    # ``--limit``/``--where`` as ``records.SampleFilter.as_json()``; null: every item.
+    sample_filter: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # A re-judging run (``editbench judge``) reuses this run's edited images and only judges.
+    parent_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True, index=True)
     status: Mapped[RunStatus] = _status_column(RunStatus, RunStatus.RUNNING)
     run_card: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

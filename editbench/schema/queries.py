@@ -119,6 +119,31 @@ def resolve_run(session: Session, ref: str) -> int | None:
     return None if found is None else int(found)
 
 
+def benchmark_items(session: Session, benchmark_id: int, categories: Sequence[str] | None = None) -> list[tuple[Sample, str]]:
+    """The benchmark's samples with their category name, in ingest order (what a run's
+    ``--limit``/``--where`` choose from); only the named categories when given."""
+    query = (
+        select(Sample, Category.name)
+        .join(Category, Sample.category_id == Category.id)
+        .where(Sample.benchmark_id == benchmark_id)
+    )
+    if categories:
+        query = query.where(Category.name.in_(list(categories)))
+    return [(sample, name) for sample, name in session.execute(query.order_by(Sample.id))]
+
+
+def run_edits(session: Session, run_id: int) -> list[tuple[Edit, Sample, str]]:
+    """Every edit row of a run with its sample and category name, in sample order."""
+    rows = session.execute(
+        select(Edit, Sample, Category.name)
+        .join(Sample, Edit.sample_id == Sample.id)
+        .join(Category, Edit.category_id == Category.id)
+        .where(Edit.run_id == run_id)
+        .order_by(Edit.sample_id)
+    )
+    return [(edit, sample, name) for edit, sample, name in rows]
+
+
 def run_routing(session: Session, run_id: int) -> tuple[str, int]:
     """(routing, number of GPU queues) the run was submitted with."""
     run = session.get(Run, run_id)

@@ -59,6 +59,18 @@ def test_spearman_with_ties():
     assert stats.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == -1.0
     assert stats.spearman([1, 2, 2, 3], [1, 3, 2, 4]) == pytest.approx(4.5 / math.sqrt(22.5), rel=1e-12)
     assert stats.spearman([1, 1, 1], [1, 2, 3]) is None
+
+
+def test_kendall_tau_b_by_hand_with_and_without_ties():
+    # 6 pairs, one discordant (the 2/3 swap): (5 − 1) / 6.
+    assert stats.kendall([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(4 / 6, rel=1e-12)
+    assert stats.kendall([1, 2, 3], [3, 2, 1]) == -1.0
+    # x ties one pair: concordant 2, discordant 0; untied pairs 2 in x, 3 in y → 2 / sqrt(6).
+    assert stats.kendall([1, 1, 2], [1, 2, 3]) == pytest.approx(2 / math.sqrt(6), rel=1e-12)
+    assert stats.kendall([5, 5, 5], [1, 2, 3]) is None
+    assert stats.kendall([1], [2]) is None
+    with pytest.raises(ValueError):
+        stats.kendall([1, 2], [1])
     assert list(stats.rankdata([3, 1, 3, 2])) == [3.5, 1.0, 3.5, 2.0]
 
 

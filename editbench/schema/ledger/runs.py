@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from editbench.errors import FailureCode
+from editbench.records import SampleFilter
 from editbench.schema.ledger.rows import insert_ignoring_duplicates, utcnow
 from editbench.schema.models import (
     FINAL_STATES,
@@ -39,6 +41,10 @@ class RunSpec:
     categories: list[str] | None = None
     name: str = ""
     run_card: dict[str, Any] = field(default_factory=dict)
+    sample_filter: dict[str, Any] | None = None
+    """``records.SampleFilter.as_json()`` of ``--limit``/``--where``; None: every item."""
+    parent_run_id: int | None = None
+    """Set for a re-judging run: its edits are the parent's, recorded as they ended there."""
 
 
 def create_run(session: Session, spec: RunSpec) -> int:
@@ -57,6 +63,8 @@ def create_run(session: Session, spec: RunSpec) -> int:
         judge_batch_size=spec.judge_batch_size,
         follow=spec.follow,
         categories=spec.categories,
+        sample_filter=spec.sample_filter,
+        parent_run_id=spec.parent_run_id,
         status=RunStatus.RUNNING,
         run_card=spec.run_card,
         created_at=utcnow(),
@@ -73,6 +81,8 @@ def add_missing_work(session: Session, run_id: int) -> dict[str, list[int]]:
     (``--follow``) runs, whenever new samples are ingested."""
     run = session.get(Run, run_id)
     assert run is not None, f"run {run_id} does not exist"
+    if run.parent_run_id is not None:
+        return _adopt_parent_edits(session, run)
     query = select(Sample, Category).join(Category, Sample.category_id == Category.id).where(
         Sample.benchmark_id == run.benchmark_id
     )
@@ -82,7 +92,12 @@ def add_missing_work(session: Session, run_id: int) -> dict[str, list[int]]:
     new_edits, new_judgments = [], []
     added: dict[str, list[int]] = {}
     benchmark_criteria = [c["name"] for c in run.benchmark.criteria]
-    for sample, category in session.execute(query.order_by(Sample.id)):
+    rows = session.execute(query.order_by(Sample.id)).all()
+    sample_filter = SampleFilter.from_json(run.sample_filter)
+    if sample_filter is not None:
+        # The filter sees every candidate (present or not) so "first N" means the same N each time.
+        rows = sample_filter.pick((sample, category) for sample, category in rows)
+    for sample, category in rows:
         if sample.id in have:
             continue
         new_edits.append({"run_id": run_id, "sample_id": sample.id, "category_id": category.id, "status": Status.PENDING, "attempts": 0})
@@ -91,6 +106,50 @@ def add_missing_work(session: Session, run_id: int) -> dict[str, list[int]]:
                 {"run_id": run_id, "sample_id": sample.id, "category_id": category.id, "criterion": criterion, "status": Status.PENDING, "attempts": 0}
             )
         added.setdefault(category.name, []).append(sample.id)
+    insert_ignoring_duplicates(session, Edit, new_edits)
+    insert_ignoring_duplicates(session, Judgment, new_judgments)
+    if added and run.status == RunStatus.DONE:
+        run.status, run.finished_at = RunStatus.RUNNING, None
+    return added
+
+
+def _adopt_parent_edits(session: Session, run: Run) -> dict[str, list[int]]:
+    """A re-judging run's work: each final edit of the parent, copied as it ended there (status,
+    seed, image hash and path: the image itself is not copied), with pending judgments where the
+    edit is done and ``missing`` ones where it failed. No edit row is left pending, so no edit
+    task is ever sent for this run: its chords have empty headers and go straight to scoring.
+    Edits still open in the parent are skipped (``editbench judge`` refuses such a parent); a
+    following re-judging run adopts them once they end."""
+    have = set(session.scalars(select(Edit.sample_id).where(Edit.run_id == run.id)))
+    parent_edits = session.execute(
+        select(Edit, Category)
+        .join(Category, Edit.category_id == Category.id)
+        .where(Edit.run_id == run.parent_run_id, Edit.status.in_(FINAL_STATES))
+        .order_by(Edit.sample_id)
+    ).all()
+    benchmark_criteria = [c["name"] for c in run.benchmark.criteria]
+    now = utcnow()
+    new_edits, new_judgments = [], []
+    added: dict[str, list[int]] = {}
+    for edit, category in parent_edits:
+        if edit.sample_id in have:
+            continue
+        done = edit.status == Status.DONE
+        new_edits.append({
+            "run_id": run.id, "sample_id": edit.sample_id, "category_id": category.id, "status": edit.status,
+            "attempts": 0, "seed": edit.seed, "output_sha256": edit.output_sha256, "output_path": edit.output_path,
+            "error_code": edit.error_code, "error": edit.error, "finished_at": now,
+        })
+        for criterion in category.criteria or benchmark_criteria:
+            # Every row has the same keys: one multi-row INSERT needs that.
+            new_judgments.append({
+                "run_id": run.id, "sample_id": edit.sample_id, "category_id": category.id, "criterion": criterion,
+                "attempts": 0, "status": Status.PENDING if done else Status.MISSING,
+                "error_code": None if done else FailureCode.EDIT_FAILED.value,
+                "error": None if done else f"edit {Status(edit.status).value} in run {run.parent_run_id}: {edit.error_code}",
+                "finished_at": None if done else now,
+            })
+        added.setdefault(category.name, []).append(edit.sample_id)
     insert_ignoring_duplicates(session, Edit, new_edits)
     insert_ignoring_duplicates(session, Judgment, new_judgments)
     if added and run.status == RunStatus.DONE:
