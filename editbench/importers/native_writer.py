@@ -232,7 +232,7 @@ class NativeBenchmarkWriter:
             if category.pass_rule is not None:
                 entry["pass_rule"] = category.pass_rule.as_json()
             categories.append(entry)
-        return {
+        manifest: dict[str, Any] = {
             "name": self.manifest.name,
             "version": str(self.manifest.version),
             "description": self.manifest.description,
@@ -241,6 +241,9 @@ class NativeBenchmarkWriter:
             "overall": self.manifest.overall,
             "categories": categories,
         }
+        if self.manifest.slices:
+            manifest["slices"] = list(self.manifest.slices)
+        return manifest
 
     def _store(self, data: bytes, relative: str) -> str:
         rel = _images_path(relative)

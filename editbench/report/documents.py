@@ -204,8 +204,35 @@ class ErrorCodes(Document):
     judgment: dict[str, int]
 
 
+class SliceGroup(Document):
+    """One value of a slice key (e.g. language ``zh``): the run's tables over its items only."""
+
+    n_samples: int
+    overall: OverallScores
+    criteria: dict[str, CriterionScores]
+    categories: dict[str, MetricBlock]
+    """Category → overall-score block over this group's items of the category."""
+
+
+class SliceTable(Document):
+    """A grouping key the benchmark declares (benchmark.yaml ``slices``) and its groups."""
+
+    key: str
+    source: str
+    """Where each item's value comes from (an item field or a key of the item's ``source``)."""
+    groups: dict[str, SliceGroup]
+    """Value → its tables, values in sorted order; items without the key are under "(not set)"."""
+
+
+def _slices_optional(schema: dict[str, Any]) -> None:
+    # slices is left out of the file when the benchmark declares none (older readers, goldens)
+    schema["required"] = [key for key in schema.get("required", []) if key != "slices"]
+
+
 class Summary(Document):
     """summary.json: every number of one run, with counts, coverage and intervals."""
+
+    model_config = ConfigDict(json_schema_extra=_slices_optional)
 
     format: Literal["editbench.summary/1"] = SUMMARY_FORMAT
     """Name and major version of this format; a breaking change gets a new number."""
@@ -224,6 +251,14 @@ class Summary(Document):
     error_codes: ErrorCodes
     warnings: list[str]
     """What to read before citing a number (partial run, unscored samples, drift, ...)."""
+    slices: dict[str, SliceTable] = Field(default_factory=dict)
+    """Slice key → per-group tables; absent when the benchmark declares no slices."""
+
+    def to_json_dict(self) -> dict[str, Any]:
+        document = super().to_json_dict()
+        if not self.slices:
+            del document["slices"]
+        return document
 
 
 # --------------------------------------------------------------------------- run_card.json
