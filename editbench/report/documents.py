@@ -1,4 +1,5 @@
-"""The typed shape of every JSON document a report writes: summary.json, run_card.json, compare.json.
+"""The typed shape of every JSON document a report writes: summary.json, run_card.json, compare.json,
+and one row of samples.jsonl / samples.parquet.
 
 These pydantic models *are* the formats. ``summary``, ``run_card`` and ``compare`` build them,
 ``markdown`` and the HTML templates read them by attribute, and the JSON Schema files shipped in
@@ -491,3 +492,74 @@ class CompareResult(Document):
     method: CompareMethod
     runs: list[CompareRun]
     comparisons: list[Comparison]
+
+
+# --------------------------------------------------------------------------- samples.jsonl / .parquet
+
+
+class SampleRow(Document):
+    """One line of samples.jsonl and one row of samples.parquet: a (sample, criterion) pair.
+
+    Every sample of the run has one row per criterion of its category, scored or not: an
+    unscored row has ``score`` null and says why in ``status``, ``error_code`` and ``error``.
+    The sample-level columns (item metadata, edit, overall score) repeat on each of its rows.
+    """
+
+    run_id: int
+    run_name: str
+    benchmark: str
+    benchmark_version: str
+    sample_id: int
+    """The ledger's sample id."""
+    item_id: str
+    """The item's id in the benchmark (``id`` in items.jsonl)."""
+    category: str
+    subcategory: str | None
+    instruction: str
+    instruction_language: str
+    tags: list[str]
+    source: str
+    """The item's ``source`` object (provenance, e.g. GEdit's key and intersection flag) as
+    canonical JSON text, so every metadata field is kept and the column has one type."""
+    reference_text: str | None
+    criterion: str
+    status: str
+    """done, failed, parse_error, refusal, missing, running or pending."""
+    score: float | None
+    confidence: float | None
+    error_code: str | None
+    error: str | None
+    """The error message recorded with error_code."""
+    reasoning: str | None
+    """The judge's reasoning, as parsed from its answer."""
+    raw_output: str | None
+    """The judge's raw answer, verbatim."""
+    judge_identity: str | None
+    prompt_version: str | None
+    judge_attempts: int
+    judge_duration_s: float | None
+    sample_status: str
+    """done when every criterion is scored, else the status of the worst criterion."""
+    overall: float | None
+    """The sample's overall score under the benchmark's rule; null unless sample_status is done."""
+    passed: bool | None
+    """The category's pass rule on this sample; null without a rule or a full score."""
+    edit_status: str
+    """The edit's status; missing when the ledger has no edit row."""
+    edit_error_code: str | None
+    edit_error: str | None
+    seed: int | None
+    """The seed the edit ran with."""
+    edit_attempts: int
+    edit_duration_s: float | None
+    source_image: str | None
+    """The source image relative to the report folder (images/<sha256>.<ext>); null if not found."""
+    edited_image: str | None
+    reference_image: str | None
+    source_path: str
+    """Where the ledger records the source image (may be absolute, on the machine that ran)."""
+    source_sha256: str
+    edited_path: str | None
+    edited_sha256: str | None
+    reference_path: str | None
+    reference_sha256: str | None
