@@ -187,7 +187,11 @@ def leaderboard_command(runs: tuple[str, ...], out_dir: Path | None) -> None:
     Example:  editbench leaderboard baseline qwen-50-steps 7 --out paper/tables
     """
     from editbench.config import load_settings
-    from editbench.report.leaderboard import build_leaderboard, render_markdown, write_leaderboard
+    from editbench.report.leaderboard import (
+        build_leaderboard,
+        render_markdown,
+        write_leaderboard,
+    )
 
     data = _read_runs(runs)
     out = out_dir or load_settings().home / "reports" / ("leaderboard-" + "-".join(str(d.id) for d in data))

@@ -22,8 +22,8 @@ from editbench.report.charts import criteria_chart, histogram
 from editbench.report.data import RunData, SampleData
 from editbench.report.documents import RunCard, Summary
 from editbench.report.images import ImageKey
-from editbench.report.slices import group_samples, slice_value
 from editbench.report.markdown import failure_reason, fmt
+from editbench.report.slices import group_samples, slice_value
 from editbench.report.summary import SampleScore, score_sample
 from editbench.report.templating import render
 from editbench.report.thumbs import Thumb, Thumbs, make_thumbnails

@@ -18,7 +18,13 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from editbench.report.documents import CompareResult, Document, RunCard, SampleRow, Summary
+from editbench.report.documents import (
+    CompareResult,
+    Document,
+    RunCard,
+    SampleRow,
+    Summary,
+)
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 DOCUMENTS: dict[str, type[Document]] = {

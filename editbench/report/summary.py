@@ -31,7 +31,6 @@ from editbench.errors import UnsupportedPassRuleError
 from editbench.records import Benchmark, Category
 from editbench.report import stats
 from editbench.report.data import RunData, SampleData
-from editbench.report.slices import group_samples, slice_source
 from editbench.report.documents import (
     SUMMARY_FORMAT,
     BenchmarkRef,
@@ -54,6 +53,7 @@ from editbench.report.documents import (
     SummaryRun,
     UnsupportedPassRule,
 )
+from editbench.report.slices import group_samples, slice_source
 
 FORMAT = SUMMARY_FORMAT
 DONE = "done"

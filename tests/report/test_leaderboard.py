@@ -8,10 +8,14 @@ import pytest
 from click.testing import CliRunner
 
 from editbench.cli.report import leaderboard_command
-from editbench.report import stats
-from editbench.report.leaderboard import build_leaderboard, latex_escape, render_csv, render_latex
+from editbench.report import load_run, stats
+from editbench.report.leaderboard import (
+    build_leaderboard,
+    latex_escape,
+    render_csv,
+    render_latex,
+)
 from editbench.schema.db import session_scope
-from editbench.report import load_run
 from tests.report.conftest import PQ, SC
 
 # Category names and a run name with the characters LaTeX treats specially.
@@ -27,12 +31,15 @@ B = {"p1": (8, 8), "p2": (2, 8), "s1": (5, 5), "s2": (6, 6)} | {f"c{i}": (7, 7) 
 # observed 19); |sum| >= 19 for 4 of 2^10 sign patterns, p = 0.004: micro marked B higher.
 
 
+def _results(scores):
+    return {k: {SC: sc, PQ: pq} for k, (sc, pq) in scores.items()}
+
+
 @pytest.fixture
 def runs(ledger):
     bench = ledger.benchmark({PHYS: {}, STYLE: {}, COLOR: {}}, SAMPLES)
-    as_results = lambda scores: {k: {SC: sc, PQ: pq} for k, (sc, pq) in scores.items()}  # noqa: E731
-    a = ledger.run(bench, as_results(A), name="base_model")
-    b = ledger.run(bench, as_results(B), name="cand")
+    a = ledger.run(bench, _results(A), name="base_model")
+    b = ledger.run(bench, _results(B), name="cand")
     with session_scope(ledger.url) as session:
         return [load_run(session, a), load_run(session, b)]
 
