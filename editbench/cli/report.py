@@ -138,7 +138,7 @@ def compare_command(runs: tuple[str, ...], out_dir: Path | None) -> None:
 @click.command("export")
 @click.argument("run")
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--layout", type=click.Choice(["gedit"]), default="gedit", show_default=True, help="Folder layout to write.")
+@click.option("--layout", type=click.Choice(["gedit", "folder"]), default="gedit", show_default=True, help="Folder layout to write.")
 @click.option("--model-name", default=None, help="Folder name under DEST.  [default: the run's name, else run-<id>]")
 def export_command(run: str, dest: Path, layout: str, model_name: str | None) -> None:
     """Copy RUN's edited images into DEST in another benchmark's layout.
@@ -149,13 +149,18 @@ def export_command(run: str, dest: Path, layout: str, model_name: str | None) ->
       DEST/<model_name>/fullset/<task_type>/<instruction_language>/<key>_SRCIMG.png  (source)
     Samples that cannot be exported (failed edit, image not found) are listed on the terminal
     and in DEST/<model_name>/export_manifest.json: GEdit's scorer would skip them silently.
+
+    \b
+    --layout folder writes plain image folders (FiftyOne ImageDirectory-style) with labels:
+      DEST/<model_name>/{edited,source,reference}/<category>/<item>.<ext>
+      DEST/<model_name>/labels.json   every sample: files, status, scores, judge reasoning
     """
     from editbench.config import load_settings
-    from editbench.report.export import export_gedit
+    from editbench.report.export import export_layout
 
     settings = load_settings()
     [data] = _read_runs([run])
-    result = export_gedit(data, dest, model_name=model_name, home=settings.home)
+    result = export_layout(data, layout, dest, model_name=model_name, home=settings.home)
     for sample, reason in result.skipped:
         err_console.print(f"[yellow]skipped[/] {sample}: {reason}", highlight=False)
     console.print(

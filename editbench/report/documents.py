@@ -21,6 +21,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 SUMMARY_FORMAT: Final = "editbench.summary/1"
 RUN_CARD_FORMAT: Final = "editbench.run_card/1"
 COMPARE_FORMAT: Final = "editbench.compare/1"
+LABELS_FORMAT: Final = "editbench.labels/1"
 
 Interval = tuple[float, float]
 ComparisonKind = Literal["editors", "judges", "editors_and_judges", "repeat"]
@@ -563,3 +564,43 @@ class SampleRow(Document):
     edited_sha256: str | None
     reference_path: str | None
     reference_sha256: str | None
+
+
+# --------------------------------------------------------------------------- labels.json (export --layout folder)
+
+
+class LabeledSample(Document):
+    """One sample of a folder export: its image files (relative to the export folder) and labels."""
+
+    filepath: str | None
+    """The edited image (what a viewer such as FiftyOne shows); null when the edit did not succeed."""
+    source_filepath: str | None
+    reference_filepath: str | None
+    sample_id: int
+    item_id: str
+    category: str
+    instruction: str
+    instruction_language: str
+    tags: list[str]
+    status: str
+    """The sample's status: done when every criterion is scored, else its worst criterion status."""
+    overall: float | None
+    passed: bool | None
+    scores: dict[str, float | None]
+    """Criterion → score (null when not scored)."""
+    reasoning: dict[str, str | None]
+    """Criterion → the judge's reasoning."""
+    edit_status: str
+    error_code: str | None
+    """The edit's error code, else the first judgment error code; null when scored."""
+
+
+class LabelsFile(Document):
+    """labels.json of ``editbench export --layout folder``: every sample with its files and labels."""
+
+    format: Literal["editbench.labels/1"] = LABELS_FORMAT
+    run_id: int
+    run_name: str
+    benchmark: str
+    score_scale: ScoreScale
+    samples: list[LabeledSample]

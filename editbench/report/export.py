@@ -28,7 +28,7 @@ from editbench.config import load_settings
 from editbench.errors import ExportError
 from editbench.report.data import RunData, SampleData, load_run, resolve_image
 
-LAYOUTS = ("gedit",)
+LAYOUTS = ("gedit", "folder")
 _GEDIT_LANGUAGES = {"zh": "cn"}  # editbench stores ISO 639-1; GEdit's folders say "cn"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -43,7 +43,7 @@ class ExportResult:
     manifest: Path | None = None
 
 
-def _segment(value: Any, what: str) -> str:
+def path_segment(value: Any, what: str) -> str:
     """One safe path segment: no separators, no '..', no surprises for the scorer's f-strings."""
     text = _UNSAFE.sub("_", str(value)).strip("._")
     if not text:
@@ -62,7 +62,7 @@ def gedit_location(sample: SampleData) -> tuple[str, str, str]:
         suffix = f"_{sample.instruction_language}"
         if key.endswith(suffix):  # the GEdit importer's ids are "<key>_<language>"
             key = key[: -len(suffix)]
-    return (_segment(task_type, "task type"), _segment(language, "language"), _segment(key, "key"))
+    return (path_segment(task_type, "task type"), path_segment(language, "language"), path_segment(key, "key"))
 
 
 def _write_png(source: Path, target: Path) -> None:
@@ -77,7 +77,7 @@ def _write_png(source: Path, target: Path) -> None:
 
 def export_gedit(run: RunData, out_dir: Path, *, model_name: str | None = None, home: Path | None = None) -> ExportResult:
     home = home or load_settings().home
-    name = _segment(model_name or run.name or f"run-{run.id}", "model name")
+    name = path_segment(model_name or run.name or f"run-{run.id}", "model name")
     root = Path(out_dir) / name
     skipped: list[tuple[str, str]] = []
     written = 0
@@ -142,6 +142,17 @@ def export_run(
     model_name: str | None = None,
     home: Path | None = None,
 ) -> ExportResult:
+    return export_layout(load_run(session, run_id), layout, Path(out_dir), model_name=model_name, home=home)
+
+
+def export_layout(
+    run: RunData, layout: str, out_dir: Path, *, model_name: str | None = None, home: Path | None = None
+) -> ExportResult:
+    """Export a loaded run in one of :data:`LAYOUTS`."""
     if layout not in LAYOUTS:
         raise ExportError(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
-    return export_gedit(load_run(session, run_id), Path(out_dir), model_name=model_name, home=home)
+    if layout == "folder":
+        from editbench.report.folder_export import export_folder
+
+        return export_folder(run, out_dir, model_name=model_name, home=home)
+    return export_gedit(run, out_dir, model_name=model_name, home=home)

@@ -30,8 +30,10 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _place(source: Path, target: Path) -> bool:
-    if target.exists():
+def link_or_copy(source: Path, target: Path, *, overwrite: bool = False) -> bool:
+    """Put ``source`` at ``target`` (a hard link, else a copy) atomically; False if it cannot.
+    An existing ``target`` is kept unless ``overwrite`` (content-named files never change)."""
+    if target.exists() and not overwrite:
         return True
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
@@ -69,6 +71,6 @@ def place_images(run: RunData, out_dir: Path, home: Path) -> Mapping[ImageKey, s
         if found is None:
             continue
         name = f"{sha256 or _sha256(found)}{found.suffix.lower() or '.img'}"
-        if _place(found, folder / name):
+        if link_or_copy(found, folder / name):
             placed[key] = f"{folder.name}/{name}"
     return placed

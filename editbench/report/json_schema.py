@@ -21,6 +21,7 @@ from typing import Any
 from editbench.report.documents import (
     CompareResult,
     Document,
+    LabelsFile,
     RunCard,
     SampleRow,
     Summary,
@@ -32,9 +33,10 @@ DOCUMENTS: dict[str, type[Document]] = {
     "run_card": RunCard,
     "compare": CompareResult,
     "samples": SampleRow,
+    "labels": LabelsFile,
 }
 """File stem (summary.json → "summary") → the model that writes it; ``samples`` is one row of
-samples.jsonl (one line) and samples.parquet."""
+samples.jsonl (one line) and samples.parquet; ``labels`` is written by ``export --layout folder``."""
 
 
 def schema_path(name: str) -> Path:
