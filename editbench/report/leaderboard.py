@@ -22,7 +22,7 @@ from typing import Final, Literal
 
 from editbench.report.compare import ALPHA, compare_pair
 from editbench.report.data import RunData
-from editbench.report.documents import Interval, MetricBlock, PairedDifference
+from editbench.report.documents import CategoryComparison, Interval, MetricBlock, PairedDifference
 from editbench.report.markdown import fmt, fmt_ci, table
 from editbench.report.summary import summarize
 
@@ -71,7 +71,7 @@ class Leaderboard:
     notes: list[str]
 
 
-def _mark(block: PairedDifference | None) -> Mark:
+def _mark(block: PairedDifference | CategoryComparison | None) -> Mark:
     if block is None or not block.significant:
         return ""
     return "higher" if (block.diff or 0.0) > 0 else "lower"
@@ -122,7 +122,7 @@ def build_leaderboard(runs: Sequence[RunData]) -> Leaderboard:
                 categories={
                     name: _cell(
                         c.overall,
-                        baseline or _mark(comparison.categories.get(name) if comparison else None),  # type: ignore[arg-type]
+                        baseline or _mark(comparison.categories.get(name) if comparison else None),
                     )
                     for name, c in summary.categories.items()
                 },
