@@ -112,6 +112,9 @@ class Benchmark:
     content_hash: str = ""
     source_path: str = ""
     id: int | None = None
+    slices: tuple[str, ...] = ()
+    """Item metadata keys that group the report into slices (``language``, a ``source`` key...):
+    each gets its own per-category and overall table, as GEdit-Bench reports EN and CN apart."""
 
     def category(self, name: str) -> Category:
         for category in self.categories:

@@ -37,7 +37,7 @@ DEFAULT_CRITERIA = (
 )
 DEFAULT_SCALE = (0, 10)
 
-_TOP_KEYS = {"name", "version", "description", "score_scale", "criteria", "overall", "categories"}
+_TOP_KEYS = {"name", "version", "description", "score_scale", "criteria", "overall", "categories", "slices"}
 _CATEGORY_KEYS = {"name", "description", "prompt", "criteria", "weights", "pass_rule"}
 
 
@@ -59,7 +59,22 @@ def read_manifest(root: Path) -> Benchmark:
         criteria=criteria,
         overall=_overall(data.get("overall")),
         categories=categories,
+        slices=_slices(data.get("slices")),
     )
+
+
+def _slices(value: Any) -> tuple[str, ...]:
+    """Grouping keys for the report: ``language``, ``subcategory`` or a key of the items' ``source``."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and CRITERION_PATTERN.fullmatch(v) for v in value):
+        raise BenchmarkFormatError(
+            f"{MANIFEST}: slices must be a list of item metadata keys (language, subcategory or a key "
+            f"of the items' source object), got {value!r}"
+        )
+    if len(set(value)) != len(value):
+        raise BenchmarkFormatError(f"{MANIFEST}: slices lists a key twice")
+    return tuple(fits(v, f"{MANIFEST}: slice key", limits.MAX_CRITERION_NAME_CHARS) for v in value)
 
 
 def default_category(root: Path, name: str, criteria: tuple[Criterion, ...]) -> Category:

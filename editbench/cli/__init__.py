@@ -14,6 +14,7 @@ from editbench.cli.cluster import demo_command, up_command, worker_command
 from editbench.cli.importers import import_command
 from editbench.cli.models import models_group
 from editbench.cli.report import compare_command, export_command, report_command
+from editbench.cli.report import leaderboard_command
 from editbench.cli.runs import (
     follow_command,
     judge_command,
@@ -61,6 +62,7 @@ for _command in (
     run_command, status_command, resume_command, follow_command, judge_command,
     up_command, worker_command, demo_command,
     report_command, compare_command, export_command,
+    leaderboard_command,
     import_command, models_group,
 ):
     main.add_command(_command)

@@ -1,6 +1,6 @@
-"""``editbench report``, ``compare`` and ``export``: reading results out of the ledger.
+"""``editbench report``, ``compare``, ``leaderboard`` and ``export``: reading results out of the ledger.
 
-All three only read the ledger (and images); they can run while a run is still going, and say
+All of them only read the ledger (and images); they can run while a run is still going, and say
 so in what they write.
 """
 
@@ -52,6 +52,9 @@ def report_command(run: str, out_dir: Path | None) -> None:
                      judge scores and reasoning, filters, score distributions (thumbs/ beside it)
       run_card.json  editor/judge identity and parameters, seeds, prompt versions, library
                      versions, git revision, times, GPU-seconds
+      samples.jsonl  one row per sample x criterion: score, status, error, judge answer, seed,
+      samples.parquet  image paths/hashes and the item's metadata (schema: docs/reports.md)
+      images/        full-size images, linked relatively: zip the folder to share it
 
     Failed, unparseable, refused and missing judgments are counted, never averaged as zero.
     The headline is the macro mean (mean of category means, GEdit's convention); the micro mean
@@ -75,7 +78,10 @@ def report_command(run: str, out_dir: Path | None) -> None:
     )
     for warning in summary["warnings"]:
         console.print(f"[yellow]note:[/] {warning}", highlight=False)
-    console.print(f"wrote [bold]{paths.report_html}[/] (+ report.md, summary.json, run_card.json)")
+    console.print(
+        f"wrote [bold]{paths.report_html}[/] (+ report.md, summary.json, run_card.json, samples.jsonl"
+        + (", samples.parquet)" if paths.samples_parquet else "; samples.parquet needs pyarrow)")
+    )
 
 
 def _num(value: float | None) -> str:
@@ -146,10 +152,10 @@ def _agreement_lines(comp: dict) -> str:
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--layout",
-    type=click.Choice(["gedit", "kris", "rise", "imgedit"]),
+    type=click.Choice(["gedit", "kris", "rise", "imgedit", "folder"]),
     default="gedit",
     show_default=True,
-    help="Folder layout to write: the one that benchmark's official evaluation script reads.",
+    help="Folder layout to write: the one that benchmark's official evaluation script reads (folder: plain image folders with labels).",
 )
 @click.option("--model-name", default=None, help="Folder name under DEST.  [default: the run's name, else run-<id>]")
 def export_command(run: str, dest: Path, layout: str, model_name: str | None) -> None:
@@ -165,6 +171,11 @@ def export_command(run: str, dest: Path, layout: str, model_name: str | None) ->
     Samples that cannot be exported (failed edit, image not found) are listed on the terminal
     and in DEST/<model_name>/export_manifest.json, with the official command to run: the
     official scripts would skip them silently.
+
+    \b
+    --layout folder writes plain image folders (FiftyOne ImageDirectory-style) with labels:
+      DEST/<model_name>/{edited,source,reference}/<category>/<item>.<ext>
+      DEST/<model_name>/labels.json   every sample: files, status, scores, judge reasoning
     """
     from editbench.config import load_settings
     from editbench.report.export import export_layout
@@ -179,3 +190,39 @@ def export_command(run: str, dest: Path, layout: str, model_name: str | None) ->
         + (f"; {len(result.skipped)} skipped (listed in {result.manifest.name})" if result.skipped else "")
     )
     sys.exit(1 if result.skipped and not result.written else 0)
+
+
+@click.command("leaderboard")
+@click.argument("runs", nargs=-1, required=True)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write into.  [default: EDITBENCH_HOME/reports/leaderboard-<A>-<B>...]",
+)
+def leaderboard_command(runs: tuple[str, ...], out_dir: Path | None) -> None:
+    """Print and write a models x categories table of RUNS (ids or run names), paper-ready.
+
+    \b
+    Per run: macro mean (mean of category means), micro mean (over samples) and every
+    category's mean, each with its 95% bootstrap CI. Runs after the first are marked against
+    the first (the baseline): ↑/↓ where compare's paired permutation test, Holm-adjusted
+    across categories, finds a significant difference (p < 0.05).
+
+    \b
+    Writes leaderboard.md, leaderboard.csv (one number per cell) and leaderboard.tex (booktabs).
+    Example:  editbench leaderboard baseline qwen-50-steps 7 --out paper/tables
+    """
+    from editbench.config import load_settings
+    from editbench.report.leaderboard import (
+        build_leaderboard,
+        render_markdown,
+        write_leaderboard,
+    )
+
+    data = _read_runs(runs)
+    out = out_dir or load_settings().home / "reports" / ("leaderboard-" + "-".join(str(d.id) for d in data))
+    board = build_leaderboard(data)
+    paths = write_leaderboard(board, out)
+    console.print(render_markdown(board), highlight=False, markup=False)
+    console.print(f"wrote [bold]{paths.markdown}[/] (+ leaderboard.csv, leaderboard.tex)")

@@ -58,6 +58,8 @@ MANIFEST = Benchmark(
     overall="geometric_mean",
     score_min=0,
     score_max=10,
+    # GEdit-Bench reports English and Chinese apart, and its intersection subset on its own.
+    slices=("language", "intersection_exist"),
 )
 
 TASK_TYPES = {

@@ -246,7 +246,7 @@ class NativeBenchmarkWriter:
             if category.pass_rule is not None:
                 entry["pass_rule"] = category.pass_rule.as_json()
             categories.append(entry)
-        return {
+        manifest: dict[str, Any] = {
             "name": self.manifest.name,
             "version": str(self.manifest.version),
             "description": self.manifest.description,
@@ -255,6 +255,9 @@ class NativeBenchmarkWriter:
             "overall": self.manifest.overall,
             "categories": categories,
         }
+        if self.manifest.slices:
+            manifest["slices"] = list(self.manifest.slices)
+        return manifest
 
     def _store(self, data: bytes, relative: str) -> str:
         rel = _images_path(relative)

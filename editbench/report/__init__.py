@@ -1,5 +1,6 @@
 """Reports: everything is read from the ledger (``data``), turned into numbers (``summary``,
-``stats``) and written as summary.json, report.md, report.html and run_card.json.
+``stats``) and written as summary.json, report.md, report.html and run_card.json, with the
+per-sample rows in samples.jsonl / samples.parquet and full-size images in images/.
 
     from editbench.report import write_report
     with session_scope() as session:
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,10 @@ from editbench.config import load_settings
 from editbench.report.data import RunData, RunNotFoundError, load_run
 from editbench.report.documents import CompareResult, Document, RunCard, Summary
 from editbench.report.html import render_html
+from editbench.report.images import place_images
 from editbench.report.markdown import render_markdown
 from editbench.report.run_card import build_run_card
+from editbench.report.sample_rows import sample_rows, write_jsonl, write_parquet
 from editbench.report.summary import summarize
 
 
@@ -33,6 +36,10 @@ class ReportPaths:
     report_html: Path
     run_card_json: Path
     thumbs_dir: Path
+    samples_jsonl: Path | None = None
+    samples_parquet: Path | None = None
+    """None when pyarrow is not installed (samples.jsonl holds the same rows)."""
+    images_dir: Path | None = None
 
 
 def write_text(path: Path, text: str) -> None:
@@ -73,13 +80,21 @@ def write_report_for(run: RunData, out_dir: Path | str, *, home: Path | None = N
         report_html=out_dir / "report.html",
         run_card_json=out_dir / "run_card.json",
         thumbs_dir=out_dir / "thumbs",
+        samples_jsonl=out_dir / "samples.jsonl",
+        samples_parquet=out_dir / "samples.parquet",
+        images_dir=out_dir / "images",
     )
     summary = summarize(run)
     card = build_run_card(run)
+    images = place_images(run, out_dir, home)
+    rows = list(sample_rows(run, images))
     write_json(paths.summary_json, summary)
     write_json(paths.run_card_json, card)
+    write_jsonl(out_dir / "samples.jsonl", rows)
+    if not write_parquet(out_dir / "samples.parquet", rows):
+        paths = replace(paths, samples_parquet=None)
     write_text(paths.report_md, render_markdown(run, summary, card))
-    write_text(paths.report_html, render_html(run, summary, card, out_dir, home))
+    write_text(paths.report_html, render_html(run, summary, card, out_dir, home, images=images))
     return paths
 
 

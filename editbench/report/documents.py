@@ -1,4 +1,5 @@
-"""The typed shape of every JSON document a report writes: summary.json, run_card.json, compare.json.
+"""The typed shape of every JSON document a report writes: summary.json, run_card.json, compare.json,
+and one row of samples.jsonl / samples.parquet.
 
 These pydantic models *are* the formats. ``summary``, ``run_card`` and ``compare`` build them,
 ``markdown`` and the HTML templates read them by attribute, and the JSON Schema files shipped in
@@ -20,6 +21,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 SUMMARY_FORMAT: Final = "editbench.summary/1"
 RUN_CARD_FORMAT: Final = "editbench.run_card/1"
 COMPARE_FORMAT: Final = "editbench.compare/1"
+LABELS_FORMAT: Final = "editbench.labels/1"
 
 Interval = tuple[float, float]
 ComparisonKind = Literal["editors", "judges", "editors_and_judges", "repeat"]
@@ -204,8 +206,35 @@ class ErrorCodes(Document):
     judgment: dict[str, int]
 
 
+class SliceGroup(Document):
+    """One value of a slice key (e.g. language ``zh``): the run's tables over its items only."""
+
+    n_samples: int
+    overall: OverallScores
+    criteria: dict[str, CriterionScores]
+    categories: dict[str, MetricBlock]
+    """Category → overall-score block over this group's items of the category."""
+
+
+class SliceTable(Document):
+    """A grouping key the benchmark declares (benchmark.yaml ``slices``) and its groups."""
+
+    key: str
+    source: str
+    """Where each item's value comes from (an item field or a key of the item's ``source``)."""
+    groups: dict[str, SliceGroup]
+    """Value → its tables, values in sorted order; items without the key are under "(not set)"."""
+
+
+def _slices_optional(schema: dict[str, Any]) -> None:
+    # slices is left out of the file when the benchmark declares none (older readers, goldens)
+    schema["required"] = [key for key in schema.get("required", []) if key != "slices"]
+
+
 class Summary(Document):
     """summary.json: every number of one run, with counts, coverage and intervals."""
+
+    model_config = ConfigDict(json_schema_extra=_slices_optional)
 
     format: Literal["editbench.summary/1"] = SUMMARY_FORMAT
     """Name and major version of this format; a breaking change gets a new number."""
@@ -224,6 +253,14 @@ class Summary(Document):
     error_codes: ErrorCodes
     warnings: list[str]
     """What to read before citing a number (partial run, unscored samples, drift, ...)."""
+    slices: dict[str, SliceTable] = Field(default_factory=dict)
+    """Slice key → per-group tables; absent when the benchmark declares no slices."""
+
+    def to_json_dict(self) -> dict[str, Any]:
+        document = super().to_json_dict()
+        if not self.slices:
+            del document["slices"]
+        return document
 
 
 # --------------------------------------------------------------------------- run_card.json
@@ -484,3 +521,114 @@ class CompareResult(Document):
     method: CompareMethod
     runs: list[CompareRun]
     comparisons: list[Comparison]
+
+
+# --------------------------------------------------------------------------- samples.jsonl / .parquet
+
+
+class SampleRow(Document):
+    """One line of samples.jsonl and one row of samples.parquet: a (sample, criterion) pair.
+
+    Every sample of the run has one row per criterion of its category, scored or not: an
+    unscored row has ``score`` null and says why in ``status``, ``error_code`` and ``error``.
+    The sample-level columns (item metadata, edit, overall score) repeat on each of its rows.
+    """
+
+    run_id: int
+    run_name: str
+    benchmark: str
+    benchmark_version: str
+    sample_id: int
+    """The ledger's sample id."""
+    item_id: str
+    """The item's id in the benchmark (``id`` in items.jsonl)."""
+    category: str
+    subcategory: str | None
+    instruction: str
+    instruction_language: str
+    tags: list[str]
+    source: str
+    """The item's ``source`` object (provenance, e.g. GEdit's key and intersection flag) as
+    canonical JSON text, so every metadata field is kept and the column has one type."""
+    reference_text: str | None
+    criterion: str
+    status: str
+    """done, failed, parse_error, refusal, missing, running or pending."""
+    score: float | None
+    confidence: float | None
+    error_code: str | None
+    error: str | None
+    """The error message recorded with error_code."""
+    reasoning: str | None
+    """The judge's reasoning, as parsed from its answer."""
+    raw_output: str | None
+    """The judge's raw answer, verbatim."""
+    judge_identity: str | None
+    prompt_version: str | None
+    judge_attempts: int
+    judge_duration_s: float | None
+    sample_status: str
+    """done when every criterion is scored, else the status of the worst criterion."""
+    overall: float | None
+    """The sample's overall score under the benchmark's rule; null unless sample_status is done."""
+    passed: bool | None
+    """The category's pass rule on this sample; null without a rule or a full score."""
+    edit_status: str
+    """The edit's status; missing when the ledger has no edit row."""
+    edit_error_code: str | None
+    edit_error: str | None
+    seed: int | None
+    """The seed the edit ran with."""
+    edit_attempts: int
+    edit_duration_s: float | None
+    source_image: str | None
+    """The source image relative to the report folder (images/<sha256>.<ext>); null if not found."""
+    edited_image: str | None
+    reference_image: str | None
+    source_path: str
+    """Where the ledger records the source image (may be absolute, on the machine that ran)."""
+    source_sha256: str
+    edited_path: str | None
+    edited_sha256: str | None
+    reference_path: str | None
+    reference_sha256: str | None
+
+
+# --------------------------------------------------------------------------- labels.json (export --layout folder)
+
+
+class LabeledSample(Document):
+    """One sample of a folder export: its image files (relative to the export folder) and labels."""
+
+    filepath: str | None
+    """The edited image (what a viewer such as FiftyOne shows); null when the edit did not succeed."""
+    source_filepath: str | None
+    reference_filepath: str | None
+    sample_id: int
+    item_id: str
+    category: str
+    instruction: str
+    instruction_language: str
+    tags: list[str]
+    status: str
+    """The sample's status: done when every criterion is scored, else its worst criterion status."""
+    overall: float | None
+    passed: bool | None
+    scores: dict[str, float | None]
+    """Criterion → score (null when not scored)."""
+    reasoning: dict[str, str | None]
+    """Criterion → the judge's reasoning."""
+    edit_status: str
+    error_code: str | None
+    """The edit's error code, else the first judgment error code; null when scored."""
+
+
+class LabelsFile(Document):
+    """labels.json of ``editbench export --layout folder``: every sample with its files and labels."""
+
+    format: Literal["editbench.labels/1"] = LABELS_FORMAT
+    run_id: int
+    run_name: str
+    benchmark: str
+    score_scale: ScoreScale
+    samples: list[LabeledSample]

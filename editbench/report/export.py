@@ -55,7 +55,7 @@ class ExportResult:
     manifest: Path | None = None
 
 
-def _segment(value: Any, what: str) -> str:
+def path_segment(value: Any, what: str) -> str:
     """One safe path segment: no separators, no '..', no surprises for the scorer's f-strings."""
     text = _UNSAFE.sub("_", str(value)).strip("._")
     if not text:
@@ -76,7 +76,7 @@ def gedit_location(sample: SampleData) -> tuple[str, str, str]:
     if key is None:
         # the GEdit importer's ids are "<key>_<language>"
         key = sample.external_id.removesuffix(f"_{sample.instruction_language}")
-    return (_segment(task_type, "task type"), _segment(language, "language"), _segment(key, "key"))
+    return (path_segment(task_type, "task type"), path_segment(language, "language"), path_segment(key, "key"))
 
 
 def kris_location(sample: SampleData) -> tuple[str, str]:
@@ -142,7 +142,7 @@ LAYOUT_TABLE: dict[str, Layout] = {
         "Benchmark/Basic/basic_edit.json --origin_img_root <Benchmark/singleturn> --prompts_json Benchmark/Basic/prompts.json",
     ),
 }
-LAYOUTS = tuple(LAYOUT_TABLE)
+LAYOUTS = (*LAYOUT_TABLE, "folder")  # folder: plain image folders with labels (report.folder_export)
 
 
 def _write_image(source: Path, target: Path, image_format: str) -> None:
@@ -161,12 +161,16 @@ def export_layout(
     run: RunData, out_dir: Path, layout: str, *, model_name: str | None = None, home: Path | None = None
 ) -> ExportResult:
     """Write ``run``'s edited images in ``layout`` under ``out_dir/<model_name>``."""
+    if layout == "folder":
+        from editbench.report.folder_export import export_folder
+
+        return export_folder(run, out_dir, model_name=model_name, home=home)
     try:
         spec = LAYOUT_TABLE[layout]
     except KeyError:
         raise ExportError(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}") from None
     home = home or load_settings().home
-    name = _segment(model_name or run.name or f"run-{run.id}", "model name")
+    name = path_segment(model_name or run.name or f"run-{run.id}", "model name")
     root = Path(out_dir) / name
     skipped: list[tuple[str, str]] = []
     written = 0
@@ -233,6 +237,4 @@ def export_run(
     model_name: str | None = None,
     home: Path | None = None,
 ) -> ExportResult:
-    if layout not in LAYOUTS:
-        raise ExportError(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
     return export_layout(load_run(session, run_id), Path(out_dir), layout, model_name=model_name, home=home)

@@ -1,4 +1,4 @@
-"""JSON Schema files for summary.json, run_card.json and compare.json, generated from the models.
+"""JSON Schema files for summary.json, run_card.json, compare.json and a samples row, generated from the models.
 
 The schemas ship with the package in ``editbench/report/schemas/`` so a consumer can validate a
 report without importing editbench. They are generated, never edited by hand::
@@ -18,11 +18,25 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from editbench.report.documents import CompareResult, Document, RunCard, Summary
+from editbench.report.documents import (
+    CompareResult,
+    Document,
+    LabelsFile,
+    RunCard,
+    SampleRow,
+    Summary,
+)
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-DOCUMENTS: dict[str, type[Document]] = {"summary": Summary, "run_card": RunCard, "compare": CompareResult}
-"""File stem (summary.json → "summary") → the model that writes it."""
+DOCUMENTS: dict[str, type[Document]] = {
+    "summary": Summary,
+    "run_card": RunCard,
+    "compare": CompareResult,
+    "samples": SampleRow,
+    "labels": LabelsFile,
+}
+"""File stem (summary.json → "summary") → the model that writes it; ``samples`` is one row of
+samples.jsonl (one line) and samples.parquet; ``labels`` is written by ``export --layout folder``."""
 
 
 def schema_path(name: str) -> Path:

@@ -149,10 +149,42 @@ def render_markdown(run: RunData, summary: Summary, card: RunCard) -> str:
     out += table(["category", "criterion", "scored", "mean", "std", "95% CI"] + [STATUS_LABELS[s] for s in UNSCORED_STATES], rows, "ll" + "r" * 10)
     out.append("")
 
+    out += _slices(summary)
+
     out += _failures(run, summary)
     out += _run_card(card)
     out += ["", "How to read this report: see `docs/reports.md` in the editbench repository.", ""]
     return "\n".join(out)
+
+
+def _slices(summary: Summary) -> list[str]:
+    """One section per slice key: overall and per-criterion headline per group, then the
+    category means with intervals, one column per group (GEdit-Bench's EN | CN layout)."""
+    out: list[str] = []
+    for key, table_ in summary.slices.items():
+        groups = table_.groups
+        out += [f"## By {key}", "", f"Groups by {table_.source}.", ""]
+        rows = []
+        for value, g in groups.items():
+            o = g.overall
+            row = [value, g.n_samples, o.samples.count, fmt(o.macro_mean.value), fmt_ci(o.macro_mean.ci95)]
+            row += [fmt(o.micro_mean.value), fmt_ci(o.micro_mean.ci95)]
+            row += [fmt(c.macro_mean.value) for c in g.criteria.values()]
+            rows.append(row)
+        criteria = list(next(iter(groups.values())).criteria) if groups else []
+        out += table([key, "n", "scored", "macro mean", "95% CI", "micro mean", "95% CI"] + [f"{c} (macro)" for c in criteria], rows)
+        out.append("")
+        names = list(summary.categories)
+        rows = []
+        for name in names:
+            row: list[Any] = [name]
+            for g in groups.values():
+                block = g.categories.get(name)
+                row.append(f"{fmt(block.mean)} {fmt_ci(block.ci95)} (n={block.count})" if block else "")
+            rows.append(row)
+        out += table(["category", *groups], rows)
+        out.append("")
+    return out
 
 
 def _failures(run: RunData, summary: Summary) -> list[str]:

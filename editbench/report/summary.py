@@ -46,11 +46,14 @@ from editbench.report.documents import (
     OverallScores,
     PassRate,
     ScoreScale,
+    SliceGroup,
+    SliceTable,
     StatisticsDefinitions,
     Summary,
     SummaryRun,
     UnsupportedPassRule,
 )
+from editbench.report.slices import group_samples, slice_source
 
 FORMAT = SUMMARY_FORMAT
 DONE = "done"
@@ -276,6 +279,69 @@ def summarize(run: RunData) -> Summary:
         edits=_edit_counts(run.samples),
         error_codes=_error_codes(run.samples),
         warnings=warnings,
+        slices=_slice_tables(run, sample_scores),
+    )
+
+
+def _slice_tables(run: RunData, sample_scores: Mapping[int, SampleScore]) -> dict[str, SliceTable]:
+    """One table per slice key the benchmark declares, one group per value."""
+    return {
+        key: SliceTable(
+            key=key,
+            source=slice_source(key),
+            groups={
+                value: _slice_group(run, samples, sample_scores)
+                for value, samples in group_samples(run.samples, key).items()
+            },
+        )
+        for key in run.benchmark.slices
+    }
+
+
+def _slice_group(run: RunData, samples: Sequence[SampleData], sample_scores: Mapping[int, SampleScore]) -> SliceGroup:
+    """The headline numbers over ``samples`` only, computed exactly as for the whole run; a
+    category without items in the group is left out (it is not "unscored" there)."""
+    overall_by_cat: dict[str, list[float]] = {}
+    overall_status: list[str] = []
+    categories: dict[str, MetricBlock] = {}
+    criterion_by_cat: dict[str, dict[str, list[float]]] = {}
+    criterion_status: dict[str, list[str]] = {}
+    for cat in run.categories:
+        in_cat = [s for s in samples if s.category == cat.name]
+        if not in_cat:
+            continue
+        scored = [sample_scores[s.id] for s in in_cat]
+        values = [x.overall for x in scored if x.overall is not None]
+        statuses = [x.status for x in scored if x.overall is None]
+        overall_by_cat[cat.name] = values
+        overall_status += statuses
+        categories[cat.name] = metric_block(values, statuses)
+        for criterion in cat.criteria:
+            judged = [s.judgments[criterion] for s in in_cat]
+            criterion_by_cat.setdefault(criterion, {})[cat.name] = [
+                float(j.score) for j in judged if j.status == DONE and j.score is not None
+            ]
+            criterion_status.setdefault(criterion, []).extend(
+                j.status if j.status != DONE else "missing" for j in judged if not (j.status == DONE and j.score is not None)
+            )
+    macro, micro = _headline(overall_by_cat)
+    criteria = {}
+    for name, by_cat in criterion_by_cat.items():
+        c_macro, c_micro = _headline(by_cat)
+        criteria[name] = CriterionScores(
+            macro_mean=c_macro,
+            micro_mean=c_micro,
+            samples=metric_block([v for vs in by_cat.values() for v in vs], criterion_status[name]),
+        )
+    return SliceGroup(
+        n_samples=len(samples),
+        overall=OverallScores(
+            macro_mean=macro,
+            micro_mean=micro,
+            samples=metric_block([v for vs in overall_by_cat.values() for v in vs], overall_status),
+        ),
+        criteria=criteria,
+        categories=categories,
     )
 
 

@@ -83,6 +83,8 @@ class Benchmark(Base):
     criteria: Mapped[list[Any]] = mapped_column(JSON, default=list)
     source_path: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    slices: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """Item metadata keys the reports group by (benchmark.yaml ``slices``)."""
 
     categories: Mapped[list[Category]] = relationship(back_populates="benchmark", order_by="Category.id")
 

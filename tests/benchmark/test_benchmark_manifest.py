@@ -48,6 +48,8 @@ def _write(bench, manifest: str) -> None:
             GOOD.replace("categories:\n  - name: alpha\n    prompt: prompts/alpha.v1.txt\n", "categories: []\n"),
             "non-empty",
         ),
+        (GOOD + "slices: language\n", "slices must be a list"),
+        (GOOD + "slices: [language, language]\n", "slices lists a key twice"),
         ("name: [unclosed\n", "not valid YAML"),
         ("- just\n- a list\n", "must be a mapping"),
     ],
@@ -137,3 +139,13 @@ def test_category_subset_weights_and_pass_rule(bench):
         {"semantic_consistency": 7.5}
     )
     assert (spec.score_min, spec.overall) == (1, "min")
+
+
+def test_declared_slices_are_read_and_change_the_content_hash_only_when_present(bench):
+    _write(bench, GOOD)
+    plain = load_benchmark(bench.root)
+    assert plain.spec.slices == ()
+    _write(bench, GOOD + "slices: [language, subset]\n")
+    sliced = load_benchmark(bench.root)
+    assert sliced.spec.slices == ("language", "subset")
+    assert sliced.spec.content_hash != plain.spec.content_hash

@@ -116,8 +116,11 @@ def test_parquet_rows_become_native_items(parquet_src: Path, tmp_path: Path, ite
     assert sorted(p.name for p in (dest / "prompts").iterdir()) == ["background_change.v1.txt", "color_alter.v1.txt"]
     assert "(GEdit-Bench, task type: color_alter)" in (dest / "prompts/color_alter.v1.txt").read_text()
 
+    assert benchmark["slices"] == ["language", "intersection_exist"]  # EN/CN and intersection tables
+
     loaded = load_benchmark(dest)  # what `editbench ingest` will read
     assert loaded.rejections == []
+    assert loaded.spec.slices == ("language", "intersection_exist")
     assert [item.id for item in loaded.items] == ["k1_en", "k1_cn", "k2_en"]
 
 

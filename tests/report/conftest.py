@@ -75,6 +75,7 @@ class Ledger:
         criteria: list[dict[str, str]] | None = None,
         languages: Mapping[str, str] | None = None,
         provenance: Mapping[str, dict[str, Any]] | None = None,
+        slices: list[str] | None = None,
     ) -> int:
         """``categories``: name → Category column overrides; ``samples``: category → external ids."""
         with session_scope(self.url) as session:
@@ -89,6 +90,7 @@ class Ledger:
                 criteria=criteria or VIESCORE,
                 source_path=str(self.root),
                 created_at=T0,
+                slices=slices or [],
             )
             session.add(bench)
             session.flush()

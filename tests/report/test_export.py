@@ -51,3 +51,38 @@ def test_gedit_layout(ledger, tmp_path):
     manifest = json.loads(result.manifest.read_text())
     assert manifest["skipped"] == [{"sample": "color_alter/bad789_en", "reason": "edit failed: oom"}]
     assert "--model_name qwen_edit" in manifest["scorer"]
+
+
+def test_folder_layout_holds_every_sample_with_its_images_and_labels(ledger, tmp_path):
+    import jsonschema
+    from click.testing import CliRunner
+
+    from editbench.cli.report import export_command
+    from editbench.report.json_schema import load_schema
+
+    bench = ledger.benchmark({"physics": {}}, {"physics": ["p1", "p 2"]})
+    run_id = ledger.run(
+        bench,
+        {"p1": {SC: 9, PQ: 4}, "p 2": {SC: ("missing", "edit_failed"), PQ: ("missing", "edit_failed")}},
+        edits={"p 2": ("failed", "oom")},
+        name="my model",
+    )
+    result = CliRunner().invoke(
+        export_command, [str(run_id), str(tmp_path / "out"), "--layout", "folder"], env={"EDITBENCH_DATABASE_URL": ledger.url}
+    )
+    assert result.exit_code == 0, result.output
+    assert "skipped physics/p 2: no edited image: failed" in result.output
+    root = tmp_path / "out" / "my_model"
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert files == ["edited/physics/p1.png", "labels.json", "source/physics/p1.png", "source/physics/p_2.png"]
+
+    labels = json.loads((root / "labels.json").read_text())
+    jsonschema.validate(labels, load_schema("labels"), cls=jsonschema.Draft202012Validator)
+    first, second = labels["samples"]
+    assert (first["filepath"], first["status"], first["overall"]) == ("edited/physics/p1.png", "done", 6.0)
+    assert first["scores"] == {SC: 9.0, PQ: 4.0}
+    assert (second["filepath"], second["source_filepath"]) == (None, "source/physics/p_2.png")
+    assert (second["status"], second["edit_status"], second["error_code"]) == ("missing", "failed", "oom")
+    for entry in labels["samples"]:
+        for key in ("filepath", "source_filepath"):
+            assert entry[key] is None or (root / entry[key]).is_file()

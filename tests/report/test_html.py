@@ -55,6 +55,8 @@ def report(ledger, tmp_path):
     bench = ledger.benchmark(
         {"physics": {"pass_rule": {"all_at_least": 8}}, "style": {}},
         {"physics": ["p1", "p2", "p3"], "style": ["s1", "s2", "s3", "s4"]},
+        languages={"p2": "zh", "s1": "zh"},
+        slices=["language"],
     )
     run_id = ledger.run(
         bench,
@@ -133,3 +135,71 @@ def test_missing_images_do_not_break_the_page(ledger, tmp_path):
     html = paths.report_html.read_text()
     assert html.count('<article class="sample"') == 2
     assert "edited: not available" in html
+
+
+URL_ATTR = re.compile(r'(?:src|href)="([^"]*)"')
+
+
+def _assert_relative_inside(urls, folder: Path) -> None:
+    from urllib.parse import unquote
+
+    root = folder.resolve()
+    for url in urls:
+        if url.startswith("#"):
+            continue  # a link within the page (filters)
+        assert ":" not in url.split("/")[0] and not url.startswith("/"), f"not a relative URL: {url}"
+        target = (folder / unquote(url)).resolve()
+        assert target.is_relative_to(root), f"{url} leads outside the report folder"
+        assert target.is_file(), f"{url} does not resolve to a file in the report folder"
+
+
+def test_every_image_url_is_relative_and_resolves_inside_the_report_folder(report):
+    html = report.report_html.read_text()
+    urls = URL_ATTR.findall(html)
+    assert any(u.startswith("images/") for u in urls) and any(u.startswith("thumbs/") for u in urls)
+    _assert_relative_inside(urls, report.out_dir)
+    full = sorted(p.name for p in report.images_dir.iterdir())
+    assert len(full) == 7 + 6  # full-size sources and edits, named by content
+
+
+@pytest.mark.slow  # a subprocess or a large build: integration tier
+@needs_chromium
+def test_sample_browser_searches_filters_opens_and_zooms_in_chromium(report, tmp_path):
+    url = report.report_html.resolve().as_uri()
+    ids = {}
+    for a in _articles(_dump(tmp_path, url)):
+        ids[a["data-category"], a["data-order"]] = a["data-id"]
+
+    def visible(dom):
+        return sorted(a["data-id"] for a in _articles(dom) if "hidden" not in a)
+
+    # search: every word must appear in the instruction, the item id or the category
+    dom = _dump(tmp_path, url + "#q=p1%20SHINY")
+    assert visible(dom) == [ids["physics", "0"]] and "1 of 7 samples shown" in dom
+    # status + score range: p1 (9.00) and s1 (5.00) are scored at least 5
+    dom = _dump(tmp_path, url + "#status=done&min=5")
+    assert visible(dom) == sorted([ids["physics", "0"], ids["style", "3"]])
+    dom = _dump(tmp_path, url + "#min=2&max=3")  # p2: sqrt(2*3) = 2.45
+    assert visible(dom) == [ids["physics", "1"]]
+    # slice: language zh is p2 and s1
+    dom = _dump(tmp_path, url + "#slice.language=zh")
+    assert visible(dom) == sorted([ids["physics", "1"], ids["style", "3"]])
+    assert 'class="f-slice" data-key="language"' in dom
+
+    # open p1 full size at 200%: source and edited side by side, with every criterion's reasoning
+    dom = _dump(tmp_path, url + f"#open={ids['physics', '0']}&zoom=2")
+    viewer = dom[dom.index('<div id="viewer"') :]
+    head = viewer[: viewer.index(">")]
+    assert "hidden" not in head and 'data-zoom="2"' in head
+    assert '<span id="v-level">200%</span>' in viewer
+    images = re.findall(r'<img src="([^"]+)" alt="(source|edited)" class="v-img zoomed" style="width: ([0-9.]+)px;', viewer)
+    assert [alt for _, alt, _ in images] == ["source", "edited"]
+    assert all(float(width) == 2 * 64 for _, _, width in images)  # the fixture's images are 64 px wide
+    _assert_relative_inside([src for src, _, _ in images], report.out_dir)
+    judgments = viewer[viewer.index('id="v-judgments"') :]
+    assert "semantic_consistency" in judgments and "perceptual_quality" in judgments
+    assert "make p1 &lt;b&gt;blue&lt;/b&gt; &amp; shiny" in viewer  # text, never markup
+
+    closed = _dump(tmp_path, url)
+    head = closed[closed.index('<div id="viewer"') :]
+    assert "hidden" in head[: head.index(">")]

@@ -55,6 +55,24 @@ def test_register_is_idempotent_and_adds_only_new(db_url: str) -> None:
         assert s.scalar(select(func.count()).select_from(Sample)) == 12
 
 
+def test_declared_slices_are_stored_with_the_benchmark_and_read_back(db_url: str) -> None:
+    from dataclasses import replace
+
+    from editbench.schema.models import Benchmark as BenchmarkRow
+
+    record, samples = _benchmark()
+    with session_scope() as s:
+        ledger.register_benchmark(s, replace(record, slices=("language", "intersection_exist")), samples)
+    with session_scope() as s:
+        row = s.scalars(select(BenchmarkRow)).one()
+        assert queries.benchmark_record(row).slices == ("language", "intersection_exist")
+    plain, _ = _benchmark(version="2")
+    with session_scope() as s:
+        ledger.register_benchmark(s, plain, samples)
+        row = s.scalars(select(BenchmarkRow).where(BenchmarkRow.version == "2")).one()
+        assert queries.benchmark_record(row).slices == ()
+
+
 def test_run_creates_one_edit_per_sample_and_one_judgment_per_criterion(db_url: str) -> None:
     record, samples = _benchmark()
     with session_scope() as s:

@@ -70,11 +70,13 @@ def register_benchmark(
             criteria=[c.as_json() for c in record.criteria],
             source_path=record.source_path,
             created_at=now,
+            slices=list(record.slices),
         )
         session.add(benchmark)
         session.flush()
     else:
         benchmark.content_hash = record.content_hash
+        benchmark.slices = list(record.slices)  # part of the content hash: they change together
 
     existing = {c.name: c for c in session.scalars(select(CategoryRow).where(CategoryRow.benchmark_id == benchmark.id))}
     added_categories = []
