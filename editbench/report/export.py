@@ -84,18 +84,18 @@ def kris_location(sample: SampleData) -> tuple[str, str]:
     p = sample.provenance
     category = p.get("category") or sample.category
     sample_id = p.get("id") or _strip_prefix(sample.external_id, f"{category}_")
-    return (_segment(category, "category"), _segment(sample_id, "id"))
+    return (path_segment(category, "category"), path_segment(sample_id, "id"))
 
 
 def rise_location(sample: SampleData) -> tuple[str, str]:
     """(category, index) as RISEBench's data file names them."""
     p = sample.provenance
-    return (_segment(p.get("category") or sample.category, "category"), _segment(p.get("index") or sample.external_id, "index"))
+    return (path_segment(p.get("category") or sample.category, "category"), path_segment(p.get("index") or sample.external_id, "index"))
 
 
 def imgedit_location(sample: SampleData) -> tuple[str]:
     """(key,): the basic_edit.json key."""
-    return (_segment(sample.provenance.get("key") or sample.external_id, "key"),)
+    return (path_segment(sample.provenance.get("key") or sample.external_id, "key"),)
 
 
 @dataclass(frozen=True)

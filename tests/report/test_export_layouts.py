@@ -57,7 +57,7 @@ def export(ledger, run_id: int, layout: str, out: Path):
 
 
 def test_every_official_layout_is_offered():
-    assert set(LAYOUTS) == {"gedit", "kris", "rise", "imgedit"}
+    assert set(LAYOUTS) == {"gedit", "kris", "rise", "imgedit", "folder"}  # folder: plain images + labels
 
 
 def test_kris_layout_is_what_the_metrics_scripts_open(ledger, realdata, tmp_path):
