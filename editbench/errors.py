@@ -159,7 +159,7 @@ class ModelLoadError(EditbenchError):
         self.role, self.kind, self.path = role, kind, path
 
 
-class BenchmarkChangedError(EditbenchError, ValueError):
+class BenchmarkChangedError(BenchmarkFormatError):
     """A benchmark name and version already in the ledger was ingested again with a different
     definition (prompt, rubric, scale, or the content of a known sample). Refused rather than
     overwritten, so a run card never certifies a prompt or an item that was not used."""
