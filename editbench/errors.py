@@ -210,6 +210,12 @@ class UnsafeSampleIdError(SampleError, ValueError):
     code = FailureCode.UNSAFE_PATH
 
 
+class RecordedFailure(EditbenchError):
+    """Raised by a Celery task *after* its sample's failure is recorded in the ledger, only so
+    that the task ends in Celery state ``FAILURE`` and Flower counts it. Declared in the tasks'
+    ``throws`` (logged without a traceback) and never retried: the ledger already has the outcome."""
+
+
 def failure_code(exc: BaseException, default: FailureCode) -> FailureCode:
     """The code to record for ``exc``: its own if it is a :class:`SampleError`, ``oom`` for
     any out-of-memory error (torch's, by type, or an allocator's message), else ``default``."""

@@ -47,6 +47,7 @@ class EditTaskResult:
     run_id: int
     sample_id: int
     status: str
+    error_code: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {"run_id": self.run_id, "sample_id": self.sample_id, "status": self.status}
@@ -116,7 +117,7 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
     if not wrote:
         log.warning("edit of sample %s (run %s) finished after its claim was lost; nothing written", sample_id, run_id)
         return EditTaskResult(run_id, sample_id, "fenced")
-    return EditTaskResult(run_id, sample_id, outcome.status.value)
+    return EditTaskResult(run_id, sample_id, outcome.status.value, None if outcome.error_code is None else str(outcome.error_code))
 
 
 def _stop_run(run_id: int, sample_id: int, task_id: str, exc: ModelLoadError) -> EditTaskResult:

@@ -79,6 +79,7 @@ class JudgeBatchResult:
     run_id: int
     category_id: int
     judged: int
+    failed: int = 0  # judgments of the batch recorded ``failed`` (judge crash, OOM, unreadable image)
 
     def as_dict(self) -> dict[str, int]:
         return {"run_id": self.run_id, "category_id": self.category_id, "judged": self.judged}
@@ -142,7 +143,9 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
         ledger.finish_run_if_complete(session, run_id)
 
     transact(record)
-    return JudgeBatchResult(run_id, category_id, len(results))
+    failed = sum(1 for result in results for s in result.scores if _OUTCOME_STATUS[s.outcome] == Status.FAILED)
+    failed += len(batch.failures) * len(batch.criteria)
+    return JudgeBatchResult(run_id, category_id, len(results), failed)
 
 
 def _stop_run(run_id: int, category_id: int, task_id: str, exc: ModelLoadError) -> JudgeBatchResult:

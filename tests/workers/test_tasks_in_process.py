@@ -110,7 +110,10 @@ def test_a_failed_edit_is_recorded_with_its_failure_code_and_its_judgments_missi
         from editbench.schema.models import Sample
 
         s.get(Sample, sample_id).instruction = "   "
-    assert edit_sample.apply(args=(run_id, sample_id), task_id="edit-x").get()["status"] == "failed"
+    result = edit_sample.apply(args=(run_id, sample_id), task_id="edit-x")
+    # Recorded first, then the task ends FAILURE (Flower counts it) with the typed exception.
+    assert result.state == "FAILURE" and type(result.result).__name__ == "RecordedFailure"
+    assert "empty_instruction" in str(result.result)
     edit = _edits(run_id)[sample_id]
     assert edit.error_code == FailureCode.EMPTY_INSTRUCTION == "empty_instruction"
     assert {j.status for j in _judgments(run_id) if j.sample_id == sample_id} == {Status.MISSING}
