@@ -24,7 +24,14 @@ from editbench.queue.connection import redis_client
 from editbench.queue.names import edited_image_key
 from editbench.schema.db import session_scope
 from editbench.schema.models import Edit, Status
-from tests.faults.harness import assert_run_complete, edits, pid_of, running_edit, wait_for, wait_run_done
+from tests.faults.harness import (
+    assert_run_complete,
+    edits,
+    pid_of,
+    running_edit,
+    wait_for,
+    wait_run_done,
+)
 from tests.integration.harness import ingest_example
 
 pytestmark = pytest.mark.integration
