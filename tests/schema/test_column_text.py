@@ -67,8 +67,8 @@ def test_nul_and_over_long_model_text_is_stored_alike_on_both_databases(db_url: 
 
 @pytest.mark.parametrize("name", ["n" * 201, "bad\x00name"])
 def test_a_run_name_the_ledger_cannot_store_is_refused_and_nothing_is_recorded(db_url: str, name: str) -> None:
-    with pytest.raises(RunConfigError, match="the run's name (is 201 characters long|contains a NUL)"):
-        with session_scope() as s:
-            _one_sample_run(s, name=name)
+    refused = pytest.raises(RunConfigError, match="the run's name (is 201 characters long|contains a NUL)")
+    with refused, session_scope() as s:
+        _one_sample_run(s, name=name)
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(Run)) == 0
