@@ -144,6 +144,27 @@ class LedgerUnavailableError(LedgerError):
     """The database cannot be read (not reachable, or no editbench schema in it)."""
 
 
+class ModelLoadError(EditbenchError):
+    """A worker could not load the run's editor or judge (missing dependency, bad path, a
+    parameter the adapter refuses, no memory for the weights).
+
+    Not a sample's fault, so no sample is failed for it: the worker stops the *run* with this
+    message as its ``stop_reason`` and hands its claims back as pending, so ``editbench resume``
+    retries them once the cause is fixed.
+    """
+
+    def __init__(self, role: str, kind: str, path: str | None, cause: BaseException) -> None:
+        where = f" from {path}" if path else ""
+        super().__init__(f"the {role} {kind!r}{where} could not be loaded: {type(cause).__name__}: {cause}")
+        self.role, self.kind, self.path = role, kind, path
+
+
+class BenchmarkChangedError(BenchmarkFormatError):
+    """A benchmark name and version already in the ledger was ingested again with a different
+    definition (prompt, rubric, scale, or the content of a known sample). Refused rather than
+    overwritten, so a run card never certifies a prompt or an item that was not used."""
+
+
 class UnsupportedPassRuleError(EditbenchError, ValueError):
     """A category's pass rule has a clause the report cannot evaluate."""
 
@@ -187,6 +208,12 @@ class UnsafeSampleIdError(SampleError, ValueError):
     it has its own code rather than the generic one)."""
 
     code = FailureCode.UNSAFE_PATH
+
+
+class RecordedFailure(EditbenchError):
+    """Raised by a Celery task *after* its sample's failure is recorded in the ledger, only so
+    that the task ends in Celery state ``FAILURE`` and Flower counts it. Declared in the tasks'
+    ``throws`` (logged without a traceback) and never retried: the ledger already has the outcome."""
 
 
 def failure_code(exc: BaseException, default: FailureCode) -> FailureCode:

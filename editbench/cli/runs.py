@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from editbench.producer.progress import follow_run, read_status
@@ -125,6 +126,8 @@ def status_command(run_id: int, as_json: bool, watch: bool) -> None:
     for c in view.categories:
         table.add_row(*(str(c[k]) for k in ("category", "samples", "edited", "edit_failed", "edits_open", "scored", "judgment_failed", "judgments_open")))
     console.print(table)
+    if view.stop_reason:
+        console.print(f"[red]stopped:[/] {escape(view.stop_reason)} — fix it, then `editbench resume {run_id}`")
 
 
 @click.command("resume")

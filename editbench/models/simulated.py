@@ -45,6 +45,9 @@ class SimulatedEditorSettings:
     sigma: float = 0.1
     seed: int = 0
     device: str = "cpu"  # accepted like every adapter's; nothing runs on it
+    # Fault drill: loading raises ``ModuleNotFoundError(fail_to_load)``, as a missing dependency
+    # discovered only on the worker would (the run must stop with that one reason).
+    fail_to_load: str = ""
 
     def __post_init__(self) -> None:
         if self.median_s < 0 or self.sigma < 0:
@@ -56,6 +59,10 @@ class SimulatedJudgeSettings:
     per_image_s: float = 0.0
     seed: int = 0
     device: str = "cpu"
+    fail_to_load: str = ""  # fault drill, as for the editor
+    # What the judge "said" for each criterion (kept as raw output and reasoning): lets a drill
+    # feed the ledger text a real model may produce, such as a NUL byte or a very long answer.
+    raw_output: str = "simulated"
 
     def __post_init__(self) -> None:
         if self.per_image_s < 0:
@@ -82,6 +89,8 @@ class SimulatedEditor:
 
     def __init__(self, path: str | None = None, **params: Any) -> None:
         self.settings = build_params(SimulatedEditorSettings, params, what=self.name)
+        if self.settings.fail_to_load:
+            raise ModuleNotFoundError(self.settings.fail_to_load)
 
     def identity(self) -> dict[str, Any]:
         return {"name": self.name, "path": None, "config_hash": None, "simulation": True, "params": settings_dict(self.settings)}
@@ -104,6 +113,8 @@ class SimulatedJudge:
 
     def __init__(self, path: str | None = None, **params: Any) -> None:
         self.settings = build_params(SimulatedJudgeSettings, params, what=self.name)
+        if self.settings.fail_to_load:
+            raise ModuleNotFoundError(self.settings.fail_to_load)
 
     def identity(self) -> dict[str, Any]:
         return {"name": self.name, "path": None, "config_hash": None, "simulation": True, "params": settings_dict(self.settings)}
@@ -118,7 +129,8 @@ class SimulatedJudge:
                         criterion=c.name,
                         outcome=Outcome.DONE,
                         score=float(_unit_random("judge", self.settings.seed, r.key, c.name).randint(r.scale_min, r.scale_max)),
-                        raw_output="simulated",
+                        raw_output=self.settings.raw_output,
+                        reasoning=self.settings.raw_output,
                     )
                     for c in r.criteria
                 ],

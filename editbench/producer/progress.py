@@ -6,6 +6,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,10 +25,16 @@ class RunStatusView:
     run_id: int
     status: str
     categories: list[dict]
+    stop_reason: str | None = None  # why a worker stopped the run (status ``stopped``)
 
     @property
     def finished(self) -> bool:
         return self.status == RunStatus.DONE.value
+
+    @property
+    def stopped(self) -> bool:
+        """Nothing more will happen until ``editbench resume``: waiting would wait forever."""
+        return self.status == RunStatus.STOPPED.value
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -39,7 +46,7 @@ def read_status(run_id: int) -> RunStatusView:
         if run is None:
             raise KeyError(f"no run {run_id}")
         progress = queries.run_progress(session, run_id)
-        status = run.status.value
+        status, stop_reason = run.status.value, run.stop_reason
     categories = [
         {
             "category": p.name,
@@ -54,7 +61,7 @@ def read_status(run_id: int) -> RunStatusView:
         }
         for p in progress
     ]
-    return RunStatusView(run_id, status, categories)
+    return RunStatusView(run_id, status, categories, stop_reason)
 
 
 def follow_run(run_id: int, *, console: Console | None = None, poll_s: float = 0.5, timeout_s: float | None = None) -> RunStatusView:
@@ -77,6 +84,10 @@ def follow_run(run_id: int, *, console: Console | None = None, poll_s: float = 0
                     tasks[c["category"]] = bars.add_task(c["category"], total=total, note=note)
                 bars.update(tasks[c["category"]], completed=done, total=total, note=note)
             if view.finished:
+                return view
+            if view.stopped:
+                console.print(f"[red]run {run_id} stopped:[/] {escape(view.stop_reason or '')}\n"
+                              f"its samples are still pending: fix the cause, then `editbench resume {run_id}`")
                 return view
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"run {run_id} did not finish within {timeout_s:.0f}s")

@@ -14,8 +14,14 @@ from editbench.schema.db import session_scope
 
 def resume_run(run_id: int) -> SweepReport:
     """Finish a run from the ledger after a crash: released, pending and unscored work is sent
-    again. Raises ``NoBrokerError`` (before touching anything) when there is no broker."""
+    again.
+
+    A run a worker stopped (its model could not be loaded) is set running again first: its
+    samples were left pending for exactly this. Raises ``NoBrokerError`` (before touching
+    anything) when there is no broker."""
     broker_url(required=True)
+    with session_scope() as session:
+        ledger.reopen_run(session, run_id)
     return sweep_run(run_id, force=True)
 
 

@@ -36,6 +36,11 @@ def enqueue_category(run_id: int, category_id: int, sample_ids: list[int]) -> No
         for sid in sample_ids
     ]
     body = app.signature(SCORE_CATEGORY_TASK, args=(run_id, category_id), queue=CONTROL_QUEUE)
+    # A header task of a failed sample ends in Celery state FAILURE (so Flower counts it), and
+    # Celery then fails the body with a ChordError instead of calling it. Its error callback is
+    # the same scoring, sent on its own: the category is scored all the same (the body only
+    # plans from the ledger, so which of the two runs it does not matter).
+    body.link_error(app.signature(SCORE_CATEGORY_TASK, args=(None, run_id, category_id), queue=CONTROL_QUEUE, immutable=True))
     if header:
         _stop_listening(chord(header)(body))
     else:

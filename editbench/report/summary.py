@@ -134,9 +134,20 @@ def passes(rule: Mapping[str, Any], scores: Mapping[str, float], overall: float 
     return bool(ok)
 
 
+def unscored_status(sample: SampleData, status: str) -> str:
+    """What an unscored judgment of ``sample`` counts as. Its row says ``missing`` when the
+    sample's *edit* failed (it could never be judged), but the work failed, so it counts as
+    ``failed``: an edit that ran out of memory is a failure of the model, not a gap in the data."""
+    if status == DONE:
+        return "missing"  # done without a score
+    if status == "missing" and sample.edit is not None and sample.edit.status == "failed":
+        return "failed"
+    return status
+
+
 def score_sample(sample: SampleData, category: Category, benchmark: Benchmark) -> SampleScore:
     scores = {c: float(j.score) for c, j in sample.judgments.items() if j.status == DONE and j.score is not None}
-    unscored = [j.status if j.status != DONE else "missing" for c, j in sample.judgments.items() if c not in scores]
+    unscored = [unscored_status(sample, j.status) for c, j in sample.judgments.items() if c not in scores]
     if unscored or not scores:
         worst = min(unscored, key=_severity) if unscored else "missing"
         return SampleScore(worst, None, scores, None)
@@ -227,7 +238,7 @@ def summarize(run: RunData) -> Summary:
                 if j.status == DONE and j.score is not None:
                     values.append(float(j.score))
                 else:
-                    statuses.append(j.status if j.status != DONE else "missing")
+                    statuses.append(unscored_status(s, j.status))
             criterion_by_cat.setdefault(criterion, {})[cat.name] = values
             all_criterion_status.setdefault(criterion, []).extend(statuses)
             criteria_blocks[criterion] = metric_block(values, statuses)

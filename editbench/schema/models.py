@@ -55,8 +55,12 @@ FINAL_STATES = tuple(s for s in Status if s.is_final)
 
 
 class RunStatus(str, enum.Enum):
+    """``running`` → ``done``; or ``stopped`` (with ``Run.stop_reason``) when a worker could not
+    load a model: its samples stay pending and ``editbench resume`` sets it running again."""
+
     RUNNING = "running"
     DONE = "done"
+    STOPPED = "stopped"
 
 
 def _status_column(enum_cls: type[enum.Enum], default: enum.Enum) -> Mapped[Any]:
@@ -156,6 +160,9 @@ class Run(Base):
     # A re-judging run (``editbench judge``) reuses this run's edited images and only judges.
     parent_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True, index=True)
     status: Mapped[RunStatus] = _status_column(RunStatus, RunStatus.RUNNING)
+    # Why a worker stopped the run (status ``stopped``): one message instead of every sample
+    # failing with it. Cleared by ``resume``.
+    stop_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     run_card: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -6,6 +6,7 @@ so the category's chord barrier always fires and the run goes on.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass, replace
@@ -14,16 +15,29 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from editbench.config import load_settings
-from editbench.errors import FailureCode, MissingImageError, SampleError, failure_code
+from editbench.errors import (
+    FailureCode,
+    MissingImageError,
+    ModelLoadError,
+    SampleError,
+    failure_code,
+)
+from editbench.layout import image_store
 from editbench.models.base import EditRequest
 from editbench.models.seeding import derive_seed
-from editbench.queue.claimcheck import store_edited_image
+from editbench.queue.claimcheck import (
+    StagedEdit,
+    cache_edited_image,
+    publish_edited_image,
+    stage_edited_image,
+)
 from editbench.schema import ledger, queries
 from editbench.schema.db import transact
-from editbench.schema.models import Run, Sample, Status
+from editbench.schema.models import Edit, Run, Sample, Status
 from editbench.storage.backend import StorageUnavailableError
-from editbench.layout import image_store
 from editbench.workers.runtime import MODELS, heartbeat, worker_identity
+
+log = logging.getLogger("editbench.worker")
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,7 @@ class EditTaskResult:
     run_id: int
     sample_id: int
     status: str
+    error_code: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {"run_id": self.run_id, "sample_id": self.sample_id, "status": self.status}
@@ -66,15 +81,19 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
     started = time.perf_counter()
     seed = derive_seed(run.seed, sample.external_id)
     outcome: ledger.EditOutcome
+    staged: StagedEdit | None = None
     with heartbeat(task_id):
+        try:
+            editor = MODELS.editor(run.editor_kind, run.editor_path, run.editor_params)
+        except ModelLoadError as exc:
+            return _stop_run(run_id, sample_id, task_id, exc)
         try:
             source = _load_source(sample)
             if not sample.instruction.strip():
                 raise SampleError("the instruction is empty", code=FailureCode.EMPTY_INSTRUCTION)
-            editor = MODELS.editor(run.editor_kind, run.editor_path, run.editor_params)
             edited = editor.edit(EditRequest(sample_id=sample.external_id, image=source, instruction=sample.instruction, seed=seed))
-            stored = store_edited_image(run_id, sample_id, edited)
-            outcome = ledger.EditOutcome(Status.DONE, seed=seed, output_sha256=stored.sha256, output_path=stored.path)
+            staged = stage_edited_image(run_id, sample_id, edited)
+            outcome = ledger.EditOutcome(Status.DONE, seed=seed, output_sha256=staged.sha256, output_path=staged.path)
         except StorageUnavailableError:
             # This host cannot reach the object store: not the sample's fault. Record nothing;
             # the claim's lease runs out and a host that can reach the store redoes the edit.
@@ -83,8 +102,39 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
             code = failure_code(exc, default=FailureCode.EDITOR_ERROR)
             outcome = ledger.EditOutcome(Status.FAILED, seed=seed, error_code=code, error=_describe(exc))
     outcome = replace(outcome, duration_s=time.perf_counter() - started)
-    transact(lambda session: ledger.record_edit(session, run_id, sample_id, task_id, outcome))
-    return EditTaskResult(run_id, sample_id, outcome.status.value)
+
+    def record(session: Session) -> bool:
+        # The artifact is published only inside the transaction that proves (and locks) the
+        # claim, so a worker that lost it (stopped past its lease) overwrites nothing.
+        if staged is not None:
+            if not ledger.holds_edit_claim(session, run_id, sample_id, task_id):
+                return False
+            publish_edited_image(staged)
+        return ledger.record_edit(session, run_id, sample_id, task_id, outcome)
+
+    try:
+        wrote = transact(record)
+    except StorageUnavailableError:  # publishing failed: as above, the lease hands the edit on
+        return EditTaskResult(run_id, sample_id, "deferred")
+    if staged is not None and wrote:
+        cache_edited_image(staged)
+    if not wrote:
+        log.warning("edit of sample %s (run %s) finished after its claim was lost; nothing written", sample_id, run_id)
+        return EditTaskResult(run_id, sample_id, "fenced")
+    return EditTaskResult(run_id, sample_id, outcome.status.value, None if outcome.error_code is None else str(outcome.error_code))
+
+
+def _stop_run(run_id: int, sample_id: int, task_id: str, exc: ModelLoadError) -> EditTaskResult:
+    """The editor cannot be loaded here: stop the run with that one reason and hand the claim
+    back unspent, instead of failing this sample and every other one the same way."""
+
+    def stop(session: Session) -> None:
+        ledger.release_claims(session, Edit, run_id, task_id)
+        ledger.stop_run(session, run_id, str(exc))
+
+    transact(stop)
+    log.error("run %s stopped: %s", run_id, exc)
+    return EditTaskResult(run_id, sample_id, "stopped")
 
 
 def _describe(exc: BaseException) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from editbench.config import load_settings
+from editbench.errors import ModelLoadError
 from editbench.models.base import Editor, Judge, load_editor, load_judge
 from editbench.schema import ledger
 from editbench.schema.db import session_scope
@@ -70,7 +71,12 @@ class ModelCache:
                 self._resident.clear()
             _release_memory()
             started = time.perf_counter()
-            held = self._resident[role] = (key, load(kind, path, device=device(), **params))
+            try:
+                model = load(kind, path, device=device(), **params)
+            except Exception as exc:  # whatever the cause, the run cannot go on here
+                log.error("model load failed: %s %s from %s: %s: %s", role, kind, path, type(exc).__name__, exc)
+                raise ModelLoadError(role, kind, path, exc) from exc
+            held = self._resident[role] = (key, model)
             self.loads.append(f"{role}:{kind}")
             log.info("model load: %s %s from %s in %.1fs (load #%d in this process)", role, kind, path,
                      time.perf_counter() - started, len(self.loads))

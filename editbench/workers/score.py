@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,20 +17,22 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from editbench.config import load_settings
-from editbench.errors import FailureCode
+from editbench.errors import FailureCode, ModelLoadError
+from editbench.layout import image_store
 from editbench.models.base import Criterion, JudgePrompt, JudgeRequest, Outcome
 from editbench.queue.claimcheck import load_edited_image
 from editbench.schema import ledger, queries
 from editbench.schema.db import transact
-from editbench.schema.models import Status
+from editbench.schema.models import Judgment, RunStatus, Status
 from editbench.storage.backend import StorageUnavailableError
-from editbench.layout import image_store
 from editbench.workers.runtime import (
     MODELS,
     heartbeat,
     one_model_at_a_time,
     worker_identity,
 )
+
+log = logging.getLogger("editbench.worker")
 
 _OUTCOME_STATUS = {
     Outcome.DONE: Status.DONE,
@@ -52,6 +55,9 @@ def plan_category_scoring(run_id: int, category_id: int) -> JudgePlan:
     # Through ``transact``: this runs as the chord body, and a body that raised on a database
     # blip would be lost (the category left unscored until a sweeper noticed).
     def plan(session: Session) -> JudgePlan:
+        run = queries.get_run(session, run_id)
+        if run is None or run.status == RunStatus.STOPPED:
+            return JudgePlan([])  # ``resume`` sends a new chord (and body) when it restarts the run
         everything = queries.run_progress(session, run_id)
         progress = next((p for p in everything if p.category_id == category_id), None)
         if progress is None:
@@ -60,7 +66,6 @@ def plan_category_scoring(run_id: int, category_id: int) -> JudgePlan:
             return JudgePlan(None)
         if one_model_at_a_time() and not all(p.edits_finished for p in everything):
             return JudgePlan(None)
-        run = queries.get_run(session, run_id)
         pending = queries.pending_judgment_samples(session, run_id, category_id)
         ledger.finish_run_if_complete(session, run_id)
         size = max(1, run.judge_batch_size if run else 8)
@@ -75,6 +80,7 @@ class JudgeBatchResult:
     run_id: int
     category_id: int
     judged: int
+    failed: int = 0  # judgments of the batch recorded ``failed`` (judge crash, OOM, unreadable image)
 
     def as_dict(self) -> dict[str, int]:
         return {"run_id": self.run_id, "category_id": self.category_id, "judged": self.judged}
@@ -114,6 +120,9 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
         if batch.requests:
             try:
                 judge = MODELS.judge(*batch.judge_spec)
+            except ModelLoadError as exc:
+                return _stop_run(run_id, category_id, task_id, exc)
+            try:
                 results = judge.score(batch.requests)
                 identity = _identity_hash(judge.identity())
             except Exception as exc:  # noqa: BLE001 - a judge crash fails the batch, visibly
@@ -139,7 +148,22 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
         ledger.finish_run_if_complete(session, run_id)
 
     transact(record)
-    return JudgeBatchResult(run_id, category_id, len(results))
+    failed = sum(1 for result in results for s in result.scores if _OUTCOME_STATUS[s.outcome] == Status.FAILED)
+    failed += len(batch.failures) * len(batch.criteria)
+    return JudgeBatchResult(run_id, category_id, len(results), failed)
+
+
+def _stop_run(run_id: int, category_id: int, task_id: str, exc: ModelLoadError) -> JudgeBatchResult:
+    """The judge cannot be loaded here: stop the run with that one reason and hand the batch's
+    claims back unspent, instead of failing every judgment of the run with it."""
+
+    def stop(session: Session) -> None:
+        ledger.release_claims(session, Judgment, run_id, task_id)
+        ledger.stop_run(session, run_id, str(exc))
+
+    transact(stop)
+    log.error("run %s stopped: %s", run_id, exc)
+    return JudgeBatchResult(run_id, category_id, 0)
 
 
 def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _BatchContext:

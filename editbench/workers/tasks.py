@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from celery import Task
 
+from editbench.errors import RecordedFailure
 from editbench.queue import dispatch
 from editbench.queue.app import app
 from editbench.queue.names import (
@@ -24,9 +25,14 @@ _BARRIER_RETRY_S = 5.0
 _BARRIER_MAX_RETRIES = 720
 
 
-@app.task(name=EDIT_TASK, bind=True)
+@app.task(name=EDIT_TASK, bind=True, throws=(RecordedFailure,))
 def edit_sample(self: Task, run_id: int, sample_id: int) -> dict[str, object]:
-    return _edit_sample(run_id, sample_id, self.request.id).as_dict()
+    """A failed sample is recorded first, then the task ends ``FAILURE`` (Flower counts it; the
+    chord's error callback still scores the category: ``dispatch.enqueue_category``)."""
+    result = _edit_sample(run_id, sample_id, self.request.id)
+    if result.status == "failed":
+        raise RecordedFailure(f"run {run_id} sample {sample_id}: edit failed ({result.error_code}); recorded in the ledger")
+    return result.as_dict()
 
 
 @app.task(name=SCORE_CATEGORY_TASK, bind=True, max_retries=_BARRIER_MAX_RETRIES)
@@ -39,9 +45,13 @@ def score_category(self: Task, _header_results: object, run_id: int, category_id
     return {"run_id": run_id, "category_id": category_id, "batches": len(plan.batches)}
 
 
-@app.task(name=JUDGE_BATCH_TASK, bind=True)
+@app.task(name=JUDGE_BATCH_TASK, bind=True, throws=(RecordedFailure,))
 def judge_batch(self: Task, run_id: int, category_id: int, sample_ids: list[int]) -> dict[str, int]:
-    return judge_samples(run_id, category_id, sample_ids, self.request.id).as_dict()
+    """Ends ``FAILURE`` when a judgment of the batch was recorded ``failed`` (after recording)."""
+    result = judge_samples(run_id, category_id, sample_ids, self.request.id)
+    if result.failed:
+        raise RecordedFailure(f"run {run_id} category {category_id}: {result.failed} judgment(s) failed; recorded in the ledger")
+    return result.as_dict()
 
 
 @app.task(name=SWEEP_TASK)

@@ -47,7 +47,8 @@ def test_hand_computed_numbers(mixed_run):
     st = style.overall
     assert st.count == 2 and st.n_total == 5
     assert st.mean == pytest.approx((math.sqrt(24) + 6) / 2, rel=1e-15)
-    assert (st.n_failed, st.n_parse_error, st.n_refusal, st.n_missing) == (0, 0, 1, 2)
+    # s2's edit ran out of memory: counted failed (its judgment rows say "missing"); s5 missing.
+    assert (st.n_failed, st.n_parse_error, st.n_refusal, st.n_missing) == (1, 0, 1, 1)
     assert st.coverage == 0.4
 
     # per criterion
@@ -57,7 +58,8 @@ def test_hand_computed_numbers(mixed_run):
     assert physics.criteria_scores[PQ].std == pytest.approx(math.sqrt(10 / 3), rel=1e-15)
     assert style.criteria_scores[SC].mean == 5.0  # s1 4, s4 6, s5 5
     assert style.criteria_scores[PQ].mean == pytest.approx(20 / 3, rel=1e-15)  # s1 6, s3 8, s4 6
-    assert style.criteria_scores[PQ].n_missing == 2  # s2 (edit failed) and s5 (no row)
+    assert style.criteria_scores[PQ].n_missing == 1  # s5 (no row)
+    assert style.criteria_scores[PQ].n_failed == 1  # s2: its edit ran out of memory
 
     # pass rule all_at_least 8: p1 (7, 8) fails, p2 (9, 9) passes; unscored are not failures
     assert physics.pass_.n_passed == 1 and physics.pass_.n_evaluated == 2

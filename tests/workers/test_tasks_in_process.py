@@ -110,7 +110,23 @@ def test_a_failed_edit_is_recorded_with_its_failure_code_and_its_judgments_missi
         from editbench.schema.models import Sample
 
         s.get(Sample, sample_id).instruction = "   "
-    assert edit_sample.apply(args=(run_id, sample_id), task_id="edit-x").get()["status"] == "failed"
+    result = edit_sample.apply(args=(run_id, sample_id), task_id="edit-x")
+    # Recorded first, then the task ends FAILURE (Flower counts it) with the typed exception.
+    assert result.state == "FAILURE" and type(result.result).__name__ == "RecordedFailure"
+    assert "empty_instruction" in str(result.result)
     edit = _edits(run_id)[sample_id]
     assert edit.error_code == FailureCode.EMPTY_INSTRUCTION == "empty_instruction"
     assert {j.status for j in _judgments(run_id) if j.sample_id == sample_id} == {Status.MISSING}
+
+
+def test_a_judge_batch_with_a_failed_judgment_ends_failure_after_recording_it(run_id: int) -> None:
+    from editbench.workers.tasks import edit_sample, judge_batch
+
+    sample_id = min(_edits(run_id))
+    edit_sample.apply(args=(run_id, sample_id), task_id="edit-1").get()
+    edit = _edits(run_id)[sample_id]
+    Path(edit.output_path).unlink()  # Redis is unreachable here too: the image cannot be read back
+    result = judge_batch.apply(args=(run_id, edit.category_id, [sample_id]), task_id="judge-1")
+    assert result.state == "FAILURE" and type(result.result).__name__ == "RecordedFailure"
+    mine = [j for j in _judgments(run_id) if j.sample_id == sample_id]
+    assert mine and {(j.status, j.error_code) for j in mine} == {(Status.FAILED, "image_unreadable")}

@@ -24,8 +24,10 @@ from editbench.schema.ledger.claims import (
     claim_edit,
     claim_judgments,
     fail_unanswered_judgments,
+    holds_edit_claim,
     record_edit,
     record_judgments,
+    release_claims,
     renew_leases,
 )
 from editbench.schema.ledger.rows import utcnow
@@ -35,7 +37,9 @@ from editbench.schema.ledger.runs import (
     create_run,
     finish_run_if_complete,
     release_stalled,
+    reopen_run,
     set_run_follow,
+    stop_run,
 )
 
 __all__ = [
@@ -51,11 +55,15 @@ __all__ = [
     "create_run",
     "fail_unanswered_judgments",
     "finish_run_if_complete",
+    "holds_edit_claim",
     "record_edit",
     "record_judgments",
     "register_benchmark",
+    "release_claims",
     "release_stalled",
     "renew_leases",
+    "reopen_run",
     "set_run_follow",
+    "stop_run",
     "utcnow",
 ]

@@ -20,8 +20,9 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from editbench.errors import FailureCode
+from editbench.schema.column_text import storable_text, storable_values
 from editbench.schema.ledger.rows import utcnow
-from editbench.schema.models import Edit, Judgment, Status
+from editbench.schema.models import Edit, Judgment, Run, RunStatus, Status
 
 
 def _text(code: str | None) -> str | None:
@@ -56,7 +57,10 @@ def claim_edit(
     session: Session, run_id: int, sample_id: int, *, task_id: str, worker: str, lease_s: float, max_attempts: int
 ) -> Claim | None:
     """Take the edit of (run, sample) for this task, or return None if it is done, held by a
-    live claim, or has used up its attempts (then it is recorded as failed)."""
+    live claim, or has used up its attempts (then it is recorded as failed). Nothing of a
+    stopped run is claimed: its work waits, pending, for ``resume``."""
+    if _run_is_stopped(session, run_id):
+        return None
     now = utcnow()
     where = and_(Edit.run_id == run_id, Edit.sample_id == sample_id)
     result = session.execute(
@@ -66,7 +70,7 @@ def claim_edit(
             status=Status.RUNNING,
             attempts=Edit.attempts + 1,
             task_id=task_id,
-            worker=worker,
+            worker=storable_text(worker, 200),
             lease_expires_at=now + timedelta(seconds=lease_s),
             started_at=now,
         )
@@ -89,6 +93,24 @@ def claim_edit(
     return None
 
 
+def _run_is_stopped(session: Session, run_id: int) -> bool:
+    return session.scalar(select(Run.status).where(Run.id == run_id)) == RunStatus.STOPPED
+
+
+def release_claims(session: Session, model: type, run_id: int, task_id: str) -> int:
+    """Hand back, as pending and with the attempt not counted, every row this task holds.
+
+    For work that was never tried on its merits (the model could not even be loaded): the
+    sample is not at fault, so it must neither fail nor use up an attempt."""
+    result = session.execute(
+        update(model)
+        .where(model.run_id == run_id, model.task_id == task_id, model.status == Status.RUNNING)
+        .values(status=Status.PENDING, attempts=model.attempts - 1, task_id=None, worker=None,
+                lease_expires_at=None, started_at=None)
+    )
+    return result.rowcount or 0
+
+
 def renew_leases(session: Session, model: type, task_id: str, lease_s: float) -> int:
     """Extend every lease this task holds (called by the worker's heartbeat thread)."""
     result = session.execute(
@@ -97,6 +119,19 @@ def renew_leases(session: Session, model: type, task_id: str, lease_s: float) ->
         .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
     )
     return result.rowcount or 0
+
+
+def holds_edit_claim(session: Session, run_id: int, sample_id: int, task_id: str) -> bool:
+    """Whether this task still holds the edit's claim, locking the row until the transaction
+    ends (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises
+    writers). Inside that transaction nobody can take the claim over, so a worker may publish
+    its artifact there and then record the outcome: the file write is fenced like the row."""
+    held = session.scalar(
+        select(Edit.id)
+        .where(Edit.run_id == run_id, Edit.sample_id == sample_id, Edit.task_id == task_id, Edit.status == Status.RUNNING)
+        .with_for_update()
+    )
+    return held is not None
 
 
 @dataclass(frozen=True)
@@ -118,15 +153,17 @@ def record_edit(session: Session, run_id: int, sample_id: int, task_id: str, out
         update(Edit)
         .where(Edit.run_id == run_id, Edit.sample_id == sample_id, Edit.task_id == task_id, Edit.status == Status.RUNNING)
         .values(
-            status=outcome.status,
-            seed=outcome.seed,
-            output_sha256=outcome.output_sha256,
-            output_path=outcome.output_path,
-            error_code=_text(outcome.error_code),
-            error=outcome.error,
-            duration_s=outcome.duration_s,
-            finished_at=now,
-            lease_expires_at=None,
+            **storable_values("edits", {
+                "status": outcome.status,
+                "seed": outcome.seed,
+                "output_sha256": outcome.output_sha256,
+                "output_path": outcome.output_path,
+                "error_code": _text(outcome.error_code),
+                "error": outcome.error,
+                "duration_s": outcome.duration_s,
+                "finished_at": now,
+                "lease_expires_at": None,
+            })
         )
     )
     wrote = result.rowcount == 1
@@ -149,6 +186,8 @@ def claim_judgments(
 ) -> list[int]:
     """Claim all judgments of these samples whose edit is done; returns the sample ids claimed.
     A sample is claimed whole (every criterion) so one judge call can score it."""
+    if _run_is_stopped(session, run_id):
+        return []
     now = utcnow()
     ids = list(sample_ids)
     done_edits = select(Edit.sample_id).where(Edit.run_id == run_id, Edit.status == Status.DONE)
@@ -160,7 +199,7 @@ def claim_judgments(
             status=Status.RUNNING,
             attempts=Judgment.attempts + 1,
             task_id=task_id,
-            worker=worker,
+            worker=storable_text(worker, 200),
             lease_expires_at=now + timedelta(seconds=lease_s),
             started_at=now,
         )
@@ -208,18 +247,22 @@ def record_judgments(
                 Judgment.status == Status.RUNNING,
             )
             .values(
-                status=o.status,
-                score=o.score,
-                confidence=o.confidence,
-                reasoning=o.reasoning,
-                raw_output=o.raw_output,
-                error_code=_text(o.error_code),
-                error=o.error,
-                judge_identity=o.judge_identity,
-                prompt_version=o.prompt_version,
-                duration_s=o.duration_s,
-                finished_at=now,
-                lease_expires_at=None,
+                # Model text (answers, reasoning, errors) made storable alike on both databases:
+                # one NUL in one answer must not abort the whole batch on PostgreSQL.
+                **storable_values("judgments", {
+                    "status": o.status,
+                    "score": o.score,
+                    "confidence": o.confidence,
+                    "reasoning": o.reasoning,
+                    "raw_output": o.raw_output,
+                    "error_code": _text(o.error_code),
+                    "error": o.error,
+                    "judge_identity": o.judge_identity,
+                    "prompt_version": o.prompt_version,
+                    "duration_s": o.duration_s,
+                    "finished_at": now,
+                    "lease_expires_at": None,
+                })
             )
         )
         written += result.rowcount or 0

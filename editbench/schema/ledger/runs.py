@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from editbench.errors import FailureCode
+from editbench.errors import FailureCode, RunConfigError
 from editbench.records import SampleFilter
+from editbench.schema.column_text import storable_text, unstorable_reason
 from editbench.schema.ledger.rows import insert_ignoring_duplicates, utcnow
 from editbench.schema.models import (
     FINAL_STATES,
@@ -48,6 +49,13 @@ class RunSpec:
 
 
 def create_run(session: Session, spec: RunSpec) -> int:
+    """Record the run and its work rows. Text the ledger cannot store the same way on SQLite and
+    PostgreSQL (a NUL, a value wider than its column) is refused before anything is written."""
+    for column, value in (("name", spec.name), ("editor_kind", spec.editor_kind), ("judge_kind", spec.judge_kind),
+                          ("routing", spec.routing)):
+        reason = unstorable_reason("runs", column, value)
+        if reason is not None:
+            raise RunConfigError(f"the run's {column.replace('_', ' ')} {reason}")
     run = Run(
         benchmark_id=spec.benchmark_id,
         name=spec.name,
@@ -178,6 +186,26 @@ def finish_run_if_complete(session: Session, run_id: int) -> bool:
         run.status, run.finished_at = RunStatus.DONE, utcnow()
         return True
     return False
+
+
+def stop_run(session: Session, run_id: int, reason: str) -> bool:
+    """Stop a running run with one stated reason (a worker could not load its model). Its open
+    work stays pending; nothing more is claimed until :func:`reopen_run`. The first reason wins:
+    a second worker failing the same way does not overwrite it. Returns whether it stopped now."""
+    result = session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status == RunStatus.RUNNING)
+        .values(status=RunStatus.STOPPED, stop_reason=storable_text(reason))
+    )
+    return result.rowcount == 1
+
+
+def reopen_run(session: Session, run_id: int) -> bool:
+    """Set a stopped run running again (``editbench resume``), clearing its stop reason."""
+    result = session.execute(
+        update(Run).where(Run.id == run_id, Run.status == RunStatus.STOPPED).values(status=RunStatus.RUNNING, stop_reason=None)
+    )
+    return result.rowcount == 1
 
 
 def set_run_follow(session: Session, run_id: int, follow: bool) -> None:
