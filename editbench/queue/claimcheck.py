@@ -14,9 +14,9 @@ import redis
 from PIL import Image
 
 from editbench.config import load_settings
+from editbench.layout import read_location, write_artifact
 from editbench.queue.connection import redis_client
 from editbench.queue.names import edited_image_key
-from editbench.layout import read_location, write_artifact
 from editbench.thumbnails import cache_thumbnail
 
 log = logging.getLogger(__name__)

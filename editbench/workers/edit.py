@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from editbench.config import load_settings
 from editbench.errors import FailureCode, MissingImageError, SampleError, failure_code
+from editbench.layout import image_store
 from editbench.models.base import EditRequest
 from editbench.models.seeding import derive_seed
 from editbench.queue.claimcheck import store_edited_image
@@ -22,7 +23,6 @@ from editbench.schema import ledger, queries
 from editbench.schema.db import transact
 from editbench.schema.models import Run, Sample, Status
 from editbench.storage.backend import StorageUnavailableError
-from editbench.layout import image_store
 from editbench.workers.runtime import MODELS, heartbeat, worker_identity
 
 

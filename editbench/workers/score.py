@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from editbench.config import load_settings
 from editbench.errors import FailureCode
+from editbench.layout import image_store
 from editbench.models.base import Criterion, JudgePrompt, JudgeRequest, Outcome
 from editbench.queue.claimcheck import load_edited_image
 from editbench.schema import ledger, queries
 from editbench.schema.db import transact
 from editbench.schema.models import Status
 from editbench.storage.backend import StorageUnavailableError
-from editbench.layout import image_store
 from editbench.workers.runtime import (
     MODELS,
     heartbeat,
