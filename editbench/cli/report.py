@@ -164,6 +164,6 @@ def export_command(run: str, dest: Path, layout: str, model_name: str | None) ->
         err_console.print(f"[yellow]skipped[/] {sample}: {reason}", highlight=False)
     console.print(
         f"exported {result.written} edited images to [bold]{result.root}[/]"
-        + (f"; {len(result.skipped)} skipped (listed in {result.manifest.name})" if result.skipped else "")
+        + (f"; {len(result.skipped)} skipped (listed in {result.manifest.name})" if result.skipped and result.manifest else "")
     )
     sys.exit(1 if result.skipped and not result.written else 0)
