@@ -21,7 +21,7 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
-def _read_runs(refs: tuple[str, ...] | list[str]):  # type: ignore[no-untyped-def]
+def _read_runs(refs: tuple[str, ...] | list[str]):
     """The runs named by ``refs``, or one clear error line and exit code 2."""
     from editbench.errors import LedgerError
     from editbench.report.data import read_runs
