@@ -126,7 +126,7 @@ def compare_transports(url: str, server: psutil.Process, concurrency: int, laten
     }
     me = psutil.Process()
     samples: dict[str, dict[str, list[float]]] = {name: {"ratio": [], "client_ms": []} for name in senders}
-    for name, send in senders.items():
+    for send in senders.values():
         list(pool.map(send, range(concurrency)))  # warm-up
     for _ in range(repeats):
         for name, send in senders.items():  # alternating, so both see the same machine

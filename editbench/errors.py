@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from editbench.benchmark.spec import ReasonCode
 
 
-class FailureCode(str, enum.Enum):  # noqa: UP042 - str mixin: stored and compared as plain text
+class FailureCode(str, enum.Enum):  # str mixin: stored and compared as plain text
     """Why an edit or a judgment ended without a score: the ``error_code`` column of the ledger.
 
     A ``str`` enum, like ingest's ``ReasonCode``: it is stored as its value, reports read it

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-class Overall(str, enum.Enum):  # noqa: UP042 - str mixin: serialises as its plain value
+class Overall(str, enum.Enum):  # str mixin: serialises as its plain value
     """How per-criterion scores combine into one number per item."""
 
     def __str__(self) -> str:

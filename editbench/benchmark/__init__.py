@@ -30,8 +30,8 @@ from editbench.errors import BenchmarkFormatError, MissingImageError
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "TEMPLATE_FIELDS",
-    "BenchmarkFormatError",
     "Benchmark",
+    "BenchmarkFormatError",
     "Category",
     "Criterion",
     "ImageInfo",

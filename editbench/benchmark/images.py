@@ -110,7 +110,7 @@ def _read_header(path: Path, max_pixels: int) -> tuple[int, int, str, str] | Ima
         return ImageProblem(ReasonCode.IMAGE_TOO_LARGE, f"refused without decoding: {error}")
     except UnidentifiedImageError:
         return ImageProblem(ReasonCode.NOT_AN_IMAGE, "not a recognised image format")
-    except Exception as error:  # Pillow plugins raise many types on bad headers
+    except Exception as error:  # noqa: BLE001 - Pillow plugins raise many types on bad headers
         return ImageProblem(ReasonCode.NOT_AN_IMAGE, f"unreadable image header: {_describe(error)}")
     if width * height > max_pixels:
         return ImageProblem(
@@ -135,7 +135,7 @@ def _check_decodes(path: Path) -> ImageProblem | None:
                 image.verify()
             with Image.open(path) as image:
                 image.load()
-    except Exception as error:  # decoders raise OSError, SyntaxError, ValueError...
+    except Exception as error:  # noqa: BLE001 - decoders raise OSError, SyntaxError, ValueError...
         return ImageProblem(ReasonCode.CORRUPT_IMAGE, f"image data is damaged or truncated: {_describe(error)}")
     return None
 

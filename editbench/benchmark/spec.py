@@ -19,7 +19,7 @@ from editbench.records import Benchmark, Category, Criterion, Overall, PassRule
 __all__ = ["Benchmark", "Category", "Criterion", "ItemSpec", "Overall", "PassRule", "ReasonCode", "Rejection"]
 
 
-class ReasonCode(str, enum.Enum):  # noqa: UP042 - same idiom as editbench.models.base
+class ReasonCode(str, enum.Enum):  # str mixin: same idiom as editbench.models.base
     """Why an item (or one file in the benchmark folder) was rejected.
 
     A ``str`` enum so a rejection serialises as plain text in the ledger and JSON reports, and

@@ -135,6 +135,7 @@ class ImageStore:
         if self.cache is not None and (data := self.cache.get(sha256)) is not None:
             return data
         key = self._find_key(sha256)
+        assert self.remote is not None
         try:
             if key is None:
                 raise FileNotFoundError(sha256)
@@ -161,9 +162,15 @@ class ImageStore:
 
     # ------------------------------------------------------------ local folder
 
+    @property
+    def _folder(self) -> Path:
+        """``root`` as the local folder it is whenever there is no remote store."""
+        assert isinstance(self.root, Path), "a local-folder method was called on an object store"
+        return self.root
+
     def _find(self, sha256: str) -> Path | None:
         _check_sha256(sha256)
-        shard = self.root / sha256[:2]
+        shard = self._folder / sha256[:2]
         if not shard.is_dir():
             return None
         matches = sorted(p for p in shard.glob(f"{sha256}*") if _is_stored_name(p.name, sha256))
@@ -175,9 +182,9 @@ class ImageStore:
         Hashing the bytes actually written (rather than hashing first and copying after) means the
         stored file always matches its name even if the source changes mid-copy.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._folder.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
-        handle, temp_name = tempfile.mkstemp(prefix=".tmp-", dir=self.root)
+        handle, temp_name = tempfile.mkstemp(prefix=".tmp-", dir=self._folder)
         try:
             with os.fdopen(handle, "wb") as temp:
                 for chunk in iter(lambda: source.read(_CHUNK), b""):
@@ -189,7 +196,7 @@ class ImageStore:
             existing = self._find(sha256)
             if existing is not None:
                 return StoredImage(sha256, existing)
-            target = self.root / sha256[:2] / f"{sha256}{_normalise_suffix(suffix)}"
+            target = self._folder / sha256[:2] / f"{sha256}{_normalise_suffix(suffix)}"
             target.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(temp_name, 0o644)  # mkstemp makes 0600; workers may run as another user
             os.replace(temp_name, target)

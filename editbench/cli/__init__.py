@@ -13,8 +13,7 @@ from editbench.cli.benchmarks import benchmarks_command, example_command, ingest
 from editbench.cli.cluster import demo_command, up_command, worker_command
 from editbench.cli.importers import import_command
 from editbench.cli.models import models_group
-from editbench.cli.report import compare_command, export_command, report_command
-from editbench.cli.report import leaderboard_command
+from editbench.cli.report import compare_command, export_command, leaderboard_command, report_command
 from editbench.cli.runs import (
     follow_command,
     judge_command,

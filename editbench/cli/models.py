@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -68,7 +69,7 @@ def list_command(as_json: bool) -> None:
     shadowed = shadowed_adapters()
     notes = registry_notes()
     if as_json:
-        payload = {key: [asdict(info) for info in infos] for key, infos in listing.items()}
+        payload: dict[str, Any] = {key: [asdict(info) for info in infos] for key, infos in listing.items()}
         payload["shadowed"] = [asdict(info) for info in shadowed]
         payload["notes"] = notes
         click.echo(json.dumps(payload, indent=2))

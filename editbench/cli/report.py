@@ -21,7 +21,7 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
-def _read_runs(refs: tuple[str, ...] | list[str]):  # type: ignore[no-untyped-def]
+def _read_runs(refs: tuple[str, ...] | list[str]):
     """The runs named by ``refs``, or one clear error line and exit code 2."""
     from editbench.errors import LedgerError
     from editbench.report.data import read_runs
@@ -187,7 +187,7 @@ def export_command(run: str, dest: Path, layout: str, model_name: str | None) ->
         err_console.print(f"[yellow]skipped[/] {sample}: {reason}", highlight=False)
     console.print(
         f"exported {result.written} edited images to [bold]{result.root}[/]"
-        + (f"; {len(result.skipped)} skipped (listed in {result.manifest.name})" if result.skipped else "")
+        + (f"; {len(result.skipped)} skipped (listed in {result.manifest.name})" if result.skipped and result.manifest else "")
     )
     sys.exit(1 if result.skipped and not result.written else 0)
 

@@ -146,8 +146,8 @@ def _records_of(pyarrow: Any, files: list[Path], image_root: Path | None) -> Ite
 def _require_pyarrow() -> Any:
     try:
         import pyarrow
-        import pyarrow.ipc  # noqa: F401
-        import pyarrow.parquet  # noqa: F401
+        import pyarrow.ipc
+        import pyarrow.parquet
     except ImportError:
         raise ImporterError(
             "reading GEdit-Bench Parquet/Arrow files needs pyarrow, which is not installed: "

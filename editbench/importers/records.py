@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from editbench.errors import ImporterError
-from editbench.protocols.base import EDITBENCH_SCORING, Scoring  # noqa: F401 - re-exported for importers
+from editbench.protocols.base import EDITBENCH_SCORING, Scoring  # re-exported for importers
 
 if TYPE_CHECKING:
     from editbench.importers.native_writer import (
         ItemLine,
         NativeBenchmarkWriter,
     )
-    from editbench.records import Benchmark, Category
+    from editbench.records import Benchmark
 
 logger = logging.getLogger("editbench.importers")
 

@@ -242,7 +242,7 @@ def _convert(sample: Any, writer: NativeBenchmarkWriter, root: Path, scoring: Sc
     reference_path = resolve_under(root, reference_name) if reference_name else None
     writer.declare_category(scoring.declare(manifest_category(category)))
     source_image = writer.copy_image(source_path, image_name)
-    reference_image = writer.copy_image(reference_path, reference_name) if reference_path else None
+    reference_image = writer.copy_image(reference_path, reference_name) if reference_path and reference_name else None
     flags = tuple(flag for flag in FLAGS if is_true(sample.get(flag)))
     source: dict[str, Any] = {"dataset": DATASET, "index": index, "category": category, "image": image_name}
     if reference_name:

@@ -440,7 +440,7 @@ def capacity_record(
 def set_processor_pixels(image_processor: Any, pixels: Mapping[str, int]) -> None:
     """Give an image processor the real model's pixel limits (``shortest_edge``/``longest_edge``)."""
     size = image_processor.size
-    if dataclasses.is_dataclass(size):
+    if dataclasses.is_dataclass(size) and not isinstance(size, type):
         image_processor.size = dataclasses.replace(size, **pixels)
     else:
         image_processor.size = {**dict(size), **pixels}

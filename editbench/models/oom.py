@@ -35,7 +35,7 @@ def simulated_oom(what: str) -> torch.OutOfMemoryError:
 def map_with_backoff(
     items: Sequence[T],
     batch_size: int,
-    run_batch: Callable[[Sequence[T]], list[R]],
+    run_batch: Callable[[Sequence[T]], Sequence[R]],
     on_oom: Callable[[T, str], R],
     batch_log: list[int] | None = None,
 ) -> list[R]:

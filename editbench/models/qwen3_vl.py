@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import torch
@@ -183,7 +184,7 @@ class Qwen3VLJudge:
                 dtype=self.dtype,
                 attn_implementation=self.settings.attn_implementation,
                 local_files_only=True,
-            ).to(self.device)
+            ).to(self.device)  # type: ignore[arg-type]  # transformers types its @wraps(Module.to) as unbound
         self.model.eval()
         if self.settings.compile_layers:
             compile_decoder_layers(self.model)
@@ -207,6 +208,7 @@ class Qwen3VLJudge:
     def _build_capacity_model(self) -> Any:
         """Random-weight Qwen3-VL on the device, its special ids taken from the folder's tokenizer."""
         size = self.settings.capacity
+        assert size, "only built when settings.capacity names a size"
         tokenizer = self.processor.tokenizer
         token_ids = capacity_models.tokenizer_token_ids(tokenizer)
         # Checked before building: a full-size build takes 16 GiB and seconds.
@@ -393,10 +395,10 @@ class Qwen3VLJudge:
             except PromptTemplateError as exc:
                 results[index] = _all_failed(request, FailureCode.BAD_PROMPT, str(exc))
         for attempt in range(self.settings.max_reasks + 1):
-            answers = map_with_backoff(
+            answers: list[str | _OOM] = map_with_backoff(
                 pending,
                 self.settings.batch_size,
-                lambda batch, attempt=attempt: self._generate(batch, attempt),
+                partial(self._generate, attempt=attempt),
                 lambda item, message: _OOM(message),
                 self.last_batch_sizes,
             )

@@ -216,6 +216,7 @@ class QwenImageEditor:
         from transformers import AutoProcessor, AutoTokenizer
 
         size = self.settings.capacity
+        assert size, "only built when settings.capacity names a size"
         processor = AutoProcessor.from_pretrained(self._part("processor"), local_files_only=True)
         tokenizer_dir = self.folder / "tokenizer"
         tokenizer = (

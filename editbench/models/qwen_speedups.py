@@ -35,6 +35,11 @@ from torch import nn
 
 ROPE_MODES = ("complex", "real")
 
+#: A diffusers module whose submodules are reached and swapped by attribute name (the
+#: transformer, its blocks, a GELU activation): torch types such attributes only as
+#: ``Tensor | Module``, so the helpers below take these as ``Any``.
+DiffusersModule = Any
+
 # ---------------------------------------------------------------------------------------------
 # Real-valued RoPE: the transformer's pos_embed returns complex freqs; wrap it so blocks get
 # (cos, sin) pairs as one float tensor [S, D/2, 2], and apply the rotation with real arithmetic.
@@ -142,7 +147,7 @@ class RealRopeQwenAttnProcessor:
         return img_out, txt_out
 
 
-def set_rope(transformer: nn.Module, mode: str) -> None:
+def set_rope(transformer: DiffusersModule, mode: str) -> None:
     """``"real"``: real-valued RoPE (pos_embed wrapper + :class:`RealRopeQwenAttnProcessor`);
     ``"complex"``: diffusers' own. The attention backend set on the current processors is kept."""
     from diffusers.models.transformers.transformer_qwenimage import (
@@ -199,7 +204,9 @@ class FusedGeluProj(nn.Module):
     the unfused bf16 path is 2.7e-3; on a CPU it is the unfused computation (identical outputs).
     """
 
-    def __init__(self, gelu_module: nn.Module) -> None:
+    proj: nn.Module
+
+    def __init__(self, gelu_module: DiffusersModule) -> None:
         super().__init__()
         self.proj = gelu_module.proj
         gelu_module.proj = None  # one owner, so an FP8 swap of self.proj frees the bf16 weight
@@ -211,7 +218,7 @@ class FusedGeluProj(nn.Module):
         return F.gelu(self.proj(x), approximate="tanh")  # e.g. after FP8 conversion
 
 
-def set_gelu_epilogue(transformer: nn.Module, on: bool) -> None:
+def set_gelu_epilogue(transformer: DiffusersModule, on: bool) -> None:
     """Swap every block's image and text MLP GELU for :class:`FusedGeluProj` (``on``) or back."""
     for block in transformer.transformer_blocks:
         for ff in (block.img_mlp, block.txt_mlp):
@@ -245,6 +252,9 @@ class Fp8Linear(nn.Module):
     On a CPU the GEMM is emulated in fp32 (for tests, slow).
     """
 
+    weight: torch.Tensor  # buffers (register_buffer), declared for the type checker
+    w_scale: torch.Tensor
+
     def __init__(self, linear: nn.Linear) -> None:
         super().__init__()
         w = linear.weight.detach()
@@ -276,7 +286,7 @@ class Fp8Linear(nn.Module):
         return y.reshape(*shape[:-1], self.out_features)
 
 
-def convert_blocks_to_fp8(transformer: nn.Module) -> int:
+def convert_blocks_to_fp8(transformer: DiffusersModule) -> int:
     """Swap every nn.Linear inside the transformer blocks (not the 1-token modulation) for Fp8Linear.
 
     Irreversible. Returns the number of linears converted.

@@ -158,7 +158,7 @@ def build_tiny_tokenizer() -> Any:
     bpe.train_from_iterator(list(_CORPUS) * 4, trainer)
     model = json.loads(bpe.to_str())["model"]
     merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in model["merges"]]
-    tokenizer = Qwen2Tokenizer(vocab=model["vocab"], merges=merges)
+    tokenizer = Qwen2Tokenizer(vocab=model["vocab"], merges=merges)  # type: ignore[arg-type]  # tokenizers takes (a, b) merge pairs; the hint names only "a b" strings
     tokenizer.add_special_tokens({"additional_special_tokens": list(QWEN_SPECIAL_TOKENS)})
     tokenizer.chat_template = CHAT_TEMPLATE
     tokenizer.model_max_length = 32768
@@ -222,7 +222,7 @@ def _write_tiny_editor(folder: Path) -> None:
         latents_std=[1.0] * z_dim,
     )
     torch.manual_seed(SEED)
-    config = Qwen2_5_VLConfig(
+    config = Qwen2_5_VLConfig(  # type: ignore[call-arg]  # transformers configs take extra kwargs at runtime, their dataclass hints do not
         text_config={
             "hidden_size": hidden,
             "intermediate_size": hidden * 2,

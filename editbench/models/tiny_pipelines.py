@@ -56,7 +56,7 @@ def build_tiny_clip_tokenizer() -> Any:
     for char in alphabet:
         vocab.setdefault(char + "</w>", len(vocab))
     merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in model["merges"]]
-    tokenizer = CLIPTokenizer(vocab=vocab, merges=merges)
+    tokenizer = CLIPTokenizer(vocab=vocab, merges=merges)  # type: ignore[arg-type]  # tokenizers takes (a, b) merge pairs; the hint names only "a b" strings
     tokenizer.model_max_length = 77
     return tokenizer
 
@@ -142,8 +142,8 @@ def _write_instruct_pix2pix(folder: Path) -> None:
         tokenizer=tokenizer,
         unet=unet,
         scheduler=EulerAncestralDiscreteScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012),
-        safety_checker=None,
-        feature_extractor=None,
+        safety_checker=None,  # type: ignore[arg-type]  # an optional component: diffusers accepts None, its hint does not say so
+        feature_extractor=None,  # type: ignore[arg-type]  # an optional component: diffusers accepts None, its hint does not say so
         image_encoder=None,
         requires_safety_checker=False,
     )
@@ -237,7 +237,7 @@ def _write_flux_kontext(folder: Path) -> None:
     text_encoder = CLIPTextModel(_clip_text_config(clip_tokenizer)).eval()
     torch.manual_seed(SEED)
     text_encoder_2 = T5EncoderModel(
-        T5Config(
+        T5Config(  # type: ignore[call-arg]  # transformers configs take extra kwargs at runtime, their dataclass hints do not
             vocab_size=len(t5_tokenizer),
             d_model=HIDDEN,
             d_kv=8,
@@ -258,8 +258,8 @@ def _write_flux_kontext(folder: Path) -> None:
         text_encoder_2=text_encoder_2,
         tokenizer_2=t5_tokenizer,
         transformer=transformer,
-        image_encoder=None,
-        feature_extractor=None,
+        image_encoder=None,  # type: ignore[arg-type]  # an optional component: diffusers accepts None, its hint does not say so
+        feature_extractor=None,  # type: ignore[arg-type]  # an optional component: diffusers accepts None, its hint does not say so
     )
     pipe.save_pretrained(folder)
 

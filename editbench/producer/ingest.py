@@ -16,10 +16,10 @@ from editbench.benchmark import load_benchmark
 from editbench.benchmark.spec import ItemSpec, Rejection
 from editbench.benchmark.store import ImageStore
 from editbench.config import load_settings
+from editbench.layout import image_store
 from editbench.schema import ledger, queries
 from editbench.schema.db import session_scope
 from editbench.schema.migrate import ensure_schema
-from editbench.layout import image_store
 from editbench.thumbnails import thumbnail_stored_image
 
 

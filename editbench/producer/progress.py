@@ -11,6 +11,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -71,7 +72,7 @@ def follow_run(run_id: int, *, console: Console | None = None, poll_s: float = 0
     columns = (TextColumn("{task.description:<12}"), BarColumn(bar_width=24), MofNCompleteColumn(),
                TimeRemainingColumn(compact=True), TextColumn("{task.fields[note]}"))
     with Progress(*columns, console=console, transient=False) as bars:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
         while True:
             view = read_status(run_id)
             for c in view.categories:

@@ -48,7 +48,7 @@ class ModelRef:
             # Weights are random and built from editbench's packaged configs: that is the identity.
             from editbench.models.capacity import CONFIG_DIR
 
-            digest = config_hash(CONFIG_DIR)
+            digest: str | None = config_hash(CONFIG_DIR)
         else:
             digest = config_hash(folder) if folder and folder.is_dir() else None
         return {"kind": self.kind, "path": self.path, "config_hash": digest, "capacity": capacity, "params": self.params}

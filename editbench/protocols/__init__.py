@@ -26,7 +26,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from editbench.records import Benchmark
 from editbench.protocols import gedit, imgedit, kris, rise
 from editbench.protocols.base import (
     OfficialPrompt,
@@ -37,6 +36,7 @@ from editbench.protocols.base import (
     Scoring,
     TableRow,
 )
+from editbench.records import Benchmark
 
 PROTOCOLS: dict[str, Protocol] = {
     "gedit": gedit.PROTOCOL,

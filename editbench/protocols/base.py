@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from editbench.records import Category, Criterion, PassRule
+from editbench.records import Benchmark, Category, Criterion, PassRule
 
 
 class OfficialRepoError(Exception):

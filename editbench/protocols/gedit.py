@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from editbench.records import Criterion
 from editbench.protocols.base import (
     OfficialPrompt,
     OfficialScoring,
@@ -33,6 +32,7 @@ from editbench.protocols.base import (
     python_strings,
     require_file,
 )
+from editbench.records import Criterion
 
 REPOSITORY = "stepfun-ai/Step1X-Edit"
 PROMPTS_FILE = "GEdit-Bench/viescore/vie_prompts.py"

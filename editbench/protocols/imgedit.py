@@ -19,7 +19,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from editbench.records import Criterion
 from editbench.protocols.base import (
     OfficialPrompt,
     OfficialRepoError,
@@ -32,6 +31,7 @@ from editbench.protocols.base import (
     require_file,
     slug,
 )
+from editbench.records import Criterion
 
 REPOSITORY = "PKU-YuanGroup/ImgEdit"
 PROMPTS_FILE = "Benchmark/Basic/prompts.json"

@@ -27,7 +27,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from editbench.records import Criterion
 from editbench.protocols.base import (
     OfficialPrompt,
     OfficialRepoError,
@@ -42,6 +41,7 @@ from editbench.protocols.base import (
     python_strings,
     require_file,
 )
+from editbench.records import Criterion
 
 REPOSITORY = "mercurystraw/Kris_Bench"
 SCRIPT = "metrics_common.py"

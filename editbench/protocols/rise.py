@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from editbench.records import Criterion
 from editbench.protocols.base import (
     OfficialPrompt,
     OfficialScoring,
@@ -44,6 +43,7 @@ from editbench.protocols.base import (
     python_strings,
     require_file,
 )
+from editbench.records import Criterion
 
 REPOSITORY = "PhoenixZ810/RISEBench"
 PROMPTS_FILE = "utils.py"

@@ -8,6 +8,7 @@ import hashlib
 import io
 import logging
 from dataclasses import dataclass, field
+from typing import cast
 
 import redis
 from PIL import Image
@@ -80,7 +81,7 @@ def cache_edited_image(staged: StagedEdit) -> None:
 def load_edited_image(run_id: int, sample_id: int, path: str | None, sha256: str | None = None) -> Image.Image:
     """Read back from Redis; fall back to the artifact file if the key expired or Redis lost it."""
     try:
-        data = redis_client().get(edited_image_key(run_id, sample_id))
+        data = cast(bytes | None, redis_client().get(edited_image_key(run_id, sample_id)))  # no decode_responses: bytes
     except redis.RedisError:
         log.warning("Redis unreachable; reading the edited image of sample %s from %s", sample_id, path, exc_info=True)
         data = None

@@ -178,10 +178,10 @@ def load_run(session: Session, run_id: int) -> RunData:
     run_done = _value(run.status) == "done"
     sample_data = []
     for s in samples:
-        rows = {j.criterion: j for j in judgments.get(s.id, ())}
+        by_criterion = {j.criterion: j for j in judgments.get(s.id, ())}
         per_criterion: dict[str, JudgmentData] = {}
         for criterion in criteria_of[s.category_id]:
-            row = rows.get(criterion)
+            row = by_criterion.get(criterion)
             per_criterion[criterion] = _judgment(row) if row is not None else _absent(criterion, run_done)
         edit = edits.get(s.id)
         sample_data.append(

@@ -66,7 +66,7 @@ class ReadCache:
         return sum(size for _, size, _ in self._entries())
 
     def _entries(self) -> list[tuple[Path, int, float]]:
-        entries = []
+        entries: list[tuple[Path, int, float]] = []
         if not self.root.is_dir():
             return entries
         for shard in self.root.iterdir():

@@ -56,7 +56,7 @@ class StorageSettings:
 
     @property
     def is_remote(self) -> bool:
-        return bool(self.url) and self.url.startswith("s3://")
+        return self.url is not None and self.url.startswith("s3://")
 
     @property
     def cache_dir(self) -> Path:

@@ -108,7 +108,7 @@ def heartbeat(task_id: str) -> Iterator[None]:
                 with session_scope() as session:
                     ledger.renew_leases(session, Edit, task_id, lease_s)
                     ledger.renew_leases(session, Judgment, task_id, lease_s)
-            except Exception:  # a missed beat only shortens the lease; never kill the task
+            except Exception:  # noqa: BLE001 - a missed beat only shortens the lease; never kill the task
                 pass
 
     thread = threading.Thread(target=beat, name=f"lease-{task_id}", daemon=True)

@@ -106,7 +106,7 @@ def _spawn(argv: list[str], env: dict[str, str] | None, log: Path, **kw) -> subp
 
     out = open(log, "ab")  # noqa: SIM115 - owned by the child
     return subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            preexec_fn=_die_with_parent, **kw)  # noqa: PLW1509 - its own process group, dies with us
+                            preexec_fn=_die_with_parent, **kw)  # its own process group, dies with us
 
 
 def _stop(process: subprocess.Popen, grace_s: float = 10) -> None:
@@ -158,7 +158,7 @@ class HostCluster:
 
     # ---------------------------------------------------------------- lifecycle
 
-    def __enter__(self) -> HostCluster:  # noqa: PYI034
+    def __enter__(self) -> HostCluster:
         try:
             self._network()
             self._redis()

@@ -120,7 +120,7 @@ def test_standing_run_picks_up_a_category_ingested_later(workers, tiny_models, t
     shutil.copytree(full, partial)
     # Start with only the physics items; the rest arrive later.
     lines = (full / "items.jsonl").read_text().splitlines()
-    (partial / "items.jsonl").write_text("\n".join(l for l in lines if '"physics"' in l) + "\n")
+    (partial / "items.jsonl").write_text("\n".join(line for line in lines if '"physics"' in line) + "\n")
     benchmark = ingest(partial).benchmark
     workers.start(0)
     workers.wait_ready(1)

@@ -52,7 +52,7 @@ class S3Server:
                     return self
             except OSError:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"moto server exited with {self.process.returncode}")
+                    raise RuntimeError(f"moto server exited with {self.process.returncode}") from None
                 time.sleep(0.1)
         raise TimeoutError(f"moto server not listening on {self.endpoint}")
 

@@ -104,7 +104,7 @@ def register_benchmark(
         added_categories.append(cat.name)
     session.flush()
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "benchmark_id": benchmark.id,
             "category_id": existing[s.category].id,

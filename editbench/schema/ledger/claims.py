@@ -21,8 +21,11 @@ from sqlalchemy.orm import Session
 
 from editbench.errors import FailureCode
 from editbench.schema.column_text import storable_text, storable_values
-from editbench.schema.ledger.rows import utcnow
+from editbench.schema.ledger.rows import rows_affected, utcnow
 from editbench.schema.models import Edit, Judgment, Run, RunStatus, Status
+
+#: The two kinds of leased work item; both map the same claim columns.
+WorkItem = type[Edit] | type[Judgment]
 
 
 def _text(code: str | None) -> str | None:
@@ -35,7 +38,7 @@ class Claim:
     attempt: int
 
 
-def _claimable(model: type, task_id: str, now: datetime, max_attempts: int) -> Any:
+def _claimable(model: WorkItem, task_id: str, now: datetime, max_attempts: int) -> Any:
     return and_(
         model.attempts < max_attempts,
         or_(
@@ -45,7 +48,7 @@ def _claimable(model: type, task_id: str, now: datetime, max_attempts: int) -> A
     )
 
 
-def _exhausted(model: type, task_id: str, now: datetime, max_attempts: int) -> Any:
+def _exhausted(model: WorkItem, task_id: str, now: datetime, max_attempts: int) -> Any:
     return and_(
         model.attempts >= max_attempts,
         model.status.in_([Status.PENDING, Status.RUNNING]),
@@ -75,7 +78,7 @@ def claim_edit(
             started_at=now,
         )
     )
-    if result.rowcount == 1:
+    if rows_affected(result) == 1:
         return Claim(attempt=session.scalar(select(Edit.attempts).where(where)) or 1)
     exhausted = session.execute(
         update(Edit)
@@ -88,7 +91,7 @@ def claim_edit(
             lease_expires_at=None,
         )
     )
-    if exhausted.rowcount == 1:
+    if rows_affected(exhausted) == 1:
         _mark_judgments_missing(session, run_id, sample_id, f"edit failed: {FailureCode.ATTEMPTS_EXHAUSTED}")
     return None
 
@@ -97,7 +100,7 @@ def _run_is_stopped(session: Session, run_id: int) -> bool:
     return session.scalar(select(Run.status).where(Run.id == run_id)) == RunStatus.STOPPED
 
 
-def release_claims(session: Session, model: type, run_id: int, task_id: str) -> int:
+def release_claims(session: Session, model: WorkItem, run_id: int, task_id: str) -> int:
     """Hand back, as pending and with the attempt not counted, every row this task holds.
 
     For work that was never tried on its merits (the model could not even be loaded): the
@@ -108,17 +111,17 @@ def release_claims(session: Session, model: type, run_id: int, task_id: str) -> 
         .values(status=Status.PENDING, attempts=model.attempts - 1, task_id=None, worker=None,
                 lease_expires_at=None, started_at=None)
     )
-    return result.rowcount or 0
+    return rows_affected(result)
 
 
-def renew_leases(session: Session, model: type, task_id: str, lease_s: float) -> int:
+def renew_leases(session: Session, model: WorkItem, task_id: str, lease_s: float) -> int:
     """Extend every lease this task holds (called by the worker's heartbeat thread)."""
     result = session.execute(
         update(model)
         .where(model.task_id == task_id, model.status == Status.RUNNING)
         .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
     )
-    return result.rowcount or 0
+    return rows_affected(result)
 
 
 def holds_edit_claim(session: Session, run_id: int, sample_id: int, task_id: str) -> bool:
@@ -166,7 +169,7 @@ def record_edit(session: Session, run_id: int, sample_id: int, task_id: str, out
             })
         )
     )
-    wrote = result.rowcount == 1
+    wrote = rows_affected(result) == 1
     if wrote and outcome.status != Status.DONE:
         _mark_judgments_missing(session, run_id, sample_id, f"edit {outcome.status.value}: {outcome.error_code}")
     return wrote
@@ -265,7 +268,7 @@ def record_judgments(
                 })
             )
         )
-        written += result.rowcount or 0
+        written += rows_affected(result)
     return written
 
 
@@ -276,4 +279,4 @@ def fail_unanswered_judgments(session: Session, run_id: int, task_id: str) -> in
         .where(Judgment.run_id == run_id, Judgment.task_id == task_id, Judgment.status == Status.RUNNING)
         .values(status=Status.FAILED, error_code=FailureCode.NO_SCORE.value, error="the judge returned no score for this criterion", finished_at=utcnow(), lease_expires_at=None)
     )
-    return result.rowcount or 0
+    return rows_affected(result)

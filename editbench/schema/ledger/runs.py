@@ -177,11 +177,13 @@ def finish_run_if_complete(session: Session, run_id: int) -> bool:
     ).scalar_one_or_none()
     if run is None or run.status == RunStatus.DONE:
         return False
-    open_items = session.scalar(
+    open_judgments = session.scalar(
         select(func.count()).select_from(Judgment).where(Judgment.run_id == run_id, Judgment.status.not_in(FINAL_STATES))
-    ) + session.scalar(
+    )
+    open_edits = session.scalar(
         select(func.count()).select_from(Edit).where(Edit.run_id == run_id, Edit.status.not_in(FINAL_STATES))
     )
+    open_items = (open_judgments or 0) + (open_edits or 0)
     if open_items == 0 and not run.follow:
         run.status, run.finished_at = RunStatus.DONE, utcnow()
         return True
