@@ -167,10 +167,10 @@ def _slices(summary: Summary) -> list[str]:
         rows = []
         for value, g in groups.items():
             o = g.overall
-            row = [value, g.n_samples, o.samples.count, fmt(o.macro_mean.value), fmt_ci(o.macro_mean.ci95)]
-            row += [fmt(o.micro_mean.value), fmt_ci(o.micro_mean.ci95)]
-            row += [fmt(c.macro_mean.value) for c in g.criteria.values()]
-            rows.append(row)
+            row_: list[Any] = [value, g.n_samples, o.samples.count, fmt(o.macro_mean.value), fmt_ci(o.macro_mean.ci95)]
+            row_ += [fmt(o.micro_mean.value), fmt_ci(o.micro_mean.ci95)]
+            row_ += [fmt(c.macro_mean.value) for c in g.criteria.values()]
+            rows.append(row_)
         criteria = list(next(iter(groups.values())).criteria) if groups else []
         out += table([key, "n", "scored", "macro mean", "95% CI", "micro mean", "95% CI"] + [f"{c} (macro)" for c in criteria], rows)
         out.append("")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from editbench.errors import FailureCode, RunConfigError
 from editbench.records import SampleFilter
 from editbench.schema.column_text import storable_text, unstorable_reason
-from editbench.schema.ledger.rows import insert_ignoring_duplicates, utcnow
+from editbench.schema.ledger.rows import insert_ignoring_duplicates, rows_affected, utcnow
 from editbench.schema.models import (
     FINAL_STATES,
     Category,
@@ -100,11 +100,11 @@ def add_missing_work(session: Session, run_id: int) -> dict[str, list[int]]:
     new_edits, new_judgments = [], []
     added: dict[str, list[int]] = {}
     benchmark_criteria = [c["name"] for c in run.benchmark.criteria]
-    rows = session.execute(query.order_by(Sample.id)).all()
+    rows: list[tuple[Sample, Category]] = [(sample, category) for sample, category in session.execute(query.order_by(Sample.id))]
     sample_filter = SampleFilter.from_json(run.sample_filter)
     if sample_filter is not None:
         # The filter sees every candidate (present or not) so "first N" means the same N each time.
-        rows = sample_filter.pick((sample, category) for sample, category in rows)
+        rows = sample_filter.pick(rows)
     for sample, category in rows:
         if sample.id in have:
             continue
@@ -199,7 +199,7 @@ def stop_run(session: Session, run_id: int, reason: str) -> bool:
         .where(Run.id == run_id, Run.status == RunStatus.RUNNING)
         .values(status=RunStatus.STOPPED, stop_reason=storable_text(reason))
     )
-    return result.rowcount == 1
+    return rows_affected(result) == 1
 
 
 def reopen_run(session: Session, run_id: int) -> bool:
@@ -207,7 +207,7 @@ def reopen_run(session: Session, run_id: int) -> bool:
     result = session.execute(
         update(Run).where(Run.id == run_id, Run.status == RunStatus.STOPPED).values(status=RunStatus.RUNNING, stop_reason=None)
     )
-    return result.rowcount == 1
+    return rows_affected(result) == 1
 
 
 def set_run_follow(session: Session, run_id: int, follow: bool) -> None:
