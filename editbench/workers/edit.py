@@ -6,6 +6,7 @@ so the category's chord barrier always fires and the run goes on.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass, replace
@@ -22,7 +23,10 @@ from editbench.queue.claimcheck import store_edited_image
 from editbench.schema import ledger, queries
 from editbench.schema.db import transact
 from editbench.schema.models import Run, Sample, Status
-from editbench.workers.runtime import MODELS, heartbeat, worker_identity
+from editbench.workers.runtime import MODELS, PhaseTimes, heartbeat, worker_identity
+
+
+log = logging.getLogger("editbench.worker")
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,9 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
         )
         return taken, queries.get_run(session, run_id), queries.get_sample(session, sample_id)
 
-    taken, run, sample = transact(claim)
+    phases = PhaseTimes()  # issue 15: per-phase host time, logged below
+    with phases("claim"):
+        taken, run, sample = transact(claim)
     if taken is None or run is None or sample is None:
         return EditTaskResult(run_id, sample_id, "skipped")
 
@@ -67,18 +73,23 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
     outcome: ledger.EditOutcome
     with heartbeat(task_id):
         try:
-            source = _load_source(sample)
+            with phases("source"):
+                source = _load_source(sample)
             if not sample.instruction.strip():
                 raise SampleError("the instruction is empty", code=FailureCode.EMPTY_INSTRUCTION)
             editor = MODELS.editor(run.editor_kind, run.editor_path, run.editor_params)
-            edited = editor.edit(EditRequest(sample_id=sample.external_id, image=source, instruction=sample.instruction, seed=seed))
-            stored = store_edited_image(run_id, sample_id, edited)
+            with phases("edit"):
+                edited = editor.edit(EditRequest(sample_id=sample.external_id, image=source, instruction=sample.instruction, seed=seed))
+            with phases("store"):
+                stored = store_edited_image(run_id, sample_id, edited)
             outcome = ledger.EditOutcome(Status.DONE, seed=seed, output_sha256=stored.sha256, output_path=stored.path)
         except Exception as exc:  # noqa: BLE001 - any model failure is this sample's failure
             code = failure_code(exc, default=FailureCode.EDITOR_ERROR)
             outcome = ledger.EditOutcome(Status.FAILED, seed=seed, error_code=code, error=_describe(exc))
     outcome = replace(outcome, duration_s=time.perf_counter() - started)
-    transact(lambda session: ledger.record_edit(session, run_id, sample_id, task_id, outcome))
+    with phases("record"):
+        transact(lambda session: ledger.record_edit(session, run_id, sample_id, task_id, outcome))
+    log.info("edit %s of run %s %s: %s", sample.external_id, run_id, outcome.status.value, phases.describe())
     return EditTaskResult(run_id, sample_id, outcome.status.value)
 
 
