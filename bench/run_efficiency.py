@@ -23,6 +23,7 @@ workers, submits ``--runs`` runs of the example benchmark one after the other wi
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -94,7 +95,7 @@ def ledger_figures(run_id: int) -> dict:
     gaps = []
     for worker in {e.worker for e in done}:
         mine = sorted((_ts(e.started_at), _ts(e.finished_at)) for e in done if e.worker == worker)
-        gaps += [b[0] - a[1] for a, b in zip(mine, mine[1:], strict=False)]
+        gaps += [b[0] - a[1] for a, b in itertools.pairwise(mine)]
     last_edit = max(_ts(e.finished_at) for e in done)
     first_judgment = min(_ts(j.started_at) for j in judgments if j.started_at)
     last_judgment = max(_ts(j.finished_at) for j in judgments if j.finished_at)
@@ -129,7 +130,7 @@ def log_figures(log_dir: Path, run_id: int) -> dict:
                 store.append(float(m.group(2)) / 1000)
             elif m := _SUCCEEDED.search(line):
                 succeeded[m.group(1)].append(float(m.group(2)))
-    med = lambda xs: statistics.median(xs) if xs else None  # noqa: E731
+    med = lambda xs: statistics.median(xs) if xs else None
     return {
         "phase_s_median": {k: med(v) for k, v in phases.items()},
         "png_encode_s_median_all_runs": med(encode),
@@ -146,7 +147,7 @@ def submit_and_wait(args, models: Path, name: str) -> tuple[int, float]:
                   "--name", name, "--wait",
                   *[a for p in editor for a in ("--param", p)], *[a for p in judge for a in ("--judge-param", p)])
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout, check=False)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"run failed ({done.returncode}): {done.stdout[-2000:]}\n{done.stderr[-2000:]}")

@@ -40,7 +40,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("EDITBENCH_DEVICE", "cpu", "Device the worker runs models on (cpu or cuda); set by `editbench worker --gpu/--cpu`."),
     Variable("EDITBENCH_WORKER_SLOT", "", "The worker's GPU index or CPU slot (names its pinned queue); set by `editbench worker`."),
     Variable("EDITBENCH_COMPILE_CACHE", "$EDITBENCH_HOME/compile-cache", "Where workers keep torch.compile's caches (Inductor FX graphs, AOTAutograd, Triton kernels), so a compile is paid once per machine, not per worker or `up`; `off`: torch's own defaults."),
-    Variable("EDITBENCH_PNG_COMPRESS_LEVEL", "1", "zlib level (0-9) of the edited images' PNGs: lossless at any level; 1 encodes ~1.5x faster than 6 on the worker's critical path, files slightly larger."),
+    Variable("EDITBENCH_PNG_COMPRESS_LEVEL", "1", "zlib level (0-9) of the edited images' PNGs (deflated in parallel strips on the worker's critical path): lossless at any level; higher levels, smaller files of real images, more host time per edit."),
     Variable("EDITBENCH_FAULT_CRASH_ON", "", "Tests and drills only: comma-separated sample ids whose edit kills its worker process right after the claim."),
 )
 CELERY_PREFIX = "EDITBENCH_CELERY_"

@@ -19,6 +19,7 @@ from PIL import Image
 from editbench.config import load_settings
 from editbench.queue.connection import redis_client
 from editbench.queue.names import edited_image_key
+from editbench.queue.png_encoding import encode_png, encoder_threads
 from editbench.thumbnails import cache_thumbnail, shrink
 
 log = logging.getLogger(__name__)
@@ -34,34 +35,43 @@ def artifact_path(run_id: int, sample_id: int) -> Path:
     return load_settings().artifacts_dir / f"run-{run_id}" / f"{sample_id}.png"
 
 
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """This process's helper threads (made on first use, so in the worker child, after the fork)."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=encoder_threads() + 2, thread_name_prefix="store-edit")
+    return _POOL
+
+
 def store_edited_image(run_id: int, sample_id: int, image: Image.Image) -> StoredEdit:
     """Persist as PNG (atomic rename) and publish under the Redis key for the judge.
 
     This runs on the GPU's critical path: the worker takes its next edit only after it returns
     (single-concurrency prefork; the edit must be recorded before its task is acknowledged), so
-    the host work is kept short (issue 15): PNG at zlib level ``EDITBENCH_PNG_COMPRESS_LEVEL``
-    (1 by default: lossless, ~1.5x faster to encode than PIL's 6, slightly larger files), and the
-    thumbnail, the artifact write and the Redis upload overlap each other and the encode in
-    threads (PIL and zlib release the GIL). Everything is joined before returning: the file
-    exists when the ledger records the edit.
+    the host work is kept short (issue 15): the PNG is deflated in parallel strips
+    (``png_encoding``) at zlib level ``EDITBENCH_PNG_COMPRESS_LEVEL`` (1 by default), and the
+    thumbnail, the artifact write and the Redis upload overlap the encode and each other in
+    threads. Everything is joined before returning: the file exists when the ledger records the
+    edit.
     """
     settings = load_settings()
     clock = time.perf_counter
     started = clock()
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     path = artifact_path(run_id, sample_id)
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="store-edit") as pool:
-        preview = pool.submit(shrink, rgb)  # overlaps the PNG encode
-        buffer = io.BytesIO()
-        rgb.save(buffer, format="PNG", compress_level=settings.png_compress_level)
-        data = buffer.getvalue()
-        encoded = clock()
-        sha256 = hashlib.sha256(data).hexdigest()
-        written = pool.submit(_write_atomically, path, data)  # overlaps the Redis upload
-        thumbnail = pool.submit(cache_thumbnail, preview.result(), sha256, settings.home)
-        _publish(run_id, sample_id, data, path, settings.image_ttl_seconds)
-        written.result()  # an unwritable artifact fails the edit, as before
-        thumbnail.result()
+    pool = _pool()
+    preview = pool.submit(shrink, rgb)  # overlaps the PNG encode
+    data = encode_png(rgb, settings.png_compress_level, pool)
+    encoded = clock()
+    sha256 = hashlib.sha256(data).hexdigest()
+    written = pool.submit(_write_atomically, path, data)  # overlaps the Redis upload
+    thumbnail = pool.submit(cache_thumbnail, preview.result(), sha256, settings.home)
+    _publish(run_id, sample_id, data, path, settings.image_ttl_seconds)
+    written.result()  # an unwritable artifact fails the edit, as before
+    thumbnail.result()
     log.info("stored edit of sample %s: %d KiB, PNG level %d encode %.0f ms, store total %.0f ms",
              sample_id, len(data) // 1024, settings.png_compress_level, 1000 * (encoded - started), 1000 * (clock() - started))
     return StoredEdit(sha256, str(path))

@@ -25,7 +25,6 @@ from editbench.schema.db import transact
 from editbench.schema.models import Run, Sample, Status
 from editbench.workers.runtime import MODELS, PhaseTimes, heartbeat, worker_identity
 
-
 log = logging.getLogger("editbench.worker")
 
 
