@@ -13,6 +13,8 @@ from editbench.config import load_settings
 from editbench.queue.broker import broker_url as _resolve_broker
 from editbench.queue.names import (
     CONTROL_QUEUE,
+    JUDGE_BATCH_TASK,
+    JUDGE_QUEUE,
     SCORE_CATEGORY_TASK,
     SHARED_QUEUE,
     SWEEP_TASK,
@@ -51,7 +53,10 @@ task_soft_time_limit = _env("task_soft_time_limit", 3300)
 task_time_limit = _env("task_time_limit", 3600)
 # Must exceed the hard time limit, or Redis re-delivers a task that is still running.
 _visibility = _env("visibility_timeout", 2 * task_time_limit)
-broker_transport_options = {"visibility_timeout": _visibility}
+# "priority": a worker drains its queues in the order it lists them (``names.worker_queues``:
+# control, judge, then edit queues) instead of Redis's default round robin, so judge batches of a
+# finished category run before the next pending edit (issue 15). Set by the consumer only.
+broker_transport_options = {"visibility_timeout": _visibility, "queue_order_strategy": _env("queue_order_strategy", "priority")}
 result_backend_transport_options = {"visibility_timeout": _visibility}
 broker_connection_retry_on_startup = True
 
@@ -73,6 +78,7 @@ task_default_queue = SHARED_QUEUE
 task_routes = {
     SCORE_CATEGORY_TASK: {"queue": CONTROL_QUEUE},
     SWEEP_TASK: {"queue": CONTROL_QUEUE},
+    JUDGE_BATCH_TASK: {"queue": JUDGE_QUEUE},
 }
 
 _sweep_interval = _env("sweep_interval", 30.0)

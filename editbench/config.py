@@ -42,6 +42,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("EDITBENCH_STORE_URL", "", "Where images and artifacts live: empty for EDITBENCH_HOME, or s3://bucket/prefix (any S3-compatible service)."),
     Variable("EDITBENCH_S3_ENDPOINT_URL", "", "Endpoint of an S3-compatible object store (else AWS_ENDPOINT_URL); credentials come from AWS_* variables."),
     Variable("EDITBENCH_STORE_CACHE_MB", "2048", "Size bound of each host's local read cache of an object store (EDITBENCH_HOME/cache/objects)."),
+    Variable("EDITBENCH_COMPILE_CACHE", "$EDITBENCH_HOME/compile-cache", "Where workers keep torch.compile's caches (Inductor FX graphs, AOTAutograd, Triton kernels), so a compile is paid once per machine, not per worker or `up`; `off`: torch's own defaults."),
+    Variable("EDITBENCH_PNG_COMPRESS_LEVEL", "1", "zlib level (0-9) of the edited images' PNGs (deflated in parallel strips on the worker's critical path): lossless at any level; higher levels, smaller files of real images, more host time per edit."),
     Variable("EDITBENCH_FAULT_CRASH_ON", "", "Tests and drills only: comma-separated sample ids whose edit kills its worker process right after the claim."),
 )
 CELERY_PREFIX = "EDITBENCH_CELERY_"
@@ -66,6 +68,8 @@ class Settings:
     store_url: str | None = None
     s3_endpoint_url: str | None = None
     store_cache_mb: float = 2048.0
+    compile_cache: Path | None = None
+    png_compress_level: int = 1
     # ``EDITBENCH_CELERY_<NAME>`` overrides, raw text keyed by lower-case Celery setting name.
     celery_overrides: Mapping[str, str] = field(default_factory=dict)
 
@@ -83,6 +87,19 @@ class Settings:
     def models_dir(self) -> Path:
         return self.home / "models"
 
+    def compile_cache_environment(self) -> dict[str, str]:
+        """torch's variables that put its compile caches under ``compile_cache`` and switch the
+        FX graph and AOTAutograd caches on (issue 15: a second `editbench up` on the machine then
+        reuses the first one's compiled graphs and kernels). Empty when the cache is off."""
+        if self.compile_cache is None:
+            return {}
+        return {
+            "TORCHINDUCTOR_CACHE_DIR": str(self.compile_cache / "inductor"),
+            "TRITON_CACHE_DIR": str(self.compile_cache / "triton"),
+            "TORCHINDUCTOR_FX_GRAPH_CACHE": "1",
+            "TORCHINDUCTOR_AUTOGRAD_CACHE": "1",
+        }
+
     @property
     def one_model_at_a_time(self) -> bool:
         """``EDITBENCH_RESIDENT=one``: the card holds the editor or the judge, never both."""
@@ -99,6 +116,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     home = Path(get("EDITBENCH_HOME")).expanduser().resolve()
     slot = env.get("EDITBENCH_WORKER_SLOT", "")
+    cache = env.get("EDITBENCH_COMPILE_CACHE", "").strip()
     return Settings(
         home=home,
         database_url=env.get("EDITBENCH_DATABASE_URL") or f"sqlite:///{home / 'editbench.db'}",
@@ -110,6 +128,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         resident=get("EDITBENCH_RESIDENT"),
         device=get("EDITBENCH_DEVICE"),
         worker_slot=int(slot) if slot.strip().isdigit() else None,
+        compile_cache=None if cache.lower() == "off" else (Path(cache).expanduser().resolve() if cache else home / "compile-cache"),
+        png_compress_level=min(9, max(0, int(get("EDITBENCH_PNG_COMPRESS_LEVEL")))),
         fault_crash_on=frozenset(s.strip() for s in env.get("EDITBENCH_FAULT_CRASH_ON", "").split(",") if s.strip()),
         store_url=(env.get("EDITBENCH_STORE_URL") or "").strip() or None,
         s3_endpoint_url=env.get("EDITBENCH_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,

@@ -18,10 +18,16 @@ THUMB_SIZE = 256
 THUMB_QUALITY = 80
 
 
-def save_thumbnail(image: Image.Image, target: Path) -> None:
-    """Write ``image`` shrunk to at most THUMB_SIZE² as a JPEG at ``target``, atomically."""
+def shrink(image: Image.Image) -> Image.Image:
+    """A copy of ``image`` at most THUMB_SIZE² (RGB); already-small images pass through as a copy."""
     thumb = image.convert("RGB")
     thumb.thumbnail((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return thumb
+
+
+def save_thumbnail(image: Image.Image, target: Path) -> None:
+    """Write ``image`` shrunk to at most THUMB_SIZE² as a JPEG at ``target``, atomically."""
+    thumb = shrink(image)
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     thumb.save(temp, "JPEG", quality=THUMB_QUALITY)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -17,8 +19,9 @@ from editbench.config import load_settings
 from editbench.layout import artifact_key, read_location, write_artifact
 from editbench.queue.connection import redis_client
 from editbench.queue.names import edited_image_key
+from editbench.queue.png_encoding import encode_png, encoder_threads
 from editbench.storage.configured import open_storage
-from editbench.thumbnails import cache_thumbnail
+from editbench.thumbnails import cache_thumbnail, shrink
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +53,39 @@ class StagedEdit:
         return StoredEdit(self.sha256, self.path)
 
 
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """This process's helper threads (made on first use, so in the worker child, after the fork)."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=encoder_threads() + 2, thread_name_prefix="store-edit")
+    return _POOL
+
+
 def stage_edited_image(run_id: int, sample_id: int, image: Image.Image) -> StagedEdit:
-    """Encode the PNG and name its final location; nothing is written anywhere yet."""
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="PNG")
-    data = buffer.getvalue()
+    """Encode the PNG and name its final location; nothing is written anywhere yet.
+
+    This runs on the GPU's critical path: the worker takes its next edit only after the edit is
+    recorded (single-concurrency prefork; recorded before its task is acknowledged), so the host
+    work is kept short (issue 15): the PNG is deflated in parallel strips (``png_encoding``) at
+    zlib level ``EDITBENCH_PNG_COMPRESS_LEVEL`` (1 by default) while a thread makes the
+    thumbnail.
+    """
+    settings = load_settings()
+    clock = time.perf_counter
+    started = clock()
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    pool = _pool()
+    preview = pool.submit(shrink, rgb)  # overlaps the PNG encode
+    data = encode_png(rgb, settings.png_compress_level, pool)
+    encoded = clock()
     sha256 = hashlib.sha256(data).hexdigest()
-    cache_thumbnail(image, sha256, load_settings().home)  # keyed by content: harmless if fenced out
+    cache_thumbnail(preview.result(), sha256, settings.home)  # keyed by content: harmless if fenced out
     location = open_storage().location(artifact_key(run_id, sample_id))
+    log.info("staged edit of sample %s: %d KiB, PNG level %d encode %.0f ms, stage total %.0f ms",
+             sample_id, len(data) // 1024, settings.png_compress_level, 1000 * (encoded - started), 1000 * (clock() - started))
     return StagedEdit(run_id, sample_id, sha256, location, data)
 
 

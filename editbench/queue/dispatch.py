@@ -20,9 +20,9 @@ from editbench.queue.names import (
     EDIT_TASK,
     JUDGE_BATCH_TASK,
     SCORE_CATEGORY_TASK,
-    SHARED_QUEUE,
+    all_queues,
     edit_queue,
-    pinned_queue,
+    judge_queue,
 )
 from editbench.schema import ledger, queries
 from editbench.schema.db import session_scope, transact
@@ -69,7 +69,9 @@ def enqueue_judge_batches(run_id: int, category_id: int, batches: list[list[int]
     # Runs in the chord body (a worker): a database blip must delay it, not lose the scoring.
     routing, gpus = transact(lambda session: queries.run_routing(session, run_id))
     for i, batch in enumerate(batches):
-        queue = pinned_queue(i % max(gpus, 1)) if routing == "round-robin" else SHARED_QUEUE
+        # Judge queues are drained before edit queues (``names.worker_queues``): the next free
+        # worker judges this category before taking another category's pending edit.
+        queue = judge_queue(routing, i, gpus)
         _stop_listening(app.signature(JUDGE_BATCH_TASK, args=(run_id, category_id, batch), queue=queue).apply_async())
 
 
@@ -114,8 +116,7 @@ class SweepReport:
 def queued_messages(gpus: int) -> int:
     """Messages waiting in editbench's queues (kombu keeps a Redis list per queue)."""
     client = redis_client()
-    names = [SHARED_QUEUE, CONTROL_QUEUE, *(pinned_queue(i) for i in range(max(gpus, 1)))]
-    return sum(client.llen(name) for name in names)
+    return sum(client.llen(name) for name in all_queues(gpus))
 
 
 def sweep_run(run_id: int, *, force: bool = False, report: SweepReport | None = None) -> SweepReport:

@@ -1,8 +1,14 @@
 """Queue names, task names and Redis key prefixes: the one place that knows how work is addressed.
 
 GPU workers consume the shared queue (idle GPUs pull the next sample: the default), their own
-pinned queue (``--routing round-robin`` sends sample i to GPU i mod N) and the control queue
-(the light chord bodies and the sweeper).
+pinned queue (``--routing round-robin`` sends sample i to GPU i mod N), the control queue (the
+light chord bodies and the sweeper) and the judge queues (judge batches, shared or pinned).
+
+Order matters: :func:`worker_queues` lists them control first, then judge, then edit, and the
+broker is told to drain them in that order (Redis transport ``queue_order_strategy:
+"priority"``, see ``celeryconfig``). So a worker that finishes an edit takes a finished
+category's chord body and judge batches before the next pending edit: judging of one category
+overlaps with the edits of the others instead of forming a tail after the last edit (issue 15).
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 SHARED_QUEUE = "editbench.gpu"
 CONTROL_QUEUE = "editbench.control"
 PINNED_QUEUE_PREFIX = "editbench.gpu."
+JUDGE_QUEUE = "editbench.judge"
+PINNED_JUDGE_QUEUE_PREFIX = "editbench.judge."
 
 KEY_PREFIX = "editbench:"
 EDITED_IMAGE_KEY = KEY_PREFIX + "img:{run_id}:{sample_id}"
@@ -28,9 +36,20 @@ def pinned_queue(index: int) -> str:
     return f"{PINNED_QUEUE_PREFIX}{index}"
 
 
+def pinned_judge_queue(index: int) -> str:
+    return f"{PINNED_JUDGE_QUEUE_PREFIX}{index}"
+
+
 def worker_queues(index: int) -> list[str]:
-    """Every queue the worker for GPU (or CPU slot) ``index`` consumes."""
-    return [SHARED_QUEUE, pinned_queue(index), CONTROL_QUEUE]
+    """Every queue the worker for GPU (or CPU slot) ``index`` consumes, most urgent first (the
+    worker drains them in this order): chord bodies and the sweeper, judge batches, then edits."""
+    return [CONTROL_QUEUE, JUDGE_QUEUE, pinned_judge_queue(index), SHARED_QUEUE, pinned_queue(index)]
+
+
+def all_queues(gpus: int) -> list[str]:
+    """Every queue of a cluster of ``gpus`` workers (what the sweeper counts as still queued)."""
+    slots = range(max(gpus, 1))
+    return [CONTROL_QUEUE, JUDGE_QUEUE, SHARED_QUEUE, *(pinned_judge_queue(i) for i in slots), *(pinned_queue(i) for i in slots)]
 
 
 def edit_queue(routing: str, position: int, gpus: int) -> str:
@@ -38,6 +57,14 @@ def edit_queue(routing: str, position: int, gpus: int) -> str:
     if routing == "round-robin":
         return pinned_queue(position % max(gpus, 1))
     return SHARED_QUEUE
+
+
+def judge_queue(routing: str, batch_index: int, gpus: int) -> str:
+    """Queue for the ``batch_index``-th judge batch of a category: round-robin pins batch i to
+    GPU i mod N, as it pins edits; otherwise any free worker takes it."""
+    if routing == "round-robin":
+        return pinned_judge_queue(batch_index % max(gpus, 1))
+    return JUDGE_QUEUE
 
 
 def edited_image_key(run_id: int, sample_id: int) -> str:

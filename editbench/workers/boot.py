@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from editbench.config import load_settings
 from editbench.queue.names import worker_queues
 
 
@@ -37,8 +38,11 @@ class WorkerSpec:
         return f"editbench-{kind}{self.index}@%h"
 
     def environment(self) -> dict[str, str]:
-        """The settings this worker's processes run under."""
+        """The settings this worker's processes run under: the slot, the device and torch's
+        compile-cache locations (``EDITBENCH_COMPILE_CACHE``; a variable the user set wins)."""
+        caches = {k: v for k, v in load_settings().compile_cache_environment().items() if k not in os.environ}
         return {
+            **caches,
             "CUDA_VISIBLE_DEVICES": "" if self.gpu is None else str(self.gpu),
             "EDITBENCH_DEVICE": self.device,
             "EDITBENCH_WORKER_SLOT": str(self.index),

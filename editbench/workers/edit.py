@@ -35,7 +35,7 @@ from editbench.schema import ledger, queries
 from editbench.schema.db import transact
 from editbench.schema.models import Edit, Run, Sample, Status
 from editbench.storage.backend import StorageUnavailableError
-from editbench.workers.runtime import MODELS, heartbeat, worker_identity
+from editbench.workers.runtime import MODELS, PhaseTimes, heartbeat, worker_identity
 
 log = logging.getLogger("editbench.worker")
 
@@ -73,7 +73,9 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
         )
         return taken, queries.get_run(session, run_id), queries.get_sample(session, sample_id)
 
-    taken, run, sample = transact(claim)
+    phases = PhaseTimes()  # issue 15: per-phase host time, logged below
+    with phases("claim"):
+        taken, run, sample = transact(claim)
     if taken is None or run is None or sample is None:
         return EditTaskResult(run_id, sample_id, "skipped")
 
@@ -88,11 +90,14 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
         except ModelLoadError as exc:
             return _stop_run(run_id, sample_id, task_id, exc)
         try:
-            source = _load_source(sample)
+            with phases("source"):
+                source = _load_source(sample)
             if not sample.instruction.strip():
                 raise SampleError("the instruction is empty", code=FailureCode.EMPTY_INSTRUCTION)
-            edited = editor.edit(EditRequest(sample_id=sample.external_id, image=source, instruction=sample.instruction, seed=seed))
-            staged = stage_edited_image(run_id, sample_id, edited)
+            with phases("edit"):
+                edited = editor.edit(EditRequest(sample_id=sample.external_id, image=source, instruction=sample.instruction, seed=seed))
+            with phases("store"):
+                staged = stage_edited_image(run_id, sample_id, edited)
             outcome = ledger.EditOutcome(Status.DONE, seed=seed, output_sha256=staged.sha256, output_path=staged.path)
         except StorageUnavailableError:
             # This host cannot reach the object store: not the sample's fault. Record nothing;
@@ -113,7 +118,8 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
         return ledger.record_edit(session, run_id, sample_id, task_id, outcome)
 
     try:
-        wrote = transact(record)
+        with phases("record"):
+            wrote = transact(record)
     except StorageUnavailableError:  # publishing failed: as above, the lease hands the edit on
         return EditTaskResult(run_id, sample_id, "deferred")
     if staged is not None and wrote:
@@ -121,6 +127,7 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
     if not wrote:
         log.warning("edit of sample %s (run %s) finished after its claim was lost; nothing written", sample_id, run_id)
         return EditTaskResult(run_id, sample_id, "fenced")
+    log.info("edit %s of run %s %s: %s", sample.external_id, run_id, outcome.status.value, phases.describe())
     return EditTaskResult(run_id, sample_id, outcome.status.value, None if outcome.error_code is None else str(outcome.error_code))
 
 

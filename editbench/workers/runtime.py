@@ -95,6 +95,25 @@ def _release_memory() -> None:
 MODELS = ModelCache()
 
 
+@dataclass
+class PhaseTimes:
+    """Wall seconds per phase of one task, for the worker log (issue 15: where the host-side
+    overhead around the model call goes). ``with phases("store"): ...`` adds to "store"."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+    def describe(self) -> str:
+        return " ".join(f"{name}={1000 * s:.0f}ms" for name, s in self.seconds.items())
+
+
 @contextmanager
 def heartbeat(task_id: str) -> Iterator[None]:
     """Renew this task's leases every third of the lease until the block ends, so a live but

@@ -40,7 +40,7 @@ class DocumentedCommand:
 def _segments(line: str) -> list[str]:
     """Shell command segments of one line, comments removed."""
     line = re.sub(r"(^|\s)#.*$", "", line)
-    return [part.strip() for part in re.split(r"&&|\|\||;|\|", line) if part.strip()]
+    return [part.strip() for part in re.split(r"&&|\|\||;|\||&", line) if part.strip()]  # ``cmd &``: backgrounded
 
 
 def _placeholders_removed(words: list[str]) -> list[str]:

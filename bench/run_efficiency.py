@@ -1,0 +1,235 @@
+"""Run efficiency through the real CLI (issue 15): `editbench up` + `editbench run --wait`.
+
+Each invocation starts `editbench up` (one worker per visible GPU, or --cpu-workers), waits for its
+workers, submits ``--runs`` runs of the example benchmark one after the other with `editbench run
+--wait`, stops the cluster, and reads the ledger and the worker logs:
+
+- wall of each run from submit to done (the ledger's run record; the `run --wait` command's own
+  wall, start-up included, beside it) and, with ``--model-only-s``, efficiency = pairs ×
+  model-only s ÷ GPUs ÷ wall;
+- time to first edit, from the `up` command's start and from the run's submit (the first run of an
+  invocation pays worker start, model build and compile: call the script twice on one machine with
+  the same --home to see what the compile cache in EDITBENCH_HOME saves the second `up`);
+- per edit: the worker's phase times (claim, source, edit, store, record: the log line
+  ``workers/edit.py`` writes), Celery's own "succeeded in", the idle gap between one edit's end and
+  the next one's start on the same worker;
+- judging: when the first judgment started relative to the last edit (overlap) and the tail after it.
+
+    python bench/run_efficiency.py --home out/eff --cpu-workers 1 --tiny --runs 2          # CPU plumbing
+    python bench/run_efficiency.py --home out/eff --runs 2 --model-only-s 3.19 --json first.json   # GPU
+    python bench/run_efficiency.py --home out/eff --runs 1 --model-only-s 3.19 --json second.json  # again
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+GPU_EDITOR = ["capacity=full", "steps=8", "true_cfg_scale=1", "compile=true", "rope=real", "fuse_gelu=true"]
+GPU_JUDGE = ["capacity=full", "mode=logits"]
+TINY_EDITOR = ["steps=2", "working_area=64*64", "true_cfg_scale=1"]
+TINY_JUDGE = ["mode=logits"]
+
+_PHASES = re.compile(r"edit \S+ of run (\d+) done: (.*)$")
+_STORE = re.compile(r"PNG level \d+ encode (\d+) ms, store total (\d+) ms")
+_SUCCEEDED = re.compile(r"Task editbench\.(edit_sample|judge_batch)\[[^\]]+\] succeeded in ([0-9.]+)s")
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "editbench.cli", *args]
+
+
+def prepare(home: Path, per_category: int) -> Path:
+    """Example benchmark ingested and the tiny tokenizer/processor folders (once per home)."""
+    models = home / "tiny"
+    if not (home / "editbench.db").exists():
+        subprocess.run(cli("example", str(home / "bench"), "--per-category", str(per_category)), check=True)
+        subprocess.run(cli("ingest", str(home / "bench")), check=True)
+    subprocess.run(cli("models", "tiny", str(models)), check=True, stdout=subprocess.DEVNULL)
+    return models
+
+
+def wait_for_workers(log_dir: Path, count: int, since: float, timeout_s: float = 600) -> float:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        logs = [p for p in log_dir.glob("worker-*.log") if p.stat().st_mtime >= since]
+        if sum(" ready." in p.read_text(errors="replace") for p in logs) >= count:
+            return time.time()
+        time.sleep(0.2)
+    raise TimeoutError(f"{count} workers not ready after {timeout_s}s; see {log_dir}")
+
+
+def cache_files(home: Path) -> int:
+    root = home / "compile-cache"
+    return sum(1 for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+
+
+def _ts(value: datetime) -> float:
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+
+
+def ledger_figures(run_id: int) -> dict:
+    from sqlalchemy import select
+
+    from editbench.schema.db import session_scope
+    from editbench.schema.models import Edit, Judgment, Run
+
+    with session_scope() as s:
+        run = s.get(Run, run_id)
+        edits = s.execute(select(Edit.worker, Edit.started_at, Edit.finished_at, Edit.duration_s, Edit.status)
+                          .where(Edit.run_id == run_id)).all()
+        judgments = s.execute(select(Judgment.started_at, Judgment.finished_at, Judgment.status)
+                              .where(Judgment.run_id == run_id)).all()
+        created, finished = _ts(run.created_at), _ts(run.finished_at) if run.finished_at else None
+    done = [e for e in edits if e.finished_at is not None]
+    gaps = []
+    for worker in {e.worker for e in done}:
+        mine = sorted((_ts(e.started_at), _ts(e.finished_at)) for e in done if e.worker == worker)
+        gaps += [b[0] - a[1] for a, b in itertools.pairwise(mine)]
+    last_edit = max(_ts(e.finished_at) for e in done)
+    first_judgment = min(_ts(j.started_at) for j in judgments if j.started_at)
+    last_judgment = max(_ts(j.finished_at) for j in judgments if j.finished_at)
+    return {
+        "run_id": run_id,
+        "edits": len(edits),
+        "edit_status": sorted({e.status.value for e in edits}),
+        "judgment_status": sorted({j.status.value for j in judgments}),
+        "ledger_wall_s": (finished - created) if finished else None,
+        "first_edit_after_submit_s": min(_ts(e.finished_at) for e in done) - created,
+        "first_edit_finished_at": min(_ts(e.finished_at) for e in done),
+        "edit_duration_s_median": statistics.median(e.duration_s for e in done if e.duration_s is not None),
+        "steady_edit_duration_s_median": statistics.median(sorted(e.duration_s for e in done)[: max(1, len(done) - 1)]),
+        "gap_between_edits_s_median": statistics.median(gaps) if gaps else None,
+        "gap_between_edits_s_max": max(gaps) if gaps else None,
+        "judging_started_before_last_edit_s": last_edit - first_judgment,
+        "judging_tail_after_last_edit_s": last_judgment - last_edit,
+    }
+
+
+def log_figures(log_dir: Path, run_id: int) -> dict:
+    phases: dict[str, list[float]] = {}
+    encode, store, succeeded = [], [], {"edit_sample": [], "judge_batch": []}
+    for log in log_dir.glob("worker-*.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            if (m := _PHASES.search(line)) and int(m.group(1)) == run_id:
+                for item in m.group(2).split():
+                    name, _, ms = item.partition("=")
+                    phases.setdefault(name, []).append(float(ms.removesuffix("ms")) / 1000)
+            elif m := _STORE.search(line):
+                encode.append(float(m.group(1)) / 1000)
+                store.append(float(m.group(2)) / 1000)
+            elif m := _SUCCEEDED.search(line):
+                succeeded[m.group(1)].append(float(m.group(2)))
+    def med(xs: list[float]) -> float | None:
+        return statistics.median(xs) if xs else None
+
+    return {
+        "phase_s_median": {k: med(v) for k, v in phases.items()},
+        "png_encode_s_median_all_runs": med(encode),
+        "store_s_median_all_runs": med(store),
+        "celery_edit_task_s_median_all_runs": med(succeeded["edit_sample"]),
+        "celery_judge_task_s_median_all_runs": med(succeeded["judge_batch"]),
+    }
+
+
+def submit_and_wait(args, models: Path, name: str) -> tuple[int, float]:
+    editor, judge = (TINY_EDITOR, TINY_JUDGE) if args.tiny else (GPU_EDITOR, GPU_JUDGE)
+    command = cli("run", "--benchmark", "editbench-example", "--editor", f"qwen-image-edit:{models / 'editor'}",
+                  "--judge", f"qwen3-vl:{models / 'judge'}", "--judge-batch-size", str(args.judge_batch),
+                  "--name", name, "--wait",
+                  *[a for p in editor for a in ("--param", p)], *[a for p in judge for a in ("--judge-param", p)])
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout, check=False)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"run failed ({done.returncode}): {done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    from sqlalchemy import func, select
+
+    from editbench.schema.db import session_scope
+    from editbench.schema.models import Run
+
+    with session_scope() as s:
+        run_id = s.scalar(select(func.max(Run.id)).where(Run.name == name))
+    return run_id, wall
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", type=Path, required=True, help="EDITBENCH_HOME; reuse it to measure a second `up`")
+    parser.add_argument("--runs", type=int, default=2, help="runs on the one cluster (first: fresh workers)")
+    parser.add_argument("--per-category", type=int, default=8, help="pairs per category (5 categories)")
+    parser.add_argument("--judge-batch", type=int, default=16)
+    parser.add_argument("--cpu-workers", type=int, default=0, help="CPU workers instead of one per GPU")
+    parser.add_argument("--tiny", action="store_true", help="tiny real models on the CPU (plumbing check)")
+    parser.add_argument("--model-only-s", type=float, help="model-only seconds per edit (bench/editor.py), for efficiency")
+    parser.add_argument("--label", default="up")
+    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    home = args.home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["EDITBENCH_HOME"] = str(home)
+    for name in ("EDITBENCH_DATABASE_URL", "EDITBENCH_BROKER_URL"):
+        os.environ.pop(name, None)
+    models = prepare(home, args.per_category)
+    workers = args.cpu_workers or _gpu_count()
+    cache_before = cache_files(home)
+    log_dir = home / "logs"
+    up_args = ["up", "--no-beat", *(["--cpu-workers", str(args.cpu_workers)] if args.cpu_workers else [])]
+    up_started = time.time()
+    up = subprocess.Popen(cli(*up_args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    results = []
+    try:
+        ready = wait_for_workers(log_dir, workers, up_started)
+        for i in range(args.runs):
+            run_id, wall = submit_and_wait(args, models, f"{args.label}-{i}")
+            figures = ledger_figures(run_id) | log_figures(log_dir, run_id)
+            figures["cli_wall_s"] = wall  # `run --wait` as a user sees it, its own start-up included
+            figures["first_edit_after_up_s"] = figures.pop("first_edit_finished_at") - up_started
+            if args.model_only_s:
+                figures["ideal_s"] = figures["edits"] * args.model_only_s / workers
+                # The issue's definition: wall from submit to done (the ledger's run record).
+                figures["efficiency"] = figures["ideal_s"] / figures["ledger_wall_s"]
+            results.append(figures)
+            print(json.dumps(figures), flush=True)
+    finally:
+        os.killpg(up.pid, signal.SIGINT)
+        try:
+            up.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(up.pid, signal.SIGKILL)
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "workers": workers,
+        "workers_ready_after_up_s": ready - up_started,
+        "compile_cache_files_before": cache_before,
+        "compile_cache_files_after": cache_files(home),
+        "runs": results,
+    }
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2))
+    print(json.dumps({k: v for k, v in report.items() if k != "runs"}))
+    return 0
+
+
+def _gpu_count() -> int:
+    from editbench.cluster.launcher import visible_gpus  # the same discovery as `up`
+
+    return len(visible_gpus())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
