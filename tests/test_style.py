@@ -31,6 +31,7 @@ def test_ruff_finds_nothing_to_lint() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow  # minutes with a cold cache: outside the fast unit tier, still in the default suite
 @pytest.mark.timeout(900)
 def test_mypy_finds_no_type_errors() -> None:
     # A cold cache takes minutes on two cores; .mypy_cache makes later runs take seconds.
