@@ -39,6 +39,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("EDITBENCH_RESIDENT", "both", "both: editor and judge stay loaded together; one: loading either unloads the other (smaller cards)."),
     Variable("EDITBENCH_DEVICE", "cpu", "Device the worker runs models on (cpu or cuda); set by `editbench worker --gpu/--cpu`."),
     Variable("EDITBENCH_WORKER_SLOT", "", "The worker's GPU index or CPU slot (names its pinned queue); set by `editbench worker`."),
+    Variable("EDITBENCH_DEBUG", "", "1: the CLI prints the full Python traceback of an unexpected error (same as `editbench --debug`)."),
     Variable("EDITBENCH_FAULT_CRASH_ON", "", "Tests and drills only: comma-separated sample ids whose edit kills its worker process right after the claim."),
 )
 CELERY_PREFIX = "EDITBENCH_CELERY_"
@@ -60,6 +61,7 @@ class Settings:
     device: str = "cpu"
     worker_slot: int | None = None
     fault_crash_on: frozenset[str] = frozenset()
+    debug: bool = False
     # ``EDITBENCH_CELERY_<NAME>`` overrides, raw text keyed by lower-case Celery setting name.
     celery_overrides: Mapping[str, str] = field(default_factory=dict)
 
@@ -104,6 +106,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         resident=get("EDITBENCH_RESIDENT"),
         device=get("EDITBENCH_DEVICE"),
         worker_slot=int(slot) if slot.strip().isdigit() else None,
+        debug=env.get("EDITBENCH_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"},
         fault_crash_on=frozenset(s.strip() for s in env.get("EDITBENCH_FAULT_CRASH_ON", "").split(",") if s.strip()),
         celery_overrides={k.removeprefix(CELERY_PREFIX).lower(): v for k, v in env.items() if k.startswith(CELERY_PREFIX)},
     )

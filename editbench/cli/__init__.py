@@ -11,13 +11,16 @@ import click
 from editbench import __version__
 from editbench.cli.benchmarks import benchmarks_command, example_command, ingest_command
 from editbench.cli.cluster import demo_command, up_command, worker_command
+from editbench.cli.contract import EditbenchGroup, set_debug
 from editbench.cli.importers import import_command
 from editbench.cli.models import models_group
 from editbench.cli.report import compare_command, export_command, report_command
 from editbench.cli.runs import (
+    cancel_command,
     follow_command,
     resume_command,
     run_command,
+    runs_command,
     status_command,
 )
 
@@ -26,8 +29,11 @@ for _flag in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
     os.environ.setdefault(_flag, "1")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(name="editbench", cls=EditbenchGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="editbench")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=set_debug,
+              help="Print the full traceback of an unexpected error (also: EDITBENCH_DEBUG=1).")
 def main() -> None:
     """Benchmark instruction-based image editors on a pool of GPUs, judged by a VLM.
 
@@ -45,12 +51,17 @@ def main() -> None:
     Settings come from the environment: EDITBENCH_HOME (default ./.editbench),
     EDITBENCH_DATABASE_URL (default SQLite in EDITBENCH_HOME), EDITBENCH_BROKER_URL
     (default: the embedded Redis started by `editbench up`).
+
+    \b
+    Runs: `editbench runs` lists them; every command that takes a RUN accepts its id or name.
+    Exit codes: 0 success, 1 failure (incl. `run --wait` with failed samples), 2 bad input;
+    every error is one `error: ...` line on stderr (docs/cli.md).
     """
 
 
 for _command in (
     example_command, ingest_command, benchmarks_command,
-    run_command, status_command, resume_command, follow_command,
+    run_command, runs_command, status_command, resume_command, follow_command, cancel_command,
     up_command, worker_command, demo_command,
     report_command, compare_command, export_command,
     import_command, models_group,

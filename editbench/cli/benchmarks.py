@@ -51,7 +51,7 @@ def _print_report(report: IngestReport) -> None:
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--watch", "watch_mode", is_flag=True, help="Keep running; ingest new category folders and items as they appear.")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between polls with --watch.")
-@click.option("--max-pixels", type=int, default=None, help="Refuse images above this many pixels (decompression-bomb guard; default 40M).")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse images above this many pixels (decompression-bomb guard; default 40M).")
 def ingest_command(path: Path, watch_mode: bool, interval: float, max_pixels: int | None) -> None:
     """Validate the benchmark folder PATH and register it in the ledger.
 

@@ -55,8 +55,12 @@ FINAL_STATES = tuple(s for s in Status if s.is_final)
 
 
 class RunStatus(str, enum.Enum):
+    """``running`` → ``done`` when every item is final; ``cancelled`` by ``editbench cancel``
+    (its open work stays pending and no worker takes it; ``editbench resume`` reopens it)."""
+
     RUNNING = "running"
     DONE = "done"
+    CANCELLED = "cancelled"
 
 
 def _status_column(enum_cls: type[enum.Enum], default: enum.Enum) -> Mapped[Any]:

@@ -16,6 +16,8 @@ from editbench.queue.names import (
     SCORE_CATEGORY_TASK,
     SWEEP_TASK,
 )
+from editbench.schema import queries
+from editbench.schema.db import transact
 from editbench.workers.edit import edit_sample as _edit_sample
 from editbench.workers.score import judge_samples, plan_category_scoring
 
@@ -24,14 +26,25 @@ _BARRIER_RETRY_S = 5.0
 _BARRIER_MAX_RETRIES = 720
 
 
+def _cancelled(run_id: int) -> bool:
+    """A task of a run that ``editbench cancel`` stopped does nothing: no claim, no model, no GPU
+    time (its rows stay ``pending`` for ``editbench resume``). Checked on entry because a worker
+    may already hold a message that the cancel could not take back from the queue."""
+    return bool(transact(lambda session: queries.run_is_cancelled(session, run_id)))
+
+
 @app.task(name=EDIT_TASK, bind=True)
 def edit_sample(self: Task, run_id: int, sample_id: int) -> dict[str, object]:
+    if _cancelled(run_id):
+        return {"run_id": run_id, "sample_id": sample_id, "status": "cancelled"}
     return _edit_sample(run_id, sample_id, self.request.id).as_dict()
 
 
 @app.task(name=SCORE_CATEGORY_TASK, bind=True, max_retries=_BARRIER_MAX_RETRIES)
 def score_category(self: Task, _header_results: object, run_id: int, category_id: int) -> dict[str, int]:
     """Chord body: the category's edits are through; fan out its judge batches."""
+    if _cancelled(run_id):
+        return {"run_id": run_id, "category_id": category_id, "batches": 0}
     plan = plan_category_scoring(run_id, category_id)
     if plan.batches is None:
         raise self.retry(countdown=_BARRIER_RETRY_S)
@@ -41,6 +54,8 @@ def score_category(self: Task, _header_results: object, run_id: int, category_id
 
 @app.task(name=JUDGE_BATCH_TASK, bind=True)
 def judge_batch(self: Task, run_id: int, category_id: int, sample_ids: list[int]) -> dict[str, int]:
+    if _cancelled(run_id):
+        return {"run_id": run_id, "category_id": category_id, "judged": 0}
     return judge_samples(run_id, category_id, sample_ids, self.request.id).as_dict()
 
 

@@ -4,7 +4,8 @@ Work items (edits and judgments) move ``pending → running → final`` under a 
 protocol is stated in ``claims``. One module per job:
 
 - ``benchmarks``: register a benchmark, its categories and samples (idempotent);
-- ``runs``: create a run with its work rows, follow new ingests, release stalled work, close it;
+- ``runs``: create a run with its work rows, follow new ingests, release stalled work, close,
+  cancel or reopen it;
 - ``claims``: claim, renew, record and fence edits and judgments;
 - ``rows``: the clock and the duplicate-ignoring INSERT they share.
 
@@ -32,9 +33,11 @@ from editbench.schema.ledger.rows import utcnow
 from editbench.schema.ledger.runs import (
     RunSpec,
     add_missing_work,
+    cancel_run,
     create_run,
     finish_run_if_complete,
     release_stalled,
+    reopen_run,
     set_run_follow,
 )
 
@@ -46,6 +49,7 @@ __all__ = [
     "RunSpec",
     "SampleRecord",
     "add_missing_work",
+    "cancel_run",
     "claim_edit",
     "claim_judgments",
     "create_run",
@@ -56,6 +60,7 @@ __all__ = [
     "register_benchmark",
     "release_stalled",
     "renew_leases",
+    "reopen_run",
     "set_run_follow",
     "utcnow",
 ]

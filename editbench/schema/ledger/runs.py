@@ -108,7 +108,7 @@ def finish_run_if_complete(session: Session, run_id: int) -> bool:
     run = session.execute(
         select(Run).where(Run.id == run_id).with_for_update().execution_options(populate_existing=True)
     ).scalar_one_or_none()
-    if run is None or run.status == RunStatus.DONE:
+    if run is None or run.status != RunStatus.RUNNING:
         return False
     open_items = session.scalar(
         select(func.count()).select_from(Judgment).where(Judgment.run_id == run_id, Judgment.status.not_in(FINAL_STATES))
@@ -119,6 +119,31 @@ def finish_run_if_complete(session: Session, run_id: int) -> bool:
         run.status, run.finished_at = RunStatus.DONE, utcnow()
         return True
     return False
+
+
+def cancel_run(session: Session, run_id: int) -> bool:
+    """Mark a running run ``cancelled``: its open work stays ``pending`` (so ``resume`` can take
+    it up again) and workers skip every task of the run from now on. Returns False when the run
+    was not running (already done or cancelled): nothing changes then."""
+    run = session.execute(
+        select(Run).where(Run.id == run_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if run is None or run.status != RunStatus.RUNNING:
+        return False
+    run.status, run.finished_at = RunStatus.CANCELLED, utcnow()
+    return True
+
+
+def reopen_run(session: Session, run_id: int) -> bool:
+    """Make a cancelled run ``running`` again (``editbench resume``). Returns whether it was
+    cancelled."""
+    run = session.execute(
+        select(Run).where(Run.id == run_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if run is None or run.status != RunStatus.CANCELLED:
+        return False
+    run.status, run.finished_at = RunStatus.RUNNING, None
+    return True
 
 
 def set_run_follow(session: Session, run_id: int, follow: bool) -> None:
