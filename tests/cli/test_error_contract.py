@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from editbench.cli import main
 from editbench.schema.db import session_scope
-from editbench.schema.models import Benchmark, Edit, Judgment, Run
+from editbench.schema.models import Edit, Judgment, Run
 
 BENCH = "editbench-example"
 
