@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from editbench.producer.progress import RunStatusView, Throughput, eta_seconds, format_duration
+from editbench.producer.progress import (
+    RunStatusView,
+    Throughput,
+    eta_seconds,
+    format_duration,
+)
 
 
 def _view(edits_open: int, judgments_open: int, status: str = "running") -> RunStatusView:
@@ -54,10 +59,9 @@ def test_a_run_is_clean_only_when_done_with_every_judgment_scored() -> None:
 def test_ctrl_c_while_watching_says_the_run_goes_on_and_how_to_re_attach(
     sqlite_db: str, redis_url: str, tmp_path: Path
 ) -> None:
-    from tests.integration.harness import ingest_example
-
     from editbench.producer.runs import cancel_run
     from editbench.producer.submit import ModelRef, RunRequest, submit
+    from tests.integration.harness import ingest_example
 
     benchmark = ingest_example(tmp_path, per_category=1)
     # No worker is started: the run stays open while we watch it.
