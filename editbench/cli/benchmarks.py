@@ -19,7 +19,7 @@ err_console = Console(stderr=True)
 
 @click.command("example")
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--per-category", default=8, show_default=True, type=click.IntRange(min=1), help="Pairs per category.")
+@click.option("--per-category", default=8, show_default=True, type=click.IntRange(min=1, max=1000), help="Pairs per category (1 to 1000).")
 @click.option("--seed", default=0, show_default=True, help="Drawing seed (same seed, same images).")
 def example_command(dest: Path, per_category: int, seed: int) -> None:
     """Write a small synthetic benchmark to DEST (five categories: physics, environment,

@@ -3,7 +3,6 @@ and seeing them through. Every command that takes a RUN accepts its id or its na
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -228,7 +227,9 @@ def runs_command(as_json: bool, limit: int | None) -> None:
     rows = list_runs(limit)
     now = datetime.now(UTC)
     if as_json:
-        click.echo(json.dumps([
+        from editbench.producer.json_documents import RunsDocument
+
+        click.echo(RunsDocument.model_validate([
             {
                 "id": r.id, "name": r.name, "benchmark": r.benchmark, "benchmark_version": r.benchmark_version,
                 "editor": r.editor, "judge": r.judge, "status": r.status,
@@ -238,7 +239,7 @@ def runs_command(as_json: bool, limit: int | None) -> None:
                 "wall_s": _wall_s(r.created_at, r.finished_at, now),
             }
             for r in rows
-        ], indent=2))
+        ]).model_dump_json(indent=2))
         return
     if not rows:
         console.print("no runs yet: `editbench run --benchmark NAME --editor KIND:PATH --judge KIND:PATH`")
@@ -276,7 +277,9 @@ def status_command(run: str, as_json: bool, watch: bool) -> None:
     run_id = find_run(run)
     view = _watch(run_id) if watch else read_status(run_id)
     if as_json:
-        click.echo(json.dumps(view.as_dict(), indent=2))
+        from editbench.producer.json_documents import StatusDocument
+
+        click.echo(StatusDocument.model_validate(view.as_dict()).model_dump_json(indent=2))
         return
     from editbench.config import load_settings, redact
     from editbench.queue.broker import broker_url

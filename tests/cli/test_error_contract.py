@@ -93,7 +93,12 @@ CASES = [
     # --- models and processes
     Case(("models", "tiny-pipelines", "{tmp}/p", "NoSuchPipeline"), 2, "no tiny builder"),
     Case(("models", "nosuch"), 2, "No such command"),
+    Case(("example", "{tmp}/ex", "--per-category", "100000000000000"), 2, "--per-category"),
     Case(("worker",), 2, "give --gpu N or --cpu"),
+    Case(("worker", "--gpu", "-1"), 2, "--gpu"),
+    Case(("up", "--cpu-workers", "0"), 2, "--cpu-workers"),
+    Case(("up", "--flower", "--flower-port", "70000"), 2, "--flower-port"),
+    Case(("demo", "--per-category", "0"), 2, "--per-category"),
     Case(("up", "--flower", "--flower-address", "0.0.0.0"), 2, "FLOWER_BASIC_AUTH"),
     Case(("demo", "--workers", "many"), 2, "not a valid integer"),
 ]
