@@ -186,7 +186,10 @@ def _validate_models(request: RunRequest) -> None:
         try:
             validate_model(role, ref.kind, ref.path, ref.params)
         except (LookupError, ImportError, ValueError, TypeError, OSError) as exc:
-            raise RunConfigError(f"--{role} {ref.kind}: {exc}") from None
+            message = str(exc)
+            # Adapters name themselves ("qwen-image-edit: unknown parameter ..."): say it once.
+            prefix = f"--{role}" if message.startswith(f"{ref.kind}") else f"--{role} {ref.kind}:"
+            raise RunConfigError(f"{prefix} {message}") from None
 
 
 def submit(request: RunRequest) -> int:
