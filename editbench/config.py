@@ -44,6 +44,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("EDITBENCH_STORE_CACHE_MB", "2048", "Size bound of each host's local read cache of an object store (EDITBENCH_HOME/cache/objects)."),
     Variable("EDITBENCH_COMPILE_CACHE", "$EDITBENCH_HOME/compile-cache", "Where workers keep torch.compile's caches (Inductor FX graphs, AOTAutograd, Triton kernels), so a compile is paid once per machine, not per worker or `up`; `off`: torch's own defaults."),
     Variable("EDITBENCH_PNG_COMPRESS_LEVEL", "1", "zlib level (0-9) of the edited images' PNGs (deflated in parallel strips on the worker's critical path): lossless at any level; higher levels, smaller files of real images, more host time per edit."),
+    Variable("EDITBENCH_DEBUG", "", "1: the CLI prints the full Python traceback of an unexpected error (same as `editbench --debug`)."),
     Variable("EDITBENCH_FAULT_CRASH_ON", "", "Tests and drills only: comma-separated sample ids whose edit kills its worker process right after the claim."),
 )
 CELERY_PREFIX = "EDITBENCH_CELERY_"
@@ -70,6 +71,7 @@ class Settings:
     store_cache_mb: float = 2048.0
     compile_cache: Path | None = None
     png_compress_level: int = 1
+    debug: bool = False
     # ``EDITBENCH_CELERY_<NAME>`` overrides, raw text keyed by lower-case Celery setting name.
     celery_overrides: Mapping[str, str] = field(default_factory=dict)
 
@@ -130,6 +132,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         worker_slot=int(slot) if slot.strip().isdigit() else None,
         compile_cache=None if cache.lower() == "off" else (Path(cache).expanduser().resolve() if cache else home / "compile-cache"),
         png_compress_level=min(9, max(0, int(get("EDITBENCH_PNG_COMPRESS_LEVEL")))),
+        debug=env.get("EDITBENCH_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"},
         fault_crash_on=frozenset(s.strip() for s in env.get("EDITBENCH_FAULT_CRASH_ON", "").split(",") if s.strip()),
         store_url=(env.get("EDITBENCH_STORE_URL") or "").strip() or None,
         s3_endpoint_url=env.get("EDITBENCH_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,

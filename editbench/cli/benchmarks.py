@@ -19,7 +19,7 @@ err_console = Console(stderr=True)
 
 @click.command("example")
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--per-category", default=8, show_default=True, type=click.IntRange(min=1), help="Pairs per category.")
+@click.option("--per-category", default=8, show_default=True, type=click.IntRange(min=1, max=1000), help="Pairs per category (1 to 1000).")
 @click.option("--seed", default=0, show_default=True, help="Drawing seed (same seed, same images).")
 def example_command(dest: Path, per_category: int, seed: int) -> None:
     """Write a small synthetic benchmark to DEST (five categories: physics, environment,
@@ -51,7 +51,7 @@ def _print_report(report: IngestReport) -> None:
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--watch", "watch_mode", is_flag=True, help="Keep running; ingest new category folders and items as they appear.")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between polls with --watch.")
-@click.option("--max-pixels", type=int, default=None, help="Refuse images above this many pixels (decompression-bomb guard; default 40M).")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse images above this many pixels (decompression-bomb guard; default 40M).")
 def ingest_command(path: Path, watch_mode: bool, interval: float, max_pixels: int | None) -> None:
     """Validate the benchmark folder PATH and register it in the ledger.
 

@@ -39,7 +39,7 @@ def tiny_pipelines_command(dest: Path, names: tuple[str, ...]) -> None:
     """Build tiny random diffusers editing pipelines in DEST/<PipelineClass> for diffusers:PATH.
 
     NAMES: pipeline classes (default: all that editbench can build tiny). Offline, seconds each
-    on a CPU; outputs are noise. Example: editbench run BENCH --editor
+    on a CPU; outputs are noise. Example: editbench run --benchmark BENCH --editor
     diffusers:DEST/FluxKontextPipeline --param steps=2 --param working_area=64*64 ...
     """
     from editbench.models.tiny_pipelines import BUILDERS, build_tiny_pipeline

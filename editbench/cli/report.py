@@ -21,15 +21,14 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
-def _read_runs(refs: tuple[str, ...] | list[str]):
-    """The runs named by ``refs``, or one clear error line and exit code 2."""
-    from editbench.errors import LedgerError
+def _read_runs(refs: tuple[str, ...] | list[str]):  # type: ignore[no-untyped-def]
+    """The runs named by ``refs`` (ids or names). An unknown run or an unreadable ledger raises
+    and the CLI's error contract turns it into one line (exit 2 and 1)."""
+    from editbench.producer.runs import find_run
     from editbench.report.data import read_runs
 
-    try:
-        return read_runs(list(refs))
-    except LedgerError as exc:
-        _fail(str(exc).splitlines()[0])
+    ids = [find_run(ref) for ref in refs]
+    return read_runs([str(run_id) for run_id in ids])
 
 
 @click.command("report")

@@ -15,7 +15,7 @@ from typing import Any
 
 from PIL import Image
 
-from editbench.errors import UnsafeSampleIdError
+from editbench.errors import ParamError, UnsafeSampleIdError
 from editbench.models.base import EditRequest, register_editor
 from editbench.models.fingerprint import library_versions
 from editbench.models.offline import local_model_dir
@@ -25,16 +25,26 @@ PRECOMPUTED_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 
+def _no_parameters(name: str, params: dict[str, Any]) -> None:
+    params = {k: v for k, v in params.items() if k != "device"}  # workers pass device= to every adapter
+    if params:
+        raise ParamError(f"{name} editor takes no parameters, got {', '.join(sorted(params))}")
+
+
 @register_editor("identity")
 class IdentityEditor:
     """Returns a copy of the source image: the do-nothing baseline."""
 
     name = "identity"
 
+    @classmethod
+    def validate(cls, path: str | None = None, **params: Any) -> None:
+        """Submit-time check: this editor takes no parameters."""
+        _no_parameters(cls.name, params)
+
     def __init__(self, path: str | None = None, *, device: str | None = None, **params: Any) -> None:
         # ``device`` is passed to every adapter by the worker; an image copy needs none.
-        if params:
-            raise TypeError(f"identity editor takes no parameters, got {', '.join(sorted(params))}")
+        _no_parameters(self.name, params)
         self.path = path
 
     def identity(self) -> dict[str, Any]:
@@ -56,9 +66,14 @@ class PrecomputedEditor:
 
     name = "precomputed"
 
+    @classmethod
+    def validate(cls, path: str | None, **params: Any) -> None:
+        """Submit-time check: no parameters, and the folder of edited images exists."""
+        _no_parameters(cls.name, params)
+        local_model_dir(path, "precomputed editor")
+
     def __init__(self, path: str | None, *, device: str | None = None, **params: Any) -> None:
-        if params:
-            raise TypeError(f"precomputed editor takes no parameters, got {', '.join(sorted(params))}")
+        _no_parameters(self.name, params)
         self.folder = local_model_dir(path, "precomputed editor")
 
     def identity(self) -> dict[str, Any]:

@@ -9,10 +9,11 @@ values such as ``512*512`` or ``768x512``.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from editbench.errors import ParamError
@@ -53,14 +54,24 @@ def parse_size(value: Any) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def unknown_names_message(unknown: list[str], accepted: Iterable[str]) -> str:
+    """"unknown parameter stepz (did you mean steps?); accepted: ..." — a typo gets the name it
+    was probably meant to be, so the user does not have to read the whole list."""
+    accepted = sorted(accepted)
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, accepted, n=1, cutoff=0.6)
+        parts.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    noun = "parameter" if len(unknown) == 1 else "parameters"
+    return f"unknown {noun} {', '.join(parts)}; accepted: {', '.join(accepted) or 'none'}"
+
+
 def build_params(cls: type[P], values: Mapping[str, Any], *, what: str) -> P:
     """Instantiate the settings dataclass ``cls`` from ``values``, coercing each to its type."""
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ParamError(
-            f"{what}: unknown parameter(s) {', '.join(unknown)}; accepted: {', '.join(sorted(fields))}"
-        )
+        raise ParamError(f"{what}: {unknown_names_message(unknown, fields)}")
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, raw in values.items():

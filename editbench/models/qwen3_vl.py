@@ -145,6 +145,13 @@ class Qwen3VLJudge:
 
     name = "qwen3-vl"
 
+    @classmethod
+    def validate(cls, path: str | None, **params: Any) -> None:
+        """Submit-time check, no weights loaded: the folder exists and every parameter name and
+        value is one this adapter accepts."""
+        build_params(Qwen3VLSettings, params, what=cls.name)
+        local_model_dir(path, cls.name)
+
     def __init__(
         self, path: str | None, *, generated_text_hook: GeneratedTextHook | None = None, **params: Any
     ) -> None:

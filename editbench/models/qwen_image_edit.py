@@ -151,6 +151,13 @@ class QwenImageEditor:
     # Benchmarks only (see the module docstring): called with each name of EDIT_PHASES.
     phase_hook: Callable[[str], None] | None = None
 
+    @classmethod
+    def validate(cls, path: str | None, **params: Any) -> None:
+        """Submit-time check, no weights loaded: the folder exists and every parameter name and
+        value is one this adapter accepts (so a typo is refused before a run is recorded)."""
+        build_params(QwenEditSettings, params, what=cls.name)
+        local_model_dir(path, cls.name)
+
     def __init__(self, path: str | None, **params: Any) -> None:
         ensure_offline()
         self.folder = local_model_dir(path, self.name)

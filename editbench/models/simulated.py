@@ -87,6 +87,11 @@ class SimulatedEditor:
 
     name = "simulated"
 
+    @classmethod
+    def validate(cls, path: str | None = None, **params: Any) -> None:
+        """Submit-time check: every parameter name and value is one this adapter accepts."""
+        build_params(SimulatedEditorSettings, params, what=cls.name)
+
     def __init__(self, path: str | None = None, **params: Any) -> None:
         self.settings = build_params(SimulatedEditorSettings, params, what=self.name)
         if self.settings.fail_to_load:
@@ -110,6 +115,11 @@ class SimulatedJudge:
     score per criterion that depends only on (seed, request key, criterion)."""
 
     name = "simulated"
+
+    @classmethod
+    def validate(cls, path: str | None = None, **params: Any) -> None:
+        """Submit-time check: every parameter name and value is one this adapter accepts."""
+        build_params(SimulatedJudgeSettings, params, what=cls.name)
 
     def __init__(self, path: str | None = None, **params: Any) -> None:
         self.settings = build_params(SimulatedJudgeSettings, params, what=self.name)

@@ -13,12 +13,12 @@ from editbench.schema.db import session_scope
 
 
 def resume_run(run_id: int) -> SweepReport:
-    """Finish a run from the ledger after a crash: released, pending and unscored work is sent
-    again.
+    """Finish a run from the ledger after a crash, or restart a stopped or cancelled one:
+    released, pending and unscored work is sent again.
 
-    A run a worker stopped (its model could not be loaded) is set running again first: its
-    samples were left pending for exactly this. Raises ``NoBrokerError`` (before touching
-    anything) when there is no broker."""
+    A run a worker stopped (its model could not be loaded) or that ``editbench cancel`` stopped
+    is set running again first: its samples were left pending for exactly this. Raises
+    ``NoBrokerError`` (before touching anything) when there is no broker."""
     broker_url(required=True)
     with session_scope() as session:
         ledger.reopen_run(session, run_id)
@@ -28,6 +28,7 @@ def resume_run(run_id: int) -> SweepReport:
 def set_following(run_id: int, follow: bool) -> SweepReport:
     """Make the run a standing run (samples ingested later join it) or stop that; then bring it
     forward once, so newly added work is enqueued and a run with nothing left is closed."""
+    broker_url(required=True)
     with session_scope() as session:
         ledger.set_run_follow(session, run_id, follow)
     return sweep_run(run_id)

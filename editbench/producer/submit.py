@@ -15,15 +15,15 @@ from typing import Any
 import yaml
 
 from editbench import __version__
-from editbench.errors import RunConfigError
+from editbench.errors import BrokerError, RunConfigError
 from editbench.models.fingerprint import config_hash, library_versions
 from editbench.queue import dispatch
-from editbench.queue.broker import broker_url
+from editbench.queue.connection import require_reachable_broker
 from editbench.queue.names import ROUTINGS
 from editbench.records import WHERE_FIELDS, SampleFilter, item_values, where_key
 from editbench.schema import ledger, queries
 from editbench.schema.db import session_scope
-from editbench.schema.migrate import ensure_schema
+from editbench.schema.migrate import ensure_schema, has_schema
 
 
 @dataclass
@@ -86,29 +86,69 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 
 def load_run_config(path: Path) -> dict[str, Any]:
     """A run.yaml: the same fields as the command-line options (see examples/)."""
-    data = yaml.safe_load(Path(path).read_text()) or {}
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise RunConfigError(f"{path}: not a readable run.yaml ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise RunConfigError(f"{path}: expected a mapping at the top level")
     return data
 
 
-def create_run(request: RunRequest) -> int:
-    """Validate against the ledger and record the run; nothing is enqueued yet."""
+MAX_SEED = 2**63 - 1  # the ledger's BIGINT column
+
+
+def validate_request(request: RunRequest) -> None:
+    """Every check that needs no database: option ranges, then each model through its adapter's
+    own validator (kind, folder, every parameter name and value). Raises ``RunConfigError``."""
     if request.routing not in ROUTINGS:
         raise RunConfigError(f"unknown routing {request.routing!r}; choose one of {', '.join(ROUTINGS)}")
+    for option, value in (("--gpus", request.gpus), ("--judge-batch-size", request.judge_batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise RunConfigError(f"{option} must be a whole number >= 1, got {value!r}")
+    if isinstance(request.seed, bool) or not isinstance(request.seed, int) or not 0 <= request.seed <= MAX_SEED:
+        raise RunConfigError(f"--seed must be a whole number from 0 to {MAX_SEED} (2^63 - 1), got {request.seed!r}")
+    build_sample_filter(request.limit, request.where)  # a malformed --limit/--where needs no ledger to refuse
     _validate_models(request)
+
+
+def _find_benchmark(session, request: RunRequest):  # type: ignore[no-untyped-def]
+    """The benchmark (and version) the run asks for, its categories checked, or RunConfigError."""
+    benchmark = queries.find_benchmark(session, request.benchmark, request.benchmark_version)
+    if benchmark is None:
+        versions = sorted(queries.benchmark_versions(session, request.benchmark))
+        if versions and request.benchmark_version is not None:
+            raise RunConfigError(
+                f"benchmark {request.benchmark!r} has no version {request.benchmark_version!r}; registered: {', '.join(versions)}"
+            )
+        raise RunConfigError(f"no benchmark named {request.benchmark!r}; ingest it first (`editbench benchmarks` lists them)")
+    categories = queries.benchmark_categories(session, benchmark.id)
+    unknown = sorted(set(request.categories or []) - set(categories))
+    if unknown:
+        raise RunConfigError(f"unknown categories {', '.join(unknown)}; {benchmark.name} has {', '.join(sorted(categories))}")
+    sample_filter = build_sample_filter(request.limit, request.where)
+    if sample_filter is not None:
+        check_sample_filter(sample_filter, queries.benchmark_items(session, benchmark.id, request.categories), benchmark.name)
+    return benchmark, categories
+
+
+def check_request(request: RunRequest) -> None:
+    """Everything ``submit`` refuses, checked without writing a row: the request itself, then the
+    benchmark, its version and the categories in the ledger."""
+    validate_request(request)
+    if not has_schema():
+        raise RunConfigError(f"no benchmark named {request.benchmark!r}: the ledger is empty; ingest one first (`editbench ingest DIR`)")
+    with session_scope() as session:
+        _find_benchmark(session, request)
+
+
+def create_run(request: RunRequest) -> int:
+    """Validate against the ledger and record the run; nothing is enqueued yet."""
+    validate_request(request)
     ensure_schema()
     with session_scope() as session:
-        benchmark = queries.find_benchmark(session, request.benchmark, request.benchmark_version)
-        if benchmark is None:
-            raise RunConfigError(f"no benchmark named {request.benchmark!r}; ingest it first (`editbench benchmarks` lists them)")
-        categories = queries.benchmark_categories(session, benchmark.id)
-        unknown = sorted(set(request.categories or []) - set(categories))
-        if unknown:
-            raise RunConfigError(f"unknown categories {', '.join(unknown)}; {benchmark.name} has {', '.join(sorted(categories))}")
+        benchmark, categories = _find_benchmark(session, request)
         sample_filter = build_sample_filter(request.limit, request.where)
-        if sample_filter is not None:
-            check_sample_filter(sample_filter, queries.benchmark_items(session, benchmark.id, request.categories), benchmark.name)
         card = {
             "editbench_version": __version__,
             "git_revision": git_revision(),
@@ -194,15 +234,31 @@ def _validate_models(request: RunRequest) -> None:
     for role, ref in (("editor", request.editor), ("judge", request.judge)):
         try:
             validate_model(role, ref.kind, ref.path, ref.params)
-        except (LookupError, ImportError, ValueError, OSError) as exc:
-            raise RunConfigError(f"--{role} {ref.kind}: {exc}") from None
+        except (LookupError, ImportError, ValueError, TypeError, OSError) as exc:
+            message = str(exc)
+            # Adapters name themselves ("qwen-image-edit: unknown parameter ..."): say it once.
+            prefix = f"--{role}" if message.startswith(f"{ref.kind}") else f"--{role} {ref.kind}:"
+            raise RunConfigError(f"{prefix} {message}") from None
 
 
 def submit(request: RunRequest) -> int:
-    build_sample_filter(request.limit, request.where)  # a bad --limit/--where first: it needs no broker
-    broker_url(required=True)  # fail before recording anything if there is no broker to send to
+    """Check everything, then record the run, then enqueue it. A refused request records
+    nothing: input errors raise ``RunConfigError`` and a broker that does not answer raises
+    ``BrokerError`` before the first write. Should enqueueing still fail (the broker went away
+    in between), the run is marked ``cancelled`` rather than left open, and the error says how to
+    restart it (``editbench resume``)."""
+    check_request(request)
+    require_reachable_broker()
     run_id = create_run(request)
-    dispatch.submit_run(run_id)
+    try:
+        dispatch.submit_run(run_id)
+    except Exception as exc:
+        with session_scope() as session:
+            ledger.cancel_run(session, run_id)
+        raise BrokerError(
+            f"run {run_id} was recorded but could not be queued ({type(exc).__name__}: {exc}); it is marked cancelled: "
+            f"`editbench resume {run_id}` queues it once the broker answers"
+        ) from exc
     return run_id
 
 

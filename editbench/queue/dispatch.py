@@ -7,6 +7,8 @@ this module needs the Celery app but not the worker code (which pulls in the mod
 
 from __future__ import annotations
 
+import base64
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -19,6 +21,7 @@ from editbench.queue.names import (
     CONTROL_QUEUE,
     EDIT_TASK,
     JUDGE_BATCH_TASK,
+    QUEUE_KEY_PATTERN,
     SCORE_CATEGORY_TASK,
     all_queues,
     edit_queue,
@@ -117,6 +120,53 @@ def queued_messages(gpus: int) -> int:
     """Messages waiting in editbench's queues (kombu keeps a Redis list per queue)."""
     client = redis_client()
     return sum(client.llen(name) for name in all_queues(gpus))
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """What ``withdraw_run`` took back from the broker."""
+
+    removed: int  # messages deleted from the queues before any worker saw them
+    revoked: int  # task ids revoked (workers that already prefetched one drop it)
+
+
+def withdraw_run(run_id: int) -> Withdrawal:
+    """Take a cancelled run's queued work back: delete its messages from editbench's queues and
+    revoke their task ids, so no worker spends GPU time on them. Messages a worker already holds
+    are stopped by the task entry's cancelled-run check (``workers.tasks``); the ledger keeps the
+    work ``pending``, so ``editbench resume`` can send it again."""
+    client = redis_client()
+    removed, task_ids = 0, []
+    for key in client.scan_iter(match=QUEUE_KEY_PATTERN):
+        if client.type(key) != b"list":
+            continue
+        for raw in client.lrange(key, 0, -1):
+            task_id = _task_of_run(raw, run_id)
+            if task_id is not None and client.lrem(key, 1, raw):
+                removed += 1
+                task_ids.append(task_id)
+    if task_ids:
+        app.control.revoke(task_ids)
+    return Withdrawal(removed=removed, revoked=len(task_ids))
+
+
+def _task_of_run(raw: bytes, run_id: int) -> str | None:
+    """The task id of a queued kombu message if it is one of ``run_id``'s tasks, else None."""
+    try:
+        message = json.loads(raw)
+        headers = message.get("headers") or {}
+        body = message.get("body")
+        if message.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        args = json.loads(body)[0]
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None  # not a message editbench sent: leave it alone
+    task = headers.get("task")
+    if task not in (EDIT_TASK, SCORE_CATEGORY_TASK, JUDGE_BATCH_TASK) or not isinstance(args, list) or not args:
+        return None
+    # score_category is a chord body: its first argument is the header's results (or None).
+    owner = args[1] if task == SCORE_CATEGORY_TASK and len(args) > 1 else args[0]
+    return str(headers.get("id")) if owner == run_id else None
 
 
 def sweep_run(run_id: int, *, force: bool = False, report: SweepReport | None = None) -> SweepReport:

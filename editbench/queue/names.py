@@ -24,6 +24,10 @@ EDITED_IMAGE_KEY = KEY_PREFIX + "img:{run_id}:{sample_id}"
 
 ROUTINGS = ("shared", "round-robin")
 
+# Every Redis list that holds editbench's queued messages (the queues above, with kombu's
+# priority suffixes): what ``dispatch.withdraw_run`` scans when a run is cancelled.
+QUEUE_KEY_PATTERN = "editbench.*"
+
 # Task names: the producer and the sweeper send work by name, so the queue never imports the
 # worker code that implements the tasks (``editbench.workers.tasks``).
 EDIT_TASK = "editbench.edit_sample"

@@ -245,10 +245,7 @@ def read_runs(refs: list[str] | tuple[str, ...]) -> list[RunData]:
         with session_scope() as session:
             ids = []
             for ref in refs:
-                run_id = queries.resolve_run(session, ref)
-                if run_id is None:
-                    raise RunNotFoundError(f"no run with id or name {ref!r} (`editbench status` lists runs)")
-                ids.append(run_id)
+                ids.append(queries.require_run(session, ref))  # the CLI's one "no run" message
             return [load_run(session, run_id) for run_id in ids]
     except (OperationalError, ProgrammingError) as exc:
         raise LedgerUnavailableError(str(exc).splitlines()[0]) from exc

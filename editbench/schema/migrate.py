@@ -7,8 +7,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect
+from sqlalchemy import inspect, make_url
 
+from editbench.config import load_settings
 from editbench.schema.db import get_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -41,4 +42,10 @@ def forget_schema(url: str) -> None:
 
 
 def has_schema(url: str | None = None) -> bool:
+    """Whether the ledger holds editbench's tables. Asking never creates anything: a SQLite
+    file that does not exist yet is not created (a refused command leaves no trace)."""
+    target = make_url(url or load_settings().database_url)
+    on_disk = target.get_backend_name() == "sqlite" and target.database not in (None, "", ":memory:")
+    if on_disk and not Path(str(target.database)).exists():
+        return False
     return inspect(get_engine(url)).has_table("edits")

@@ -55,12 +55,15 @@ FINAL_STATES = tuple(s for s in Status if s.is_final)
 
 
 class RunStatus(str, enum.Enum):
-    """``running`` → ``done``; or ``stopped`` (with ``Run.stop_reason``) when a worker could not
-    load a model: its samples stay pending and ``editbench resume`` sets it running again."""
+    """``running`` → ``done`` when every item is final; ``stopped`` (with ``Run.stop_reason``)
+    when a worker could not load a model (its samples stay pending); ``cancelled`` by
+    ``editbench cancel`` (its open work stays pending and no worker takes it). ``editbench
+    resume`` sets a stopped or cancelled run running again."""
 
     RUNNING = "running"
     DONE = "done"
     STOPPED = "stopped"
+    CANCELLED = "cancelled"
 
 
 def _status_column(enum_cls: type[enum.Enum], default: enum.Enum) -> Mapped[Any]:

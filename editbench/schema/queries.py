@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from editbench.errors import RunNotFoundError
 from editbench.records import Benchmark as BenchmarkRecord
 from editbench.records import Category as CategoryRecord
 from editbench.records import Criterion, PassRule
@@ -42,6 +43,11 @@ def find_benchmark(session: Session, name: str, version: str | None = None) -> B
     if version is not None:
         query = query.where(Benchmark.version == version)
     return session.scalars(query.order_by(Benchmark.id.desc())).first()
+
+
+def benchmark_versions(session: Session, name: str) -> list[str]:
+    """Every registered version of the benchmark called ``name``."""
+    return list(session.scalars(select(Benchmark.version).where(Benchmark.name == name)))
 
 
 def benchmark_categories(session: Session, benchmark_id: int) -> dict[str, Category]:
@@ -108,15 +114,24 @@ def get_run(session: Session, run_id: int) -> Run | None:
     return session.get(Run, run_id)
 
 
+def run_is_cancelled(session: Session, run_id: int) -> bool:
+    """Whether ``editbench cancel`` stopped the run (workers check this before any GPU work)."""
+    return session.scalar(select(Run.status).where(Run.id == run_id)) == RunStatus.CANCELLED
+
+
 def get_sample(session: Session, sample_id: int) -> Sample | None:
     return session.get(Sample, sample_id)
 
 
-def resolve_run(session: Session, ref: str) -> int | None:
-    """A run id, or a run name (the most recent run with that name); None if neither exists."""
-    if ref.isdigit():
-        return int(ref)
-    found = session.scalars(select(Run.id).where(Run.name == ref).order_by(Run.id.desc())).first()
+def resolve_run(session: Session, ref: str | int) -> int | None:
+    """A run id, or a run name (the most recent run with that name); None if neither exists.
+
+    A number is an id when a run has that id, else it is tried as a name (a run may be named
+    "2024")."""
+    text = str(ref).strip()
+    if text.isdigit() and session.get(Run, int(text)) is not None:
+        return int(text)
+    found = session.scalars(select(Run.id).where(Run.name == text).order_by(Run.id.desc())).first()
     return None if found is None else int(found)
 
 
@@ -143,6 +158,112 @@ def run_edits(session: Session, run_id: int) -> list[tuple[Edit, Sample, str]]:
         .order_by(Edit.sample_id)
     )
     return [(edit, sample, name) for edit, sample, name in rows]
+
+
+def run_not_found_message(ref: str | int) -> str:
+    """The one wording of "no such run" across the CLI (``editbench runs`` lists them)."""
+    return f"no run {str(ref)!r} (editbench runs lists them)"
+
+
+def require_run(session: Session, ref: str | int) -> int:
+    """The id of the run named by ``ref`` (its id or its name), or :class:`RunNotFoundError`
+    with the message every command shows. Every command that takes a run goes through here."""
+    run_id = resolve_run(session, ref)
+    if run_id is None:
+        raise RunNotFoundError(run_not_found_message(ref))
+    return run_id
+
+
+@dataclass(frozen=True)
+class RunListing:
+    """One line of ``editbench runs``."""
+
+    id: int
+    name: str
+    benchmark: str
+    benchmark_version: str
+    editor: str
+    judge: str
+    status: str
+    work_total: int
+    work_final: int
+    work_failed: int
+    created_at: datetime
+    finished_at: datetime | None
+
+
+def list_runs(session: Session, *, limit: int | None = None) -> list[RunListing]:
+    """Every run, newest first, with its progress counted over edits and judgments together."""
+    query = select(Run, Benchmark.name, Benchmark.version).join(Benchmark, Benchmark.id == Run.benchmark_id).order_by(Run.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    rows = session.execute(query).all()
+    ids = [run.id for run, _, _ in rows]
+    counts: dict[int, dict[str, int]] = {i: {} for i in ids}
+    for model in (Edit, Judgment):
+        for run_id, status, n in session.execute(
+            select(model.run_id, model.status, func.count()).where(model.run_id.in_(ids)).group_by(model.run_id, model.status)
+        ):
+            by_status = counts[run_id]
+            key = Status(status).value
+            by_status[key] = by_status.get(key, 0) + n
+    listings = []
+    for run, bench_name, bench_version in rows:
+        c = counts[run.id]
+        listings.append(
+            RunListing(
+                id=run.id,
+                name=run.name or "",
+                benchmark=bench_name,
+                benchmark_version=bench_version,
+                editor=_model_label(run.editor_kind, run.editor_path),
+                judge=_model_label(run.judge_kind, run.judge_path),
+                status=RunStatus(run.status).value,
+                work_total=sum(c.values()),
+                work_final=sum(n for s, n in c.items() if Status(s).is_final),
+                work_failed=sum(n for s, n in c.items() if Status(s).is_final and s != Status.DONE.value),
+                created_at=run.created_at,
+                finished_at=run.finished_at,
+            )
+        )
+    return listings
+
+
+def _model_label(kind: str, path: str | None) -> str:
+    return f"{kind}:{path.rstrip('/').rsplit('/', 1)[-1]}" if path else kind
+
+
+@dataclass(frozen=True)
+class FailureReason:
+    """One group of ``editbench status``'s failure table: every item of one stage that ended in
+    the same state with the same reason code, with one example."""
+
+    stage: str  # "edit" or "judgment"
+    status: str
+    error_code: str
+    count: int
+    example_sample: str
+    example_error: str
+
+
+def failure_reasons(session: Session, run_id: int) -> list[FailureReason]:
+    """Why the run's unscored work ended as it did: grouped by (stage, state, reason code),
+    largest group first, each with the first sample's message as its example."""
+    reasons = []
+    for stage, model in (("edit", Edit), ("judgment", Judgment)):
+        groups = session.execute(
+            select(model.status, model.error_code, func.count(), func.min(model.id))
+            .where(model.run_id == run_id, model.status.not_in([Status.PENDING, Status.RUNNING, Status.DONE]))
+            .group_by(model.status, model.error_code)
+        ).all()
+        for status, code, n, first_id in groups:
+            example = session.execute(
+                select(Sample.external_id, model.error).join(Sample, Sample.id == model.sample_id).where(model.id == first_id)
+            ).one()
+            reasons.append(
+                FailureReason(stage, Status(status).value, code or "unknown", int(n), example[0], (example[1] or "").strip())
+            )
+    return sorted(reasons, key=lambda r: (r.stage != "edit", -r.count, r.error_code))
 
 
 def run_routing(session: Session, run_id: int) -> tuple[str, int]:

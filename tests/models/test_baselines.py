@@ -93,7 +93,9 @@ def test_precomputed_rejects_symlinks_leading_outside(tmp_path: Path, noise_imag
 
 
 def test_baselines_reject_parameters_and_missing_folders(tmp_path: Path) -> None:
-    with pytest.raises(TypeError):
+    from editbench.errors import ParamError
+
+    with pytest.raises(ParamError, match="takes no parameters"):
         load_editor("identity", None, steps="8")
     with pytest.raises(FileNotFoundError):
         load_editor("precomputed", str(tmp_path / "nope"))

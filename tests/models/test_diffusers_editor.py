@@ -244,10 +244,10 @@ def test_editbench_run_refuses_an_unknown_pipeline_in_one_line(sqlite_db, redis_
     benchmark = ingest_example(tmp_path, per_category=1)
     folder = _index_only(tmp_path, "NotARealPipeline")
     arguments = ["run", "--benchmark", benchmark, "--editor", f"diffusers:{folder}", "--judge", "simulated:"]
-    result = CliRunner().invoke(main, arguments)
-    assert result.exit_code == 1
+    result = CliRunner().invoke(main, arguments, catch_exceptions=False)
+    assert result.exit_code == 2  # bad input (docs/cli.md)
     assert result.output.strip() == (
-        f"Error: --editor diffusers: NotARealPipeline (from {folder}/model_index.json) "
+        f"error: --editor diffusers: NotARealPipeline (from {folder}/model_index.json) "
         f"is not a pipeline of diffusers {diffusers.__version__}"
     )
     with session_scope() as s:

@@ -43,10 +43,12 @@ def test_report_compare_export(ledger, tmp_path, monkeypatch):
 
 def test_unknown_run_is_a_clear_error(ledger, tmp_path, monkeypatch):
     monkeypatch.setenv("EDITBENCH_DATABASE_URL", ledger.url)
-    result = CliRunner().invoke(report_command, ["999", "--out", str(tmp_path / "x")])
+    from editbench.cli import main
+
+    result = CliRunner().invoke(main, ["report", "999", "--out", str(tmp_path / "x")], catch_exceptions=False)
     assert result.exit_code == 2
-    assert "run 999 is not in the ledger" in result.output
-    result = CliRunner().invoke(compare_command, ["1"])
+    assert result.stderr.strip() == "error: no run '999' (editbench runs lists them)"
+    result = CliRunner().invoke(main, ["compare", "1"], catch_exceptions=False)
     assert result.exit_code == 2
 
 

@@ -4,7 +4,8 @@ Work items (edits and judgments) move ``pending → running → final`` under a 
 protocol is stated in ``claims``. One module per job:
 
 - ``benchmarks``: register a benchmark, its categories and samples (idempotent);
-- ``runs``: create a run with its work rows, follow new ingests, release stalled work, close it;
+- ``runs``: create a run with its work rows, follow new ingests, release stalled work, close,
+  cancel or reopen it;
 - ``claims``: claim, renew, record and fence edits and judgments;
 - ``rows``: the clock and the duplicate-ignoring INSERT they share.
 
@@ -34,6 +35,7 @@ from editbench.schema.ledger.rows import utcnow
 from editbench.schema.ledger.runs import (
     RunSpec,
     add_missing_work,
+    cancel_run,
     create_run,
     finish_run_if_complete,
     release_stalled,
@@ -50,6 +52,7 @@ __all__ = [
     "RunSpec",
     "SampleRecord",
     "add_missing_work",
+    "cancel_run",
     "claim_edit",
     "claim_judgments",
     "create_run",

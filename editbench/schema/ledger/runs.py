@@ -175,7 +175,7 @@ def finish_run_if_complete(session: Session, run_id: int) -> bool:
     run = session.execute(
         select(Run).where(Run.id == run_id).with_for_update().execution_options(populate_existing=True)
     ).scalar_one_or_none()
-    if run is None or run.status == RunStatus.DONE:
+    if run is None or run.status != RunStatus.RUNNING:
         return False
     open_judgments = session.scalar(
         select(func.count()).select_from(Judgment).where(Judgment.run_id == run_id, Judgment.status.not_in(FINAL_STATES))
@@ -202,12 +202,29 @@ def stop_run(session: Session, run_id: int, reason: str) -> bool:
     return rows_affected(result) == 1
 
 
+def cancel_run(session: Session, run_id: int) -> bool:
+    """Mark a running run ``cancelled``: its open work stays ``pending`` (so ``resume`` can take
+    it up again) and workers skip every task of the run from now on. Returns False when the run
+    was not running (already done or cancelled): nothing changes then."""
+    run = session.execute(
+        select(Run).where(Run.id == run_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if run is None or run.status != RunStatus.RUNNING:
+        return False
+    run.status, run.finished_at = RunStatus.CANCELLED, utcnow()
+    return True
+
+
 def reopen_run(session: Session, run_id: int) -> bool:
-    """Set a stopped run running again (``editbench resume``), clearing its stop reason."""
-    result = session.execute(
-        update(Run).where(Run.id == run_id, Run.status == RunStatus.STOPPED).values(status=RunStatus.RUNNING, stop_reason=None)
-    )
-    return rows_affected(result) == 1
+    """Set a stopped or cancelled run running again (``editbench resume``), clearing its stop
+    reason. Returns whether it was stopped or cancelled."""
+    run = session.execute(
+        select(Run).where(Run.id == run_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if run is None or run.status not in (RunStatus.STOPPED, RunStatus.CANCELLED):
+        return False
+    run.status, run.finished_at, run.stop_reason = RunStatus.RUNNING, None, None
+    return True
 
 
 def set_run_follow(session: Session, run_id: int, follow: bool) -> None:
