@@ -21,7 +21,7 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
-def _read_runs(refs: tuple[str, ...] | list[str]):  # type: ignore[no-untyped-def]
+def _read_runs(refs: tuple[str, ...] | list[str]):
     """The runs named by ``refs`` (ids or names). An unknown run or an unreadable ledger raises
     and the CLI's error contract turns it into one line (exit 2 and 1)."""
     from editbench.producer.runs import find_run

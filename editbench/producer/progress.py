@@ -82,7 +82,7 @@ class RunStatusView:
 
 
 def read_status(run_id: int) -> RunStatusView:
-    def query(session):  # type: ignore[no-untyped-def]
+    def query(session):
         run = queries.get_run(session, run_id)
         if run is None:
             from editbench.errors import RunNotFoundError

@@ -112,7 +112,7 @@ def validate_request(request: RunRequest) -> None:
     _validate_models(request)
 
 
-def _find_benchmark(session, request: RunRequest):  # type: ignore[no-untyped-def]
+def _find_benchmark(session, request: RunRequest):
     """The benchmark (and version) the run asks for, its categories checked, or RunConfigError."""
     benchmark = queries.find_benchmark(session, request.benchmark, request.benchmark_version)
     if benchmark is None:

@@ -11,6 +11,7 @@ import base64
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import cast
 
 from celery import chord
 from celery.result import AsyncResult
@@ -140,9 +141,9 @@ def withdraw_run(run_id: int) -> Withdrawal:
     for key in client.scan_iter(match=QUEUE_KEY_PATTERN):
         if client.type(key) != b"list":
             continue
-        for raw in client.lrange(key, 0, -1):
+        for raw in cast(list[bytes], client.lrange(key, 0, -1)):  # no decode_responses: bytes
             task_id = _task_of_run(raw, run_id)
-            if task_id is not None and client.lrem(key, 1, raw):
+            if task_id is not None and client.lrem(key, 1, raw)  # type: ignore[arg-type]  # redis-py accepts bytes values:
                 removed += 1
                 task_ids.append(task_id)
     if task_ids:

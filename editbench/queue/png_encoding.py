@@ -58,7 +58,7 @@ def encode_png(image: Image.Image, level: int = 1, pool: Executor | None = None,
     rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
     height, width = rgb.shape[:2]
     rows = _filtered_rows(rgb)
-    data = memoryview(rows.reshape(-1))
+    data = memoryview(rows.reshape(-1))  # type: ignore[arg-type]  # ndarray is a buffer; numpy 2 stubs miss Buffer
     count = max(1, min(strips or strips_for(rows.nbytes), height))
     cuts = [height * i // count * rows.shape[1] for i in range(count + 1)]
 
