@@ -44,6 +44,9 @@ class FailureCode(str, enum.Enum):  # noqa: UP042 - str mixin: stored and compar
     """The source image is no longer in the image store."""
     CORRUPT_IMAGE = "corrupt_image"
     """The source image cannot be decoded."""
+    UNSUPPORTED_INPUT = "unsupported_input"
+    """The sample has extra input images (a multi-image item) and this editor edits one image:
+    recorded instead of editing the source alone, which would silently drop the others."""
     # --- leases (schema.ledger.claims)
     ATTEMPTS_EXHAUSTED = "attempts_exhausted"
     """Claimed ``EDITBENCH_MAX_ATTEMPTS`` times and never finished (the worker died each time)."""
@@ -180,6 +183,13 @@ class EditOOMError(SampleError):
     """
 
     code = FailureCode.OOM
+
+
+class UnsupportedInputError(SampleError, ValueError):
+    """The editor cannot take what this sample gives it (extra input images for a one-image
+    editor): the sample fails as ``unsupported_input``, the run goes on."""
+
+    code = FailureCode.UNSUPPORTED_INPUT
 
 
 class UnsafeSampleIdError(SampleError, ValueError):

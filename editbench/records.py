@@ -112,6 +112,8 @@ class Benchmark:
     content_hash: str = ""
     source_path: str = ""
     id: int | None = None
+    # protocol.json of an officially-imported benchmark (prompt texts inlined), else None.
+    protocol: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
 
     def category(self, name: str) -> Category:
         for category in self.categories:

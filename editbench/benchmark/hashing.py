@@ -53,7 +53,7 @@ def _category_record(category: Category) -> dict[str, Any]:
 
 
 def _item_record(item: ItemSpec) -> dict[str, Any]:
-    return {
+    record = {
         "id": item.id,
         "category": item.category,
         "subcategory": item.subcategory,
@@ -65,3 +65,7 @@ def _item_record(item: ItemSpec) -> dict[str, Any]:
         "source_image_sha256": item.source_sha256,
         "reference_image_sha256": item.reference_sha256,
     }
+    if item.extra_images:
+        # Only when present, so every single-image benchmark keeps the hash it always had.
+        record["extra_images"] = [[extra.label, extra.sha256] for extra in item.extra_images]
+    return record

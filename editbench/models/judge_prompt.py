@@ -22,6 +22,7 @@ from editbench.models.base import Criterion, JudgeRequest
 SOURCE_LABEL = "Source image (before the edit):"
 EDITED_LABEL = "Edited image (after the edit):"
 REFERENCE_LABEL = "Reference image (what a correct edit could look like):"
+EXTRA_LABEL = "Additional input image given to the editor after the source (LABEL):"
 NO_REFERENCE = "(none)"
 GENERATE_FORMAT = (
     "\n\nAnswer with exactly one JSON object and nothing else, in this form:\n"
@@ -36,7 +37,7 @@ LOGITS_SCALE = (0, 9)
 
 PROMPT_FORMAT_VERSION = hashlib.sha256(
     "\x00".join(
-        (SOURCE_LABEL, EDITED_LABEL, REFERENCE_LABEL, NO_REFERENCE, GENERATE_FORMAT, LOGITS_FORMAT, REASK)
+        (SOURCE_LABEL, EDITED_LABEL, REFERENCE_LABEL, EXTRA_LABEL, NO_REFERENCE, GENERATE_FORMAT, LOGITS_FORMAT, REASK)
     ).encode()
 ).hexdigest()[:12]
 
@@ -132,10 +133,26 @@ def render_rubric(
         ) from None
 
 
+def extra_label(label: str) -> str:
+    return EXTRA_LABEL.replace("LABEL", label)
+
+
+def extra_image_parts(request: JudgeRequest, budget: ImageBudget) -> list[dict[str, Any]]:
+    """A multi-image item's other inputs, each under its label, in the item's order."""
+    parts: list[dict[str, Any]] = []
+    for extra in request.extra_images:
+        parts += [
+            {"type": "text", "text": extra_label(extra.label)},
+            {"type": "image", "image": budget.apply(extra.image)},
+        ]
+    return parts
+
+
 def _user_turn(request: JudgeRequest, budget: ImageBudget, text: str) -> dict[str, Any]:
     content: list[dict[str, Any]] = [
         {"type": "text", "text": SOURCE_LABEL},
         {"type": "image", "image": budget.apply(request.source_image)},
+        *extra_image_parts(request, budget),
         {"type": "text", "text": EDITED_LABEL},
         {"type": "image", "image": budget.apply(request.edited_image)},
     ]

@@ -111,6 +111,23 @@ def get_sample(session: Session, sample_id: int) -> Sample | None:
     return session.get(Sample, sample_id)
 
 
+@dataclass(frozen=True)
+class StoredExtraImage:
+    """One extra input image of a multi-image sample, as the ledger keeps it (by content hash)."""
+
+    label: str
+    sha256: str
+    path: str
+
+
+def extra_images(sample: Sample) -> tuple[StoredExtraImage, ...]:
+    """The sample's extra input images in the item's order; empty for a single-image sample."""
+    return tuple(
+        StoredExtraImage(str(entry["label"]), str(entry["sha256"]), str(entry.get("path", "")))
+        for entry in (sample.extra_images or ())
+    )
+
+
 def resolve_run(session: Session, ref: str) -> int | None:
     """A run id, or a run name (the most recent run with that name); None if neither exists."""
     if ref.isdigit():
@@ -262,6 +279,8 @@ class JudgeInputs:
     judge_kind: str
     judge_path: str | None
     judge_params: dict[str, Any]
+    protocol: dict[str, Any] | None = None  # the benchmark's official protocol, if imported with one
+    category_name: str = ""
 
 
 def judge_inputs(session: Session, run_id: int, category_id: int, sample_ids: Sequence[int]) -> JudgeInputs:
@@ -284,6 +303,8 @@ def judge_inputs(session: Session, run_id: int, category_id: int, sample_ids: Se
         judge_kind=run.judge_kind,
         judge_path=run.judge_path,
         judge_params=dict(run.judge_params),
+        protocol=dict(benchmark.protocol) if benchmark.protocol else None,
+        category_name=category.name,
     )
 
 

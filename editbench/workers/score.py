@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from editbench.config import load_settings
 from editbench.errors import FailureCode
-from editbench.models.base import Criterion, JudgePrompt, JudgeRequest, Outcome
+from editbench.models.base import Criterion, InputImage, JudgePrompt, JudgeRequest, Outcome
 from editbench.queue.claimcheck import load_edited_image
 from editbench.schema import ledger, queries
 from editbench.schema.db import transact
@@ -167,6 +167,10 @@ def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _Bat
                     scale_max=scale[1],
                     reference_text=sample.reference_text,
                     reference_image=reference,
+                    extra_images=tuple(
+                        InputImage(extra.label, store.open(extra.sha256).convert("RGB"))
+                        for extra in queries.extra_images(sample)
+                    ),
                 )
             )
         except StorageUnavailableError:
