@@ -65,6 +65,9 @@ class FailureCode(str, enum.Enum):  # noqa: UP042 - str mixin: stored and compar
     """The judge's answer is not the JSON the rubric asks for (never turned into a number)."""
     REFUSAL = "refusal"
     """The judge declined to score."""
+    NOT_ASKED = "not_asked"
+    """Official protocol mode: the benchmark's own evaluation does not ask this criterion for this
+    item (RISEBench's consistency-free samples); never turned into a number."""
     # --- reports (report.data)
     NOT_IN_LEDGER = "not_in_ledger"
     """The category asks for a criterion the finished run has no judgment row for."""

@@ -30,7 +30,7 @@ def content_hash(spec: Benchmark, items: Iterable[ItemSpec]) -> str:
 
 
 def _spec_record(spec: Benchmark) -> dict[str, Any]:
-    return {
+    record = {
         "name": spec.name,
         "version": spec.version,
         "description": spec.description,
@@ -39,6 +39,10 @@ def _spec_record(spec: Benchmark) -> dict[str, Any]:
         "overall": str(spec.overall),
         "categories": [_category_record(c) for c in spec.categories],
     }
+    if spec.protocol:
+        # The official questions asked (texts inlined), not where the checkout was.
+        record["protocol"] = {key: value for key, value in spec.protocol.items() if key != "checkout"}
+    return record
 
 
 def _category_record(category: Category) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Protocol, runtime_checkable
@@ -106,6 +106,41 @@ class JudgePrompt:
 
 
 @dataclass(frozen=True)
+class ProtocolQuestion:
+    """One question of a benchmark's official evaluation, asked on its own.
+
+    ``prompt`` is its ``str.format`` template (editbench's fields) and version; ``criteria`` are
+    what its answer scores; ``images`` what the official call shows, in order (``source``,
+    ``edited``, ``reference``).
+    """
+
+    name: str
+    prompt: JudgePrompt
+    criteria: tuple[str, ...]
+    images: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProtocolQuestions:
+    """Judge-side *protocol* mode: ask each official question separately and read each answer
+    with the benchmark's official parser.
+
+    The worker builds this from the benchmark's protocol (models never import the protocols):
+    ``parse(question, answer)`` returns criterion -> score (None: the official parser finds no
+    score); ``simulate(question, scores)`` writes an answer in the official format (for the
+    simulated judge, so a run without a model still goes through the official parser).
+    ``not_asked`` are criteria the official protocol does not ask for this item (RISEBench's
+    consistency-free samples).
+    """
+
+    kind: str
+    questions: tuple[ProtocolQuestion, ...]
+    parse: Callable[[str, str], Mapping[str, float | None]]
+    simulate: Callable[[str, Mapping[str, int]], str] | None = None
+    not_asked: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class JudgeRequest:
     key: str
     source_image: Image.Image
@@ -119,6 +154,8 @@ class JudgeRequest:
     reference_image: Image.Image | None = None
     # A multi-image item's other inputs, labelled, shown to the judge after the source image.
     extra_images: tuple[InputImage, ...] = ()
+    # Set for a benchmark imported with its official protocol: see ProtocolQuestions.
+    protocol: ProtocolQuestions | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "extra_images", labelled(self.extra_images))

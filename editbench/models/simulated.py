@@ -36,6 +36,7 @@ from editbench.models.base import (
     register_judge,
 )
 from editbench.models.params import ParamError, build_params, settings_dict
+from editbench.models.judge_prompt import protocol_result
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,24 @@ class SimulatedJudge:
 
     def score(self, requests: Sequence[JudgeRequest]) -> list[JudgeResult]:
         time.sleep(self.settings.per_image_s * len(requests))
+        return [self._official(r) if r.protocol is not None and r.protocol.simulate else self._score(r) for r in requests]
+
+    def _official(self, request: JudgeRequest) -> JudgeResult:
+        """Protocol mode: an answer in the official format per official question, read back
+        with the official parser (so a simulated run exercises the same path as a model)."""
+        assert request.protocol is not None and request.protocol.simulate is not None
+        answers = {}
+        for question in request.protocol.questions:
+            scores = {
+                name: _unit_random("judge", self.settings.seed, request.key, name).randint(
+                    int(request.scale_min), int(request.scale_max)
+                )
+                for name in question.criteria
+            }
+            answers[question.name] = request.protocol.simulate(question.name, scores)
+        return protocol_result(request, answers)
+
+    def _score(self, request: JudgeRequest) -> JudgeResult:
         return [
             JudgeResult(
                 key=r.key,
@@ -123,5 +142,5 @@ class SimulatedJudge:
                     for c in r.criteria
                 ],
             )
-            for r in requests
-        ]
+            for r in (request,)
+        ][0]

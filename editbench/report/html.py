@@ -19,6 +19,7 @@ from editbench.report.data import RunData, SampleData
 from editbench.report.documents import RunCard, Summary
 from editbench.report.markdown import failure_reason, fmt
 from editbench.report.summary import SampleScore, score_sample
+from editbench.report.official import official_layout, protocol_line
 from editbench.report.templating import render
 from editbench.report.thumbs import Thumb, Thumbs, make_thumbnails
 
@@ -93,4 +94,6 @@ def render_html(run: RunData, summary: Summary, card: RunCard, out_dir: Path, ho
         category_names=[c.name for c in run.categories],
         samples=[sample_view(s, scores[s.id], i, thumbs) for i, s in enumerate(run.samples)],
         card_json=json.dumps(card.to_json_dict(), indent=2, sort_keys=False, default=str),
+        protocol=protocol_line(summary.official),
+        official=official_layout(summary.official) if summary.official is not None else None,
     )

@@ -7,7 +7,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from editbench.report.data import RunData, SampleData
-from editbench.report.documents import GitRevision, PassRate, RunCard, Summary, UnsupportedPassRule
+from editbench.report.documents import (
+    GitRevision,
+    OfficialResults,
+    PassRate,
+    RunCard,
+    Summary,
+    UnsupportedPassRule,
+)
+from editbench.report.official import official_layout, protocol_line
 from editbench.report.summary import UNSCORED_STATES, unscored_counts
 
 FAILURE_LIST_LIMIT = 50
@@ -91,6 +99,7 @@ def render_markdown(run: RunData, summary: Summary, card: RunCard) -> str:
         f"Benchmark `{bench.name}` v{bench.version} (content {bench.content_hash[:12]}) · "
         f"editor `{run.editor.kind}` · judge `{run.judge.kind}` · seed {run.seed} · run status **{run.status}**"
     )
+    out += ["", protocol_line(summary.official)]
     out.append("")
     if summary.warnings:
         out += ["> **Read before citing:**"] + [f"> - {w}" for w in summary.warnings] + [""]
@@ -118,6 +127,8 @@ def render_markdown(run: RunData, summary: Summary, card: RunCard) -> str:
         "",
     ]
 
+    if summary.official is not None:
+        out += official_tables(summary.official)
     out += ["## Per category (overall score)", ""]
     rows = []
     has_pass = any(c.pass_ for c in summary.categories.values())
@@ -149,6 +160,16 @@ def render_markdown(run: RunData, summary: Summary, card: RunCard) -> str:
     out += _run_card(card)
     out += ["", "How to read this report: see `docs/reports.md` in the editbench repository.", ""]
     return "\n".join(out)
+
+
+def official_tables(official: OfficialResults) -> list[str]:
+    """The official table in the paper's layout (:func:`editbench.report.official.official_layout`)."""
+    layout = official_layout(official)
+    out = [f"## Official table: {layout.title}", "", layout.caption, ""]
+    for block in layout.blocks:
+        out += ([f"### {block.title}", ""] if block.title else []) + table(block.header, block.rows) + [""]
+    out += [f"> {note}" for note in official.notes] + ([""] if official.notes else [])
+    return out
 
 
 def _failures(run: RunData, summary: Summary) -> list[str]:

@@ -31,6 +31,7 @@ from editbench.errors import UnsupportedPassRuleError
 from editbench.records import Benchmark, Category
 from editbench.report import stats
 from editbench.report.data import RunData, SampleData
+from editbench.report.official import official_results
 from editbench.report.documents import (
     SUMMARY_FORMAT,
     BenchmarkRef,
@@ -276,6 +277,7 @@ def summarize(run: RunData) -> Summary:
         edits=_edit_counts(run.samples),
         error_codes=_error_codes(run.samples),
         warnings=warnings,
+        official=official_results(run),
     )
 
 

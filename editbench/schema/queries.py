@@ -82,6 +82,7 @@ def benchmark_record(row: Benchmark) -> BenchmarkRecord:
         overall=row.overall or "geometric_mean",
         criteria=tuple(Criterion.from_json(c) for c in (row.criteria or ())),
         source_path=row.source_path or "",
+        protocol=dict(row.protocol) if row.protocol else None,
     )
 
 
