@@ -35,10 +35,10 @@ from editbench.importers.records import (
     Scoring,
     SkipCallback,
     SkipRecord,
+    image_paths,
     import_into,
     optional_str,
     require_str,
-    image_paths,
     resolve_under,
 )
 from editbench.records import Benchmark, Category, Criterion

@@ -43,8 +43,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from editbench.models import capacity as capacity_models
 from editbench.errors import UnsupportedInputError
+from editbench.models import capacity as capacity_models
 from editbench.models.base import EditOOMError, EditRequest, register_editor
 from editbench.models.fingerprint import config_hash, library_versions
 from editbench.models.offline import ensure_offline, local_model_dir

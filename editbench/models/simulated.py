@@ -35,8 +35,8 @@ from editbench.models.base import (
     register_editor,
     register_judge,
 )
-from editbench.models.params import ParamError, build_params, settings_dict
 from editbench.models.judge_prompt import protocol_result
+from editbench.models.params import ParamError, build_params, settings_dict
 
 
 @dataclass(frozen=True)
@@ -129,18 +129,15 @@ class SimulatedJudge:
         return protocol_result(request, answers)
 
     def _score(self, request: JudgeRequest) -> JudgeResult:
-        return [
-            JudgeResult(
-                key=r.key,
-                scores=[
-                    CriterionScore(
-                        criterion=c.name,
-                        outcome=Outcome.DONE,
-                        score=float(_unit_random("judge", self.settings.seed, r.key, c.name).randint(r.scale_min, r.scale_max)),
-                        raw_output="simulated",
-                    )
-                    for c in r.criteria
-                ],
+        scores = [
+            CriterionScore(
+                criterion=c.name,
+                outcome=Outcome.DONE,
+                score=float(
+                    _unit_random("judge", self.settings.seed, request.key, c.name).randint(request.scale_min, request.scale_max)
+                ),
+                raw_output="simulated",
             )
-            for r in (request,)
-        ][0]
+            for c in request.criteria
+        ]
+        return JudgeResult(key=request.key, scores=scores)

@@ -18,8 +18,8 @@ from editbench.report.charts import criteria_chart, histogram
 from editbench.report.data import RunData, SampleData
 from editbench.report.documents import RunCard, Summary
 from editbench.report.markdown import failure_reason, fmt
-from editbench.report.summary import SampleScore, score_sample
 from editbench.report.official import official_layout, protocol_line
+from editbench.report.summary import SampleScore, score_sample
 from editbench.report.templating import render
 from editbench.report.thumbs import Thumb, Thumbs, make_thumbnails
 

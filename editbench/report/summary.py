@@ -31,7 +31,6 @@ from editbench.errors import UnsupportedPassRuleError
 from editbench.records import Benchmark, Category
 from editbench.report import stats
 from editbench.report.data import RunData, SampleData
-from editbench.report.official import official_results
 from editbench.report.documents import (
     SUMMARY_FORMAT,
     BenchmarkRef,
@@ -52,6 +51,7 @@ from editbench.report.documents import (
     SummaryRun,
     UnsupportedPassRule,
 )
+from editbench.report.official import official_results
 
 FORMAT = SUMMARY_FORMAT
 DONE = "done"

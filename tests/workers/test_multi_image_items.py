@@ -19,7 +19,13 @@ from sqlalchemy import select
 
 from editbench.errors import FailureCode
 from editbench.importers import run_import
-from editbench.models.base import CriterionScore, JudgeRequest, JudgeResult, Outcome, register_judge
+from editbench.models.base import (
+    CriterionScore,
+    JudgeRequest,
+    JudgeResult,
+    Outcome,
+    register_judge,
+)
 from editbench.producer.ingest import ingest
 from editbench.producer.submit import ModelRef, RunRequest, create_run
 from editbench.schema import queries
