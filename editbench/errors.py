@@ -44,6 +44,9 @@ class FailureCode(str, enum.Enum):  # str mixin: stored and compared as plain te
     """The source image is no longer in the image store."""
     CORRUPT_IMAGE = "corrupt_image"
     """The source image cannot be decoded."""
+    UNSUPPORTED_INPUT = "unsupported_input"
+    """The sample has extra input images (a multi-image item) and this editor edits one image:
+    recorded instead of editing the source alone, which would silently drop the others."""
     # --- leases (schema.ledger.claims)
     ATTEMPTS_EXHAUSTED = "attempts_exhausted"
     """Claimed ``EDITBENCH_MAX_ATTEMPTS`` times and never finished (the worker died each time)."""
@@ -62,6 +65,9 @@ class FailureCode(str, enum.Enum):  # str mixin: stored and compared as plain te
     """The judge's answer is not the JSON the rubric asks for (never turned into a number)."""
     REFUSAL = "refusal"
     """The judge declined to score."""
+    NOT_ASKED = "not_asked"
+    """Official protocol mode: the benchmark's own evaluation does not ask this criterion for this
+    item (RISEBench's consistency-free samples); never turned into a number."""
     # --- reports (report.data)
     NOT_IN_LEDGER = "not_in_ledger"
     """The category asks for a criterion the finished run has no judgment row for."""
@@ -201,6 +207,13 @@ class EditOOMError(SampleError):
     """
 
     code = FailureCode.OOM
+
+
+class UnsupportedInputError(SampleError, ValueError):
+    """The editor cannot take what this sample gives it (extra input images for a one-image
+    editor): the sample fails as ``unsupported_input``, the run goes on."""
+
+    code = FailureCode.UNSUPPORTED_INPUT
 
 
 class UnsafeSampleIdError(SampleError, ValueError):

@@ -115,6 +115,8 @@ class Benchmark:
     slices: tuple[str, ...] = ()
     """Item metadata keys that group the report into slices (``language``, a ``source`` key...):
     each gets its own per-category and overall table, as GEdit-Bench reports EN and CN apart."""
+    # protocol.json of an officially-imported benchmark (prompt texts inlined), else None.
+    protocol: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
 
     def category(self, name: str) -> Category:
         for category in self.categories:

@@ -30,7 +30,7 @@ def content_hash(spec: Benchmark, items: Iterable[ItemSpec]) -> str:
 
 
 def _spec_record(spec: Benchmark) -> dict[str, Any]:
-    record = {
+    record: dict[str, Any] = {
         "name": spec.name,
         "version": spec.version,
         "description": spec.description,
@@ -41,6 +41,9 @@ def _spec_record(spec: Benchmark) -> dict[str, Any]:
     }
     if spec.slices:  # only when declared, so the hash of a benchmark without slices is unchanged
         record["slices"] = list(spec.slices)
+    if spec.protocol:
+        # The official questions asked (texts inlined), not where the checkout was.
+        record["protocol"] = {key: value for key, value in spec.protocol.items() if key != "checkout"}
     return record
 
 
@@ -56,7 +59,7 @@ def _category_record(category: Category) -> dict[str, Any]:
 
 
 def _item_record(item: ItemSpec) -> dict[str, Any]:
-    return {
+    record: dict[str, Any] = {
         "id": item.id,
         "category": item.category,
         "subcategory": item.subcategory,
@@ -68,3 +71,7 @@ def _item_record(item: ItemSpec) -> dict[str, Any]:
         "source_image_sha256": item.source_sha256,
         "reference_image_sha256": item.reference_sha256,
     }
+    if item.extra_images:
+        # Only when present, so every single-image benchmark keeps the hash it always had.
+        record["extra_images"] = [[extra.label, extra.sha256] for extra in item.extra_images]
+    return record

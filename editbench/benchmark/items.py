@@ -15,10 +15,13 @@ from typing import Any, TypeVar
 from editbench.benchmark import limits
 from editbench.benchmark.images import ImageInfo, ImageProblem, check_image
 from editbench.benchmark.records import Record, has_surrogates
-from editbench.benchmark.spec import ItemSpec, ReasonCode, Rejection
+from editbench.benchmark.spec import ExtraImage, ItemSpec, ReasonCode, Rejection
 
 REQUIRED_FIELDS = ("id", "category", "instruction", "source_image")
-OPTIONAL_FIELDS = ("subcategory", "instruction_language", "reference_text", "reference_image", "tags", "source")
+OPTIONAL_FIELDS = (
+    "subcategory", "instruction_language", "reference_text", "reference_image", "extra_images", "tags", "source",
+)
+EXTRA_IMAGE_KEYS = ("label", "path")
 DEFAULT_LANGUAGE = "en"
 _T = TypeVar("_T", str, str | None)
 
@@ -99,7 +102,12 @@ class ItemValidator:
             _optional_text(record, "reference_text"), "reference_text", limits.MAX_REFERENCE_CHARS
         )
         tags, source = _tags(record), _source(record)
+        extra_fields = _extra_image_fields(record)
         source_path, source_info = self._image(record["source_image"], "source_image", origin)
+        extra_images = tuple(
+            ExtraImage(label, *self._checked_extra(value, f"extra_images[{index}] ({label!r})", origin))
+            for index, (label, value) in enumerate(extra_fields)
+        )
         reference_path, reference_info = None, None
         if record.get("reference_image") not in (None, ""):
             reference_path, reference_info = self._image(record["reference_image"], "reference_image", origin)
@@ -118,7 +126,12 @@ class ItemValidator:
             source_width=source_info.width,
             source_height=source_info.height,
             reference_sha256=reference_info.sha256 if reference_info else None,
+            extra_images=extra_images,
         )
+
+    def _checked_extra(self, value: str, field: str, origin: Origin) -> tuple[Path, str]:
+        path, info = self._image(value, field, origin)
+        return path, info.sha256
 
     def _claim_id(self, item_id: str, origin: Origin) -> None:
         """The first line with an id owns it, even if that line is rejected for another reason."""
@@ -202,6 +215,44 @@ def _optional_text(record: Record, key: str) -> str | None:
     if not isinstance(value, str):
         raise _Invalid(ReasonCode.INVALID_FIELD, f"{key} must be a string or absent, got {type(value).__name__}")
     return value.strip() or None
+
+
+def _extra_image_fields(record: Record) -> list[tuple[str, str]]:
+    """``extra_images`` as (label, path) pairs, in order: the shape is checked before any image
+    is opened; the paths then get the source image's own checks (and reason codes)."""
+    value = record.get("extra_images")
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Invalid(
+            ReasonCode.INVALID_FIELD,
+            f'extra_images must be a list of {{"label": ..., "path": ...}} objects, got {type(value).__name__}',
+        )
+    if len(value) > limits.MAX_EXTRA_IMAGES:
+        raise _Invalid(
+            ReasonCode.TOO_LONG, f"extra_images lists {len(value)} images; at most {limits.MAX_EXTRA_IMAGES} allowed"
+        )
+    pairs: list[tuple[str, str]] = []
+    for index, entry in enumerate(value):
+        where = f"extra_images[{index}]"
+        if not isinstance(entry, dict):
+            raise _Invalid(
+                ReasonCode.INVALID_FIELD, f'{where} must be an object {{"label": ..., "path": ...}}, got {entry!r}'
+            )
+        unknown = sorted(key for key in entry if key not in EXTRA_IMAGE_KEYS)
+        if unknown:
+            raise _Invalid(ReasonCode.UNKNOWN_FIELD, f"{where} has unknown field(s) {', '.join(unknown)}; allowed: label, path")
+        missing = [key for key in EXTRA_IMAGE_KEYS if entry.get(key) is None]
+        if missing:
+            raise _Invalid(ReasonCode.MISSING_FIELD, f"{where} lacks {', '.join(missing)}")
+        label = entry["label"]
+        if not isinstance(label, str) or not label.strip():
+            raise _Invalid(ReasonCode.INVALID_FIELD, f"{where}.label must be a non-empty string, got {label!r}")
+        label = _limited(label.strip(), f"{where}.label", limits.MAX_IMAGE_LABEL_CHARS)
+        if any(label == seen for seen, _ in pairs):
+            raise _Invalid(ReasonCode.INVALID_FIELD, f"{where}.label {label!r} is used twice; labels name one image each")
+        pairs.append((label, entry["path"]))
+    return pairs
 
 
 def _tags(record: Record) -> tuple[str, ...]:

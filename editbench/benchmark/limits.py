@@ -19,6 +19,10 @@ MAX_INSTRUCTION_CHARS = 10_000
 """An instruction is a sentence or a paragraph; each one is pasted into every judge prompt."""
 MAX_REFERENCE_CHARS = 10_000
 """``reference_text`` is pasted into judge prompts too."""
+MAX_EXTRA_IMAGES = 16
+"""Extra input images of one item: each is decoded by the editor and shown to the judge."""
+MAX_IMAGE_LABEL_CHARS = 200
+"""The label of an extra image ("frame 3", "the garment") is pasted into judge prompts."""
 
 # Ledger column widths (characters).
 MAX_ID_CHARS = 300

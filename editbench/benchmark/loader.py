@@ -9,19 +9,23 @@ raises :class:`BenchmarkFormatError`.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from editbench.benchmark.hashing import content_hash
 from editbench.benchmark.images import DEFAULT_MAX_PIXELS
 from editbench.benchmark.items import ItemValidator, Origin
 from editbench.benchmark.manifest import MANIFEST, read_manifest
+from editbench.benchmark.prompts import read_prompt
 from editbench.benchmark.records import read_jsonl
 from editbench.benchmark.simple_layout import read_simple_layout
 from editbench.benchmark.spec import Benchmark, ItemSpec, ReasonCode, Rejection
 from editbench.errors import BenchmarkFormatError
 
 ITEMS_FILE = "items.jsonl"
+PROTOCOL_FILE = "protocol.json"
 NATIVE, SIMPLE = "native", "simple"
 
 
@@ -74,6 +78,8 @@ def _read_native(root: Path, max_pixels: int) -> tuple[Benchmark, list[ItemSpec]
     if not items_path.is_file():
         raise BenchmarkFormatError(f"{root}: {MANIFEST} is present but {ITEMS_FILE} is missing")
     refuse_link_outside(root, ITEMS_FILE)
+    if (root / PROTOCOL_FILE).is_file():
+        spec = dataclasses.replace(spec, protocol=read_protocol(root))
     validator = ItemValidator(root, (category.name for category in spec.categories), max_pixels)
     items: list[ItemSpec] = []
     rejections: list[Rejection] = []
@@ -84,6 +90,25 @@ def _read_native(root: Path, max_pixels: int) -> tuple[Benchmark, list[ItemSpec]
         else:
             items.append(result)
     return spec, items, rejections
+
+
+def read_protocol(root: Path) -> dict[str, Any]:
+    """``protocol.json`` of a benchmark imported with ``--protocol official``, each official
+    prompt's text read from its file into ``prompts[name]["text"]``, so the ledger (and every
+    judge worker) has the exact questions without the folder."""
+    refuse_link_outside(root, PROTOCOL_FILE)
+    try:
+        record = json.loads((root / PROTOCOL_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BenchmarkFormatError(f"{root / PROTOCOL_FILE}: cannot read it: {exc}") from None
+    prompts = record.get("prompts") if isinstance(record, dict) else None
+    if not isinstance(prompts, dict) or not isinstance(record.get("categories"), dict):
+        raise BenchmarkFormatError(f"{root / PROTOCOL_FILE}: expected an object with 'prompts' and 'categories'")
+    for name, entry in prompts.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            raise BenchmarkFormatError(f"{root / PROTOCOL_FILE}: prompt {name!r} names no file")
+        entry["text"] = read_prompt(root, entry["file"]).text
+    return record
 
 
 def refuse_link_outside(root: Path, relative: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from editbench.records import Benchmark, Category, Criterion, Overall, PassRule
 
-__all__ = ["Benchmark", "Category", "Criterion", "ItemSpec", "Overall", "PassRule", "ReasonCode", "Rejection"]
+__all__ = ["Benchmark", "Category", "Criterion", "ExtraImage", "ItemSpec", "Overall", "PassRule", "ReasonCode", "Rejection"]
 
 
 class ReasonCode(str, enum.Enum):  # str mixin: same idiom as editbench.models.base
@@ -74,6 +74,16 @@ class ReasonCode(str, enum.Enum):  # str mixin: same idiom as editbench.models.b
 
 
 @dataclass(frozen=True)
+class ExtraImage:
+    """One more input image of a multi-image item, in the item's order, with the label that
+    tells the editor's prompt and the judge which image it is (``frame 2``, ``the garment``)."""
+
+    label: str
+    path: Path
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
 class ItemSpec:
     """One (source image, instruction) pair, validated; image paths are absolute and resolved.
 
@@ -95,6 +105,7 @@ class ItemSpec:
     source_width: int = 0
     source_height: int = 0
     reference_sha256: str | None = None
+    extra_images: tuple[ExtraImage, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,15 @@ per task category holding its images and an ``annotation.json`` that maps a samp
 
 Scoring follows KRIS-Bench: 1–5 rubrics for visual consistency, visual quality and instruction
 following, plus knowledge plausibility (judged against ``explain_en``) in the knowledge categories
-scored by its ``metrics_knowledge.py``. Multi-image records are skipped: the native format has one
-source image per item.
+scored by its ``metrics_knowledge.py``. Multi-image records keep every input image: the first
+is the source, the others become labelled ``extra_images`` (``image 2``, ...; ``frame N`` in
+``temporal_prediction``, from the ``<id>-<N>`` file names); ``gt_img`` stays the reference image.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,11 +35,11 @@ from editbench.importers.records import (
     Scoring,
     SkipCallback,
     SkipRecord,
+    image_paths,
     import_into,
     optional_str,
     require_str,
     resolve_under,
-    single_image_path,
 )
 from editbench.records import Benchmark, Category, Criterion
 
@@ -250,7 +252,7 @@ def _convert(record: tuple[str, str, Any, Path], writer: NativeBenchmarkWriter, 
     if not isinstance(entry, dict):
         raise SkipRecord(f"annotation is {type(entry).__name__}, expected an object")
     instruction = require_str(entry, "ins_en")
-    source_name = single_image_path(entry, "ori_img")
+    source_name, *extra_names = image_paths(entry, "ori_img")
     explanation = optional_str(entry, "explain_en")
     ground_truth = optional_str(entry, "gt_img")
     item_id = f"{category}_{sample_id}"
@@ -258,10 +260,17 @@ def _convert(record: tuple[str, str, Any, Path], writer: NativeBenchmarkWriter, 
         raise SkipRecord(f"duplicate id {item_id!r}")
     source_path = resolve_under(folder, source_name)
     reference_path = resolve_under(folder, ground_truth) if ground_truth else None
+    extra_paths = [resolve_under(folder, name) for name in extra_names]
     writer.declare_category(scoring.declare(manifest_category(category)))
     source_image = writer.copy_image(source_path, f"{category}/{source_name}")
+    labels = extra_labels(category, [source_name, *extra_names])
+    extra_images = tuple(
+        (label, writer.copy_image(path, f"{category}/{name}"))
+        for label, path, name in zip(labels, extra_paths, extra_names, strict=True)
+    )
     reference_image = writer.copy_image(reference_path, f"{category}/{ground_truth}") if reference_path else None
-    source: dict[str, Any] = {"dataset": DATASET, "category": category, "id": sample_id, "ori_img": source_name}
+    ori_img: Any = [source_name, *extra_names] if extra_names else source_name
+    source: dict[str, Any] = {"dataset": DATASET, "category": category, "id": sample_id, "ori_img": ori_img}
     if ground_truth:
         source["gt_img"] = ground_truth
     return ItemLine(
@@ -272,4 +281,18 @@ def _convert(record: tuple[str, str, Any, Path], writer: NativeBenchmarkWriter, 
         reference_text=explanation,
         reference_image=reference_image,
         source=source,
+        extra_images=extra_images,
     )
+
+
+_FRAME = re.compile(r"-(\d+)\.[A-Za-z0-9]+$")
+
+
+def extra_labels(category: str, names: list[str]) -> list[str]:
+    """Labels of the images after the first: ``frame N`` where every file name ends in ``-N``
+    (temporal_prediction's frames), else ``image N`` by position (multi-element_composition's
+    instructions say "the first image", "the third image")."""
+    frames = [_FRAME.search(name) for name in names]
+    if category == "temporal_prediction" and all(frames):
+        return [f"frame {int(match.group(1))}" for match in frames[1:] if match]
+    return [f"image {position}" for position in range(2, len(names) + 1)]

@@ -61,6 +61,7 @@ class ItemLine:
     reference_image: str | None = None
     tags: tuple[str, ...] = ()
     source: Mapping[str, Any] = field(default_factory=dict)
+    extra_images: tuple[tuple[str, str], ...] = ()  # (label, relative path), after the source, in order
 
     def to_json(self) -> dict[str, Any]:
         line: dict[str, Any] = {
@@ -74,6 +75,7 @@ class ItemLine:
             "subcategory": self.subcategory,
             "reference_text": self.reference_text,
             "reference_image": self.reference_image,
+            "extra_images": [{"label": label, "path": path} for label, path in self.extra_images],
             "tags": list(self.tags),
             "source": dict(self.source),
         }
@@ -187,7 +189,7 @@ class NativeBenchmarkWriter:
             raise ValueError(f"item {item.id!r} uses undeclared category {item.category!r}")
         if not item.instruction.strip():
             raise SkipRecord("instruction is empty")
-        for path in (item.source_image, item.reference_image):
+        for path in (item.source_image, item.reference_image, *(path for _, path in item.extra_images)):
             if path is not None and path not in self._image_origins:
                 raise ValueError(f"item {item.id!r} points at {path!r}, which this writer did not store")
         self._ids.add(item.id)
@@ -281,6 +283,7 @@ class NativeBenchmarkWriter:
         # An item skipped after its image was stored (e.g. a bad reference image) leaves an orphan.
         referenced = {item.source_image for item in self._items}
         referenced |= {item.reference_image for item in self._items if item.reference_image}
+        referenced |= {path for item in self._items for _, path in item.extra_images}
         for rel in set(self._image_origins) - referenced:
             (self._staging / rel).unlink(missing_ok=True)
             del self._image_origins[rel]

@@ -164,10 +164,9 @@ def is_true(value: Any) -> bool:
 
 
 def single_image_path(record: Mapping[str, Any], name: str) -> str:
-    """A field naming one image: a path string, or a list holding exactly one path.
+    """A field naming one image (a reference): a path string, or a list holding exactly one path.
 
-    The native format has one source image per item, so a multi-image record is skipped rather
-    than silently edited with only its first image.
+    A reference is one image, so a list of several is skipped rather than cut to its first.
     """
     if name not in record or is_blank(record[name]):
         raise SkipRecord(f"missing field {name!r}")
@@ -175,13 +174,28 @@ def single_image_path(record: Mapping[str, Any], name: str) -> str:
     if isinstance(value, (list, tuple)):
         if len(value) != 1:
             raise SkipRecord(
-                f"field {name!r} lists {len(value)} images; multi-image input is not supported "
-                "by the native format"
+                f"field {name!r} lists {len(value)} images; it names one image"
             )
         value = value[0]
     if not isinstance(value, str) or not value.strip():
         raise SkipRecord(f"field {name!r} is not an image path")
     return value.strip()
+
+
+def image_paths(record: Mapping[str, Any], name: str) -> list[str]:
+    """A field naming one image or an ordered list of them (a multi-image record): the paths,
+    in order, the first being the source."""
+    if name not in record or is_blank(record[name]):
+        raise SkipRecord(f"missing field {name!r}")
+    value = record[name]
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not values:
+        raise SkipRecord(f"field {name!r} lists no image")
+    for position, path in enumerate(values):
+        if not isinstance(path, str) or not path.strip():
+            where = f"field {name!r}" if len(values) == 1 else f"image #{position + 1} of field {name!r}"
+            raise SkipRecord(f"{where} is not an image path")
+    return [path.strip() for path in values]
 
 
 def resolve_under(root: Path, relative: str) -> Path:

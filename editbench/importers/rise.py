@@ -7,7 +7,7 @@ list of samples, images in ``<category>_images/`` folders next to the JSON file.
 - ``category``: ``temporal_reasoning``, ``causal_reasoning``, ``spatial_reasoning`` or
   ``logical_reasoning``;
 - ``instruction`` (str) and ``image`` (path, relative to the JSON file's folder; RISEBench++ writes
-  a one-element list);
+  a list: the first image is the source, the others become ``extra_images`` labelled ``image 2``, ...);
 - a reference: ``reference`` or ``reference_txt`` (text) and/or ``reference_img`` (path);
 - optional ``subtask``/``subcategory`` and flags ``consistency_free``, ``reasoning_img``,
   ``reasoning_wo_ins`` (kept as tags).
@@ -34,6 +34,7 @@ from editbench.importers.records import (
     Scoring,
     SkipCallback,
     SkipRecord,
+    image_paths,
     import_into,
     is_blank,
     is_true,
@@ -233,18 +234,24 @@ def _convert(sample: Any, writer: NativeBenchmarkWriter, root: Path, scoring: Sc
     index = require_str(sample, "index")
     category = require_str(sample, "category")
     instruction = require_str(sample, "instruction")
-    image_name = single_image_path(sample, "image")
+    image_name, *extra_names = image_paths(sample, "image")
     reference_text = optional_str(sample, "reference") or optional_str(sample, "reference_txt")
     reference_name = None if is_blank(sample.get("reference_img")) else single_image_path(sample, "reference_img")
     if writer.has_item(index):
         raise SkipRecord(f"duplicate id {index!r}")
     source_path = resolve_under(root, image_name)
     reference_path = resolve_under(root, reference_name) if reference_name else None
+    extra_paths = [resolve_under(root, name) for name in extra_names]
     writer.declare_category(scoring.declare(manifest_category(category)))
     source_image = writer.copy_image(source_path, image_name)
+    extra_images = tuple(
+        (f"image {position}", writer.copy_image(path, name))
+        for position, (path, name) in enumerate(zip(extra_paths, extra_names, strict=True), start=2)
+    )
     reference_image = writer.copy_image(reference_path, reference_name) if reference_path and reference_name else None
     flags = tuple(flag for flag in FLAGS if is_true(sample.get(flag)))
-    source: dict[str, Any] = {"dataset": DATASET, "index": index, "category": category, "image": image_name}
+    image: Any = [image_name, *extra_names] if extra_names else image_name
+    source: dict[str, Any] = {"dataset": DATASET, "index": index, "category": category, "image": image}
     if reference_name:
         source["reference_img"] = reference_name
     for name in ("subtask", "subcategory", "task_type"):
@@ -260,4 +267,5 @@ def _convert(sample: Any, writer: NativeBenchmarkWriter, root: Path, scoring: Sc
         reference_image=reference_image,
         tags=flags,
         source=source,
+        extra_images=extra_images,
     )

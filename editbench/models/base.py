@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Protocol, runtime_checkable
@@ -45,14 +45,51 @@ class Outcome(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class InputImage:
+    """An extra input image of a multi-image item, with the label the benchmark gives it
+    (``frame 2``, ``the garment``): editors that take several images get them in order, and the
+    judge is told which image is which."""
+
+    label: str
+    image: Image.Image
+
+
+def labelled(images: Sequence[InputImage | Image.Image]) -> tuple[InputImage, ...]:
+    """``images`` as :class:`InputImage`; a bare image gets the label ``image N`` (N = its
+    position counting the source as 1), so callers that pass plain images keep working."""
+    return tuple(
+        image if isinstance(image, InputImage) else InputImage(f"image {index}", image)
+        for index, image in enumerate(images, start=2)
+    )
+
+
+@dataclass(frozen=True)
 class EditRequest:
-    """One edit: the sample's id only travels for logging and seeding."""
+    """One edit: the sample's id only travels for logging and seeding.
+
+    ``extra_images`` are a multi-image item's other inputs, after the source, in order. An editor
+    that takes them says so with a true ``accepts_extra_images`` attribute; for any other editor
+    the worker records the sample as ``unsupported_input`` instead of calling it.
+    """
 
     sample_id: str
     image: Image.Image
     instruction: str
     seed: int
-    extra_images: tuple[Image.Image, ...] = ()
+    extra_images: tuple[InputImage, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extra_images", labelled(self.extra_images))
+
+    @property
+    def images(self) -> list[Image.Image]:
+        """Every input image in order, the source first (what a multi-image pipeline takes)."""
+        return [self.image, *(extra.image for extra in self.extra_images)]
+
+
+def accepts_extra_images(editor: object) -> bool:
+    """Whether ``editor`` edits with extra input images (its ``accepts_extra_images``; default no)."""
+    return bool(getattr(editor, "accepts_extra_images", False))
 
 
 @dataclass(frozen=True)
@@ -69,6 +106,41 @@ class JudgePrompt:
 
 
 @dataclass(frozen=True)
+class ProtocolQuestion:
+    """One question of a benchmark's official evaluation, asked on its own.
+
+    ``prompt`` is its ``str.format`` template (editbench's fields) and version; ``criteria`` are
+    what its answer scores; ``images`` what the official call shows, in order (``source``,
+    ``edited``, ``reference``).
+    """
+
+    name: str
+    prompt: JudgePrompt
+    criteria: tuple[str, ...]
+    images: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProtocolQuestions:
+    """Judge-side *protocol* mode: ask each official question separately and read each answer
+    with the benchmark's official parser.
+
+    The worker builds this from the benchmark's protocol (models never import the protocols):
+    ``parse(question, answer)`` returns criterion -> score (None: the official parser finds no
+    score); ``simulate(question, scores)`` writes an answer in the official format (for the
+    simulated judge, so a run without a model still goes through the official parser).
+    ``not_asked`` are criteria the official protocol does not ask for this item (RISEBench's
+    consistency-free samples).
+    """
+
+    kind: str
+    questions: tuple[ProtocolQuestion, ...]
+    parse: Callable[[str, str], Mapping[str, float | None]]
+    simulate: Callable[[str, Mapping[str, int]], str] | None = None
+    not_asked: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class JudgeRequest:
     key: str
     source_image: Image.Image
@@ -80,6 +152,13 @@ class JudgeRequest:
     scale_max: int = 10
     reference_text: str | None = None
     reference_image: Image.Image | None = None
+    # A multi-image item's other inputs, labelled, shown to the judge after the source image.
+    extra_images: tuple[InputImage, ...] = ()
+    # Set for a benchmark imported with its official protocol: see ProtocolQuestions.
+    protocol: ProtocolQuestions | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extra_images", labelled(self.extra_images))
 
 
 @dataclass

@@ -39,7 +39,8 @@ from typing import Any
 
 from PIL import Image
 
-from editbench.models.base import EditOOMError, Editor, EditRequest
+from editbench.errors import UnsupportedInputError
+from editbench.models.base import EditOOMError, Editor, EditRequest, accepts_extra_images
 from editbench.models.fingerprint import config_hash, library_versions
 from editbench.models.offline import ensure_offline, local_model_dir
 from editbench.models.params import ParamError, build_params, parse_area, parse_size, settings_dict
@@ -303,6 +304,10 @@ class DelegatedEditor:
         return {**self.inner.identity(), "kind": KIND, "driven_by": self.plan.quirks.delegate,
                 "quirk": self.plan.quirks.note}
 
+    @property
+    def accepts_extra_images(self) -> bool:
+        return accepts_extra_images(self.inner)
+
     def edit(self, request: EditRequest) -> Image.Image:
         return self.inner.edit(request)
 
@@ -328,6 +333,11 @@ class DiffusersEditor:
         self.pipe = self._load()
         self.multiple = int(getattr(self.pipe, "vae_scale_factor", 8)) * 2
         self.call_settings = self._call_settings()
+
+    @property
+    def accepts_extra_images(self) -> bool:
+        """Multi-image pipelines (``QUIRKS`` with ``multi_image``) take extra images after the source."""
+        return self.plan.quirks is not None and self.plan.quirks.multi_image
 
     def _load(self) -> Any:
         import diffusers
@@ -396,10 +406,12 @@ class DiffusersEditor:
 
         from editbench.models.oom import simulated_oom
 
-        images = [request.image.convert("RGB"), *(im.convert("RGB") for im in request.extra_images)]
-        multi = self.plan.quirks is not None and self.plan.quirks.multi_image
+        images = [im.convert("RGB") for im in request.images]
+        multi = self.accepts_extra_images
         if len(images) > 1 and not multi:
-            raise ValueError(f"{self.plan.class_name} edits one image; this sample has {len(images) - 1} extra image(s)")
+            raise UnsupportedInputError(
+                f"{self.plan.class_name} edits one image; this sample has {len(images) - 1} extra input image(s)"
+            )
         if request.sample_id in self._oom_ids:
             raise simulated_oom(f"sample {request.sample_id!r} listed in simulate_oom_for")
         source = images[0]

@@ -98,6 +98,7 @@ class OpenAIImagesEditor:
     """``openai-images:MODEL`` — see the module docstring."""
 
     name = "openai-images"
+    accepts_extra_images = True  # sent as image[] after the source
     # PATH in ``openai:PATH`` is a model name on the server, not a local folder: callers that
     # resolve paths (the producer) must pass it verbatim.
     path_is_model_name = True
@@ -139,7 +140,7 @@ class OpenAIImagesEditor:
         }
 
     def edit(self, request: EditRequest) -> Image.Image:
-        images = (request.image, *request.extra_images)
+        images = tuple(request.images)
         field_name = "image" if len(images) == 1 else "image[]"
         files = [(field_name, (f"image{i}.png", _png(image), "image/png")) for i, image in enumerate(images)]
         data = {"model": self.model, "prompt": request.instruction, "n": "1"}

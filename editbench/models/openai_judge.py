@@ -72,6 +72,8 @@ from editbench.models.judge_prompt import (
     PromptTemplateError,
     generate_conversation,
     logits_conversation,
+    protocol_conversation,
+    protocol_result,
     reask_conversation,
 )
 from editbench.models.openai_client import (
@@ -317,7 +319,12 @@ class OpenAIJudge:
 
     def _plan(self, requests: list[JudgeRequest]) -> list[_Work]:
         if self.settings.mode == "logits":
-            return [_Work(i, r, c) for i, r in enumerate(requests) for c in r.criteria]
+            # Protocol-mode requests are one unit each: their official questions are answered freely.
+            return [
+                work
+                for i, r in enumerate(requests)
+                for work in ([_Work(i, r)] if r.protocol is not None else [_Work(i, r, c) for c in r.criteria])
+            ]
         return [_Work(i, r) for i, r in enumerate(requests)]
 
     def _run(self, item: _Work, spent: Usage, before: Usage) -> None:
@@ -326,7 +333,9 @@ class OpenAIJudge:
                 return
             item.started = True
         try:
-            if item.criterion is None:
+            if item.request.protocol is not None:
+                item.scores = self._protocol(item.request)
+            elif item.criterion is None:
                 item.scores = self._generate(item.request)
             else:
                 item.scores = [self._logits(item.request, item.criterion)]
@@ -379,6 +388,24 @@ class OpenAIJudge:
                 return [_failure(n, parsed.outcome, parsed.outcome.value, parsed.reason, text, extra) for n in names]
             conversation = reask_conversation(conversation, text, parsed.reason, request)
         raise AssertionError("unreachable: the last attempt always returns")
+
+    def _protocol(self, request: JudgeRequest) -> list[CriterionScore]:
+        """Protocol mode: one call per official question, each answer read by the official parser."""
+        assert request.protocol is not None
+        answers: dict[str, str | CriterionScore] = {}
+        for question in request.protocol.questions:
+            conversation = protocol_conversation(request, question, self.budget)
+            answer = self._post(self._body(self._messages(conversation), max_tokens=self.settings.max_tokens), conversation)
+            if isinstance(answer, APIError):
+                outcome = Outcome.REFUSAL if isinstance(answer, ContentPolicyError) else Outcome.FAILED
+                answers[question.name] = _failure(question.name, outcome, answer.code, str(answer), None, {})
+                continue
+            text, refusal = _answer_text(answer)
+            if refusal is not None:
+                answers[question.name] = _failure(question.name, Outcome.REFUSAL, "refusal", "the judge refused", refusal, {})
+            else:
+                answers[question.name] = text
+        return protocol_result(request, answers, self._base_extra(request)).scores
 
     def _logits(self, request: JudgeRequest, criterion: Criterion) -> CriterionScore:
         conversation = logits_conversation(request, criterion, self.budget)

@@ -58,6 +58,8 @@ from editbench.models.judge_prompt import (
     PromptTemplateError,
     generate_conversation,
     logits_conversation,
+    protocol_conversation,
+    protocol_result,
     reask_conversation,
 )
 from editbench.models.offline import ensure_offline, local_model_dir
@@ -287,9 +289,45 @@ class Qwen3VLJudge:
     def score(self, requests: Sequence[JudgeRequest]) -> list[JudgeResult]:
         """One result per request, in order, one score per requested criterion."""
         self.last_batch_sizes = []
+        official = [r for r in requests if r.protocol is not None]
+        if official:
+            # Protocol mode: the benchmark's official questions, answered freely (both modes).
+            done = dict(zip((r.key for r in official), self._score_protocol(official)))
+            rest = [r for r in requests if r.protocol is None]
+            others = dict(zip((r.key for r in rest), self.score(rest) if rest else []))
+            return [done.get(r.key) or others[r.key] for r in requests]
         if self.settings.mode == "logits":
             return self._score_logits(list(requests))
         return self._score_generate(list(requests))
+
+    def _score_protocol(self, requests: list[JudgeRequest]) -> list[JudgeResult]:
+        """Each official question of each request is one generation; the answers are read by
+        the official parser (:func:`judge_prompt.protocol_result`)."""
+        pending: list[_Pending] = []
+        names: list[str] = []
+        failed: dict[int, JudgeResult] = {}
+        for index, request in enumerate(requests):
+            assert request.protocol is not None
+            try:
+                for question in request.protocol.questions:
+                    pending.append(_Pending(index, request, protocol_conversation(request, question, self.budget)))
+                    names.append(question.name)
+            except PromptTemplateError as exc:
+                failed[index] = _all_failed(request, FailureCode.BAD_PROMPT, str(exc))
+        pending_names = [(item, name) for item, name in zip(pending, names) if item.index not in failed]
+        answers = map_with_backoff(
+            [item for item, _ in pending_names], self.settings.batch_size,
+            lambda batch: self._generate(batch, 0), lambda item, message: _OOM(message), self.last_batch_sizes,
+        )
+        by_request: dict[int, dict[str, Any]] = {}
+        for (item, name), answer in zip(pending_names, answers):
+            if isinstance(answer, _OOM):
+                answer = CriterionScore(name, Outcome.FAILED, error_code=FailureCode.OOM.value, error=answer.message)
+            by_request.setdefault(item.index, {})[name] = answer
+        return [
+            failed.get(index) or protocol_result(request, by_request.get(index, {}), self._base_extra(request))
+            for index, request in enumerate(requests)
+        ]
 
     # -- shared model plumbing -----------------------------------------------------------------
 

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from editbench.errors import UnsupportedInputError
 from editbench.models import capacity as capacity_models
 from editbench.models.base import EditOOMError, EditRequest, register_editor
 from editbench.models.fingerprint import config_hash, library_versions
@@ -296,7 +297,7 @@ class QwenImageEditor:
     # -- the edit ------------------------------------------------------------------------------
 
     def _edit(self, request: EditRequest) -> Image.Image:
-        images = [request.image.convert("RGB"), *(im.convert("RGB") for im in request.extra_images)]
+        images = [im.convert("RGB") for im in request.images]
         self._check_images(images)
         if request.sample_id in self._oom_ids:
             raise simulated_oom(f"sample {request.sample_id!r} listed in simulate_oom_for")
@@ -337,7 +338,10 @@ class QwenImageEditor:
 
     def _check_images(self, images: list[Image.Image]) -> None:
         if len(images) > 1:
-            raise ValueError(f"{self.name} edits one image; use qwen-image-edit-plus for extra_images")
+            raise UnsupportedInputError(
+                f"{self.name} edits one image and this sample has {len(images) - 1} extra input image(s); "
+                "use qwen-image-edit-plus for multi-image items"
+            )
 
     def _condition_area(self) -> int | None:
         return None
@@ -465,6 +469,7 @@ class QwenImageEditPlusEditor(QwenImageEditor):
 
     name = "qwen-image-edit-plus"
     pipeline_class = "QwenImageEditPlusPipeline"
+    accepts_extra_images = True
 
     def _check_images(self, images: list[Image.Image]) -> None:
         return None

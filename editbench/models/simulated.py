@@ -35,6 +35,7 @@ from editbench.models.base import (
     register_editor,
     register_judge,
 )
+from editbench.models.judge_prompt import protocol_result
 from editbench.models.params import ParamError, build_params, settings_dict
 
 
@@ -131,19 +132,34 @@ class SimulatedJudge:
 
     def score(self, requests: Sequence[JudgeRequest]) -> list[JudgeResult]:
         time.sleep(self.settings.per_image_s * len(requests))
-        return [
-            JudgeResult(
-                key=r.key,
-                scores=[
-                    CriterionScore(
-                        criterion=c.name,
-                        outcome=Outcome.DONE,
-                        score=float(_unit_random("judge", self.settings.seed, r.key, c.name).randint(r.scale_min, r.scale_max)),
-                        raw_output=self.settings.raw_output,
-                        reasoning=self.settings.raw_output,
-                    )
-                    for c in r.criteria
-                ],
+        return [self._official(r) if r.protocol is not None and r.protocol.simulate else self._score(r) for r in requests]
+
+    def _official(self, request: JudgeRequest) -> JudgeResult:
+        """Protocol mode: an answer in the official format per official question, read back
+        with the official parser (so a simulated run exercises the same path as a model)."""
+        assert request.protocol is not None and request.protocol.simulate is not None
+        answers = {}
+        for question in request.protocol.questions:
+            scores = {
+                name: _unit_random("judge", self.settings.seed, request.key, name).randint(
+                    int(request.scale_min), int(request.scale_max)
+                )
+                for name in question.criteria
+            }
+            answers[question.name] = request.protocol.simulate(question.name, scores)
+        return protocol_result(request, answers)
+
+    def _score(self, request: JudgeRequest) -> JudgeResult:
+        scores = [
+            CriterionScore(
+                criterion=c.name,
+                outcome=Outcome.DONE,
+                score=float(
+                    _unit_random("judge", self.settings.seed, request.key, c.name).randint(request.scale_min, request.scale_max)
+                ),
+                raw_output=self.settings.raw_output,
+                reasoning=self.settings.raw_output,
             )
-            for r in requests
+            for c in request.criteria
         ]
+        return JudgeResult(key=request.key, scores=scores)

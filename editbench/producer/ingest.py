@@ -57,6 +57,7 @@ def ingest(path: Path, *, max_pixels: int | None = None) -> IngestReport:
 def _sample_record(item: ItemSpec, store: ImageStore, home: Path) -> ledger.SampleRecord:
     source = store.put(item.source_image, item.source_sha256 or None)
     reference = store.put(item.reference_image, item.reference_sha256) if item.reference_image else None
+    extras = [(extra, store.put(extra.path, extra.sha256 or None)) for extra in item.extra_images]
     # Reports show every source; thumbnailing it once here saves decoding it per report.
     thumbnail_stored_image(source.path or Path(item.source_image), source.sha256, home)
     return ledger.SampleRecord(
@@ -72,6 +73,9 @@ def _sample_record(item: ItemSpec, store: ImageStore, home: Path) -> ledger.Samp
         reference_text=item.reference_text,
         reference_sha256=reference.sha256 if reference else None,
         reference_path=str(item.reference_image) if item.reference_image else None,
+        extra_images=[
+            {"label": extra.label, "sha256": stored.sha256, "path": str(extra.path)} for extra, stored in extras
+        ],
         tags=list(item.tags),
         provenance=dict(item.source),
     )

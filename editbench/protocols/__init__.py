@@ -12,6 +12,9 @@ One module per benchmark (``gedit``, ``kris``, ``rise``, ``imgedit``), each with
 :func:`official_scoring` turns a loaded protocol into what ``editbench import ... --protocol
 official`` writes: the benchmark's criteria and score scale, one prompt file per official
 question under ``prompts/official/`` and ``protocol.json`` (schema: ``protocol.schema.json``).
+:mod:`editbench.protocols.judging` is what a run of such a benchmark judges with: the official
+questions each item is asked, and their answers read (or, for simulated judges, written) in the
+official format.
 
     >>> from editbench.protocols import PROTOCOLS
     >>> table = PROTOCOLS["gedit"].aggregate(samples)  # doctest: +SKIP

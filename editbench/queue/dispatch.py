@@ -143,7 +143,7 @@ def withdraw_run(run_id: int) -> Withdrawal:
             continue
         for raw in cast(list[bytes], client.lrange(key, 0, -1)):  # no decode_responses: bytes
             task_id = _task_of_run(raw, run_id)
-            if task_id is not None and client.lrem(key, 1, raw)  # type: ignore[arg-type]  # redis-py accepts bytes values:
+            if task_id is not None and client.lrem(key, 1, raw):  # type: ignore[arg-type]  # redis-py accepts bytes values
                 removed += 1
                 task_ids.append(task_id)
     if task_ids:

@@ -231,6 +231,33 @@ def _slices_optional(schema: dict[str, Any]) -> None:
     schema["required"] = [key for key in schema.get("required", []) if key != "slices"]
 
 
+class OfficialRow(Document):
+    """One row of an official table: a group (task type, category, dimension...) and its values."""
+
+    group: str
+    count: int
+    """Samples the row is computed from."""
+    values: dict[str, float | None]
+    """Column → value, as the benchmark's own script computes it; null where it prints nan."""
+
+
+class OfficialResults(Document):
+    """The benchmark's published table, computed from the raw judge answers by the official rules
+    (only for a benchmark imported with ``--protocol official``)."""
+
+    kind: str
+    benchmark: str
+    repository: str
+    commit: str | None
+    """The official checkout's commit the judge prompts were read from; null when unknown."""
+    columns: list[str]
+    sections: dict[str, list[OfficialRow]]
+    """Sub-table → rows, in the paper's order (GEdit: en/fullset, en/intersection, cn/...)."""
+    n_samples: int
+    """Samples with every official answer recorded (the others are left out of the table)."""
+    notes: list[str]
+
+
 class Summary(Document):
     """summary.json: every number of one run, with counts, coverage and intervals."""
 
@@ -261,6 +288,8 @@ class Summary(Document):
         if not self.slices:
             del document["slices"]
         return document
+    official: OfficialResults | None = Field(default=None, exclude_if=lambda value: value is None)
+    """The official table; written only for a benchmark imported with its official protocol."""
 
 
 # --------------------------------------------------------------------------- run_card.json

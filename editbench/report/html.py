@@ -23,6 +23,7 @@ from editbench.report.data import RunData, SampleData
 from editbench.report.documents import RunCard, Summary
 from editbench.report.images import ImageKey
 from editbench.report.markdown import failure_reason, fmt
+from editbench.report.official import official_layout, protocol_line
 from editbench.report.slices import group_samples, slice_value
 from editbench.report.summary import SampleScore, score_sample
 from editbench.report.templating import render
@@ -124,4 +125,6 @@ def render_html(
         slice_filters={key: list(group_samples(run.samples, key)) for key in run.benchmark.slices},
         statuses=sorted({v.status for v in scores.values()}, key=lambda st: (st != "done", st)),
         card_json=json.dumps(card.to_json_dict(), indent=2, sort_keys=False, default=str),
+        protocol=protocol_line(summary.official),
+        official=official_layout(summary.official) if summary.official is not None else None,
     )

@@ -7,7 +7,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from editbench.report.data import RunData, SampleData
-from editbench.report.documents import GitRevision, PassRate, RunCard, Summary, UnsupportedPassRule
+from editbench.report.documents import (
+    GitRevision,
+    OfficialResults,
+    PassRate,
+    RunCard,
+    Summary,
+    UnsupportedPassRule,
+)
+from editbench.report.official import official_layout, protocol_line
 from editbench.report.summary import UNSCORED_STATES, unscored_counts
 
 FAILURE_LIST_LIMIT = 50
@@ -95,6 +103,7 @@ def render_markdown(run: RunData, summary: Summary, card: RunCard) -> str:
         out += ["", f"**Subset:** {run.sample_filter.describe()} (not the whole benchmark)"]
     if run.parent is not None:
         out += ["", f"**Re-judged:** the edited images of {run.parent.label}, scored again by this run's judge"]
+    out += ["", protocol_line(summary.official)]
     out.append("")
     if summary.warnings:
         out += ["> **Read before citing:**"] + [f"> - {w}" for w in summary.warnings] + [""]
@@ -122,6 +131,8 @@ def render_markdown(run: RunData, summary: Summary, card: RunCard) -> str:
         "",
     ]
 
+    if summary.official is not None:
+        out += official_tables(summary.official)
     out += ["## Per category (overall score)", ""]
     rows = []
     has_pass = any(c.pass_ for c in summary.categories.values())
@@ -184,6 +195,16 @@ def _slices(summary: Summary) -> list[str]:
             rows.append(row)
         out += table(["category", *groups], rows)
         out.append("")
+    return out
+
+
+def official_tables(official: OfficialResults) -> list[str]:
+    """The official table in the paper's layout (:func:`editbench.report.official.official_layout`)."""
+    layout = official_layout(official)
+    out = [f"## Official table: {layout.title}", "", layout.caption, ""]
+    for block in layout.blocks:
+        out += ([f"### {block.title}", ""] if block.title else []) + table(block.header, block.rows) + [""]
+    out += [f"> {note}" for note in official.notes] + ([""] if official.notes else [])
     return out
 
 

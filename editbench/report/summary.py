@@ -53,6 +53,7 @@ from editbench.report.documents import (
     SummaryRun,
     UnsupportedPassRule,
 )
+from editbench.report.official import official_results
 from editbench.report.slices import group_samples, slice_source
 
 FORMAT = SUMMARY_FORMAT
@@ -291,6 +292,7 @@ def summarize(run: RunData) -> Summary:
         error_codes=_error_codes(run.samples),
         warnings=warnings,
         slices=_slice_tables(run, sample_scores),
+        official=official_results(run),
     )
 
 

@@ -89,6 +89,8 @@ class Benchmark(Base):
     overall: Mapped[str] = mapped_column(String(32), default="geometric_mean")
     criteria: Mapped[list[Any]] = mapped_column(JSON, default=list)
     source_path: Mapped[str] = mapped_column(Text, default="")
+    # The official judge protocol (protocol.json, prompt texts inlined); None: editbench's own rubric.
+    protocol: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     slices: Mapped[list[Any]] = mapped_column(JSON, default=list)
     """Item metadata keys the reports group by (benchmark.yaml ``slices``)."""
@@ -133,6 +135,8 @@ class Sample(Base):
     reference_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     reference_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reference_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Multi-image items: [{"label", "sha256", "path"}, ...] in the item's order; None for one image.
+    extra_images: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

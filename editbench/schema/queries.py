@@ -89,6 +89,7 @@ def benchmark_record(row: Benchmark) -> BenchmarkRecord:
         criteria=tuple(Criterion.from_json(c) for c in (row.criteria or ())),
         source_path=row.source_path or "",
         slices=tuple(str(s) for s in (row.slices or ())),
+        protocol=dict(row.protocol) if row.protocol else None,
     )
 
 
@@ -121,6 +122,23 @@ def run_is_cancelled(session: Session, run_id: int) -> bool:
 
 def get_sample(session: Session, sample_id: int) -> Sample | None:
     return session.get(Sample, sample_id)
+
+
+@dataclass(frozen=True)
+class StoredExtraImage:
+    """One extra input image of a multi-image sample, as the ledger keeps it (by content hash)."""
+
+    label: str
+    sha256: str
+    path: str
+
+
+def extra_images(sample: Sample) -> tuple[StoredExtraImage, ...]:
+    """The sample's extra input images in the item's order; empty for a single-image sample."""
+    return tuple(
+        StoredExtraImage(str(entry["label"]), str(entry["sha256"]), str(entry.get("path", "")))
+        for entry in (sample.extra_images or ())
+    )
 
 
 def resolve_run(session: Session, ref: str | int) -> int | None:
@@ -409,6 +427,8 @@ class JudgeInputs:
     judge_kind: str
     judge_path: str | None
     judge_params: dict[str, Any]
+    protocol: dict[str, Any] | None = None  # the benchmark's official protocol, if imported with one
+    category_name: str = ""
 
 
 def judge_inputs(session: Session, run_id: int, category_id: int, sample_ids: Sequence[int]) -> JudgeInputs:
@@ -431,6 +451,8 @@ def judge_inputs(session: Session, run_id: int, category_id: int, sample_ids: Se
         judge_kind=run.judge_kind,
         judge_path=run.judge_path,
         judge_params=dict(run.judge_params),
+        protocol=dict(benchmark.protocol) if benchmark.protocol else None,
+        category_name=category.name,
     )
 
 

@@ -20,10 +20,11 @@ from editbench.errors import (
     MissingImageError,
     ModelLoadError,
     SampleError,
+    UnsupportedInputError,
     failure_code,
 )
 from editbench.layout import image_store
-from editbench.models.base import EditRequest
+from editbench.models.base import EditRequest, InputImage, accepts_extra_images
 from editbench.models.seeding import derive_seed
 from editbench.queue.claimcheck import (
     StagedEdit,
@@ -94,8 +95,11 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
                 source = _load_source(sample)
             if not sample.instruction.strip():
                 raise SampleError("the instruction is empty", code=FailureCode.EMPTY_INSTRUCTION)
+            extras = _load_extra_images(sample, editor)
             with phases("edit"):
-                edited = editor.edit(EditRequest(sample_id=sample.external_id, image=source, instruction=sample.instruction, seed=seed))
+                edited = editor.edit(
+                    EditRequest(sample_id=sample.external_id, image=source, instruction=sample.instruction, seed=seed, extra_images=extras)
+                )
             with phases("store"):
                 staged = stage_edited_image(run_id, sample_id, edited)
             outcome = ledger.EditOutcome(Status.DONE, seed=seed, output_sha256=staged.sha256, output_path=staged.path)
@@ -159,3 +163,31 @@ def _load_source(sample: Sample) -> Image.Image:
         raise SampleError(str(exc), code=FailureCode.MISSING_FILE) from exc
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise SampleError(f"source image {sample.source_path} cannot be decoded: {exc}", code=FailureCode.CORRUPT_IMAGE) from exc
+
+
+def _load_extra_images(sample: Sample, editor: object) -> tuple[InputImage, ...]:
+    """A multi-image sample's other inputs, labelled; refused up front for a one-image editor
+    (recorded as ``unsupported_input``) so no editor ever edits the source alone in silence."""
+    extras = queries.extra_images(sample)
+    if not extras:
+        return ()
+    if not accepts_extra_images(editor):
+        raise UnsupportedInputError(
+            f"this sample has {len(extras)} extra input image(s) "
+            f"({', '.join(repr(extra.label) for extra in extras)}) and editor "
+            f"{getattr(editor, 'name', type(editor).__name__)!r} edits one image"
+        )
+    store = image_store()
+    loaded = []
+    for extra in extras:
+        try:
+            image = store.open(extra.sha256)
+            image.load()
+        except MissingImageError as exc:
+            raise SampleError(str(exc), code=FailureCode.MISSING_FILE) from exc
+        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+            raise SampleError(
+                f"extra image {extra.label!r} ({extra.path}) cannot be decoded: {exc}", code=FailureCode.CORRUPT_IMAGE
+            ) from exc
+        loaded.append(InputImage(extra.label, image.convert("RGB")))
+    return tuple(loaded)

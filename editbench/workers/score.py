@@ -19,7 +19,16 @@ from sqlalchemy.orm import Session
 from editbench.config import load_settings
 from editbench.errors import FailureCode, ModelLoadError
 from editbench.layout import image_store
-from editbench.models.base import Criterion, JudgePrompt, JudgeRequest, Outcome
+from editbench.models.base import (
+    Criterion,
+    InputImage,
+    JudgePrompt,
+    JudgeRequest,
+    Outcome,
+    ProtocolQuestion,
+    ProtocolQuestions,
+)
+from editbench.protocols import judging
 from editbench.queue.claimcheck import load_edited_image
 from editbench.schema import ledger, queries
 from editbench.schema.db import transact
@@ -191,6 +200,11 @@ def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _Bat
                     scale_max=scale[1],
                     reference_text=sample.reference_text,
                     reference_image=reference,
+                    extra_images=tuple(
+                        InputImage(extra.label, store.open(extra.sha256).convert("RGB"))
+                        for extra in queries.extra_images(sample)
+                    ),
+                    protocol=_official_questions(inputs, sample.external_id, criteria),
                 )
             )
         except StorageUnavailableError:
@@ -198,6 +212,24 @@ def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _Bat
         except Exception as exc:  # noqa: BLE001 - an unreadable image fails this sample only
             failures[sample.id] = (FailureCode.IMAGE_UNREADABLE, f"{type(exc).__name__}: {exc}")
     return _BatchContext(requests, failures, criteria, prompt, judge_spec)
+
+
+def _official_questions(
+    inputs: queries.JudgeInputs, item_id: str, criteria: tuple[Criterion, ...]
+) -> ProtocolQuestions | None:
+    """Protocol mode, for a benchmark imported with its official protocol: the official
+    questions this item is asked, with the benchmark's own parser for their answers."""
+    if not inputs.protocol:
+        return None
+    kind, category = str(inputs.protocol["kind"]), inputs.category_name
+    asked, not_asked = judging.item_questions(inputs.protocol, category, item_id, tuple(c.name for c in criteria))
+    return ProtocolQuestions(
+        kind=kind,
+        questions=tuple(ProtocolQuestion(q.name, JudgePrompt(q.text, q.version), q.criteria, q.images) for q in asked),
+        parse=judging.answer_parser(kind, category, asked),
+        simulate=judging.answer_writer(kind, category),
+        not_asked=not_asked,
+    )
 
 
 def _identity_hash(identity: dict) -> str:

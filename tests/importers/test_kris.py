@@ -74,6 +74,20 @@ EXPECTED_ITEMS = [
         "source": {"dataset": "KRIS-Bench", "category": "chemistry", "id": "2", "ori_img": "2.png"},
     },
     {
+        "id": "multi-element_composition_1",
+        "category": "multi-element_composition",
+        "instruction": "Dress him.",
+        "instruction_language": "en",
+        "source_image": "images/multi-element_composition/1-1.jpg",
+        "extra_images": [{"label": "image 2", "path": "images/multi-element_composition/1-2.jpg"}],
+        "source": {
+            "dataset": "KRIS-Bench",
+            "category": "multi-element_composition",
+            "id": "1",
+            "ori_img": ["1-1.jpg", "1-2.jpg"],
+        },
+    },
+    {
         "id": "viewpoint_change_1",
         "category": "viewpoint_change",
         "instruction": "Draw the top view.",
@@ -96,15 +110,11 @@ def test_category_folders_become_native_items(kris_src: Path, tmp_path: Path, it
     report = run_import("kris", kris_src, dest, on_skip=lambda *_: None)
 
     assert items(dest) == EXPECTED_ITEMS
-    assert report.written == 3
+    assert report.written == 4
     root = kris_src / "KRIS_Bench"
     assert report.skipped == [
         ("chemistry/3", f"image '3.png' not found under {root / 'chemistry'}"),
         ("chemistry/4", "missing field 'ins_en'"),
-        (
-            "multi-element_composition/1",
-            "field 'ori_img' lists 2 images; multi-image input is not supported by the native format",
-        ),
         ("physics/annotation.json", "cannot read annotation.json: Expecting property name enclosed in "
          "double quotes: line 1 column 2 (char 1)"),
         ("viewpoint_change/2", f"image '2_gt.jpg' not found under {root / 'viewpoint_change'}"),
@@ -114,7 +124,11 @@ def test_category_folders_become_native_items(kris_src: Path, tmp_path: Path, it
 
     loaded = load_benchmark(dest)  # what `editbench ingest` will read
     assert loaded.rejections == []
-    assert loaded.items[2].reference_image == (dest / "images/viewpoint_change/1_gt.jpg").resolve()
+    assert loaded.items[3].reference_image == (dest / "images/viewpoint_change/1_gt.jpg").resolve()
+    composed = loaded.items[2]
+    assert [(e.label, e.path) for e in composed.extra_images] == [
+        ("image 2", (dest / "images/multi-element_composition/1-2.jpg").resolve())
+    ]
 
 
 def test_knowledge_categories_keep_all_four_criteria(kris_src: Path, tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ def rise_src(tmp_path: Path, write_png) -> Path:
     write_png(data / "logical_reasoning_images/1.jpg", (4, 4, 4), "JPEG")
     (data / "causal_reasoning_images").mkdir()
     (data / "causal_reasoning_images/5.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    write_png(data / "causal_reasoning_images/6_1.png", (6, 6, 6))
+    write_png(data / "causal_reasoning_images/6_2.png", (7, 7, 7))
     samples = [
         {"index": "temporal_reasoning_1", "category": "temporal_reasoning",
          "instruction": "Draw what it will look like after a year.", "image": "temporal_reasoning_images/1.png",
@@ -87,20 +89,26 @@ def test_samples_become_native_items(rise_src: Path, tmp_path: Path, items) -> N
             "source": {"dataset": "RISEBench", "index": "logical_reasoning_1", "category": "logical_reasoning",
                        "image": "logical_reasoning_images/1.jpg"},
         },
+        {
+            "id": "causal_reasoning_6",
+            "category": "causal_reasoning",
+            "instruction": "Put the orange on the scale.",
+            "instruction_language": "en",
+            "source_image": "images/causal_reasoning_images/6_1.png",
+            "extra_images": [{"label": "image 2", "path": "images/causal_reasoning_images/6_2.png"}],
+            "source": {"dataset": "RISEBench", "index": "causal_reasoning_6", "category": "causal_reasoning",
+                       "image": ["causal_reasoning_images/6_1.png", "causal_reasoning_images/6_2.png"]},
+        },
     ]
-    assert report.written == 3
+    assert report.written == 4
     assert report.skipped == [
         ("causal_reasoning_4", f"image 'causal_reasoning_images/4.png' not found under {data}"),
         ("causal_reasoning_5", "unusable image: unreadable image header: OSError: Truncated File Read"),
-        (
-            "causal_reasoning_6",
-            "field 'image' lists 2 images; multi-image input is not supported by the native format",
-        ),
         ("sample #6", "missing field 'index'"),
         ("temporal_reasoning_9", f"image path '../outside.png' points outside {data}"),
     ]
     record = json.loads((dest / "import-report.json").read_text())
-    assert record["written"] == 3
+    assert record["written"] == 4
     assert record["skipped"][0] == {"id": "causal_reasoning_4", "reason": report.skipped[0][1]}
 
 
@@ -112,7 +120,7 @@ def test_pass_rule_is_full_marks_and_weights_follow_risebench(rise_src: Path, tm
     assert benchmark["score_scale"] == {"min": 1, "max": 5}
     assert benchmark["overall"] == "weighted_mean"
     categories = {c["name"]: c for c in benchmark["categories"]}
-    assert list(categories) == ["temporal_reasoning", "spatial_reasoning", "logical_reasoning"]
+    assert list(categories) == ["temporal_reasoning", "spatial_reasoning", "logical_reasoning", "causal_reasoning"]
     for category in categories.values():
         assert category["pass_rule"] == {"all_at_least": 5}
     assert categories["temporal_reasoning"]["weights"] == {

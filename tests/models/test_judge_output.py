@@ -92,3 +92,28 @@ def test_digit_probabilities_map_linearly_onto_the_rubric_scale() -> None:
     assert certain_zero.score == 0 and certain_zero.max_probability == 1.0
     uniform = score_from_digit_probabilities([0.1] * 10, 0, 10)
     assert uniform.score == pytest.approx(5.0) and uniform.confidence == pytest.approx(0.0, abs=1e-12)
+
+
+def test_the_judge_sees_extra_input_images_labelled_between_source_and_edited() -> None:
+    from PIL import Image
+
+    from editbench.models.base import InputImage, JudgePrompt, JudgeRequest
+    from editbench.models.judge_prompt import ImageBudget, generate_conversation
+    from editbench.records import Criterion
+
+    source, edited, frame = (Image.new("RGB", (8, 8), c) for c in ("red", "green", "blue"))
+    request = JudgeRequest(
+        key="1", source_image=source, edited_image=edited, instruction="Predict frame 1.",
+        prompt=JudgePrompt("Score {criterion}.", "v1"), criteria=(Criterion("quality", "q"),),
+        extra_images=(InputImage("frame 3", frame), Image.new("RGB", (8, 8), "white")),
+    )
+    content = generate_conversation(request, ImageBudget(None))[0]["content"]
+    texts = [part["text"] for part in content if part["type"] == "text"]
+    assert texts[:4] == [
+        "Source image (before the edit):",
+        "Additional input image given to the editor after the source (frame 3):",
+        "Additional input image given to the editor after the source (image 3):",
+        "Edited image (after the edit):",
+    ]
+    images = [part["image"].getpixel((0, 0)) for part in content if part["type"] == "image"]
+    assert images == [(255, 0, 0), (0, 0, 255), (255, 255, 255), (0, 128, 0)]

@@ -328,3 +328,61 @@ def test_the_base_url_comes_from_the_environment_when_not_given(
     judge = load_judge("openai", "m", backoff_s="0.01")
     assert judge.score([_request()])[0].scores[0].outcome is Outcome.DONE
     assert "EDITBENCH_OPENAI_BASE_URL" in repr(judge.endpoint)
+
+
+def _gedit_protocol_request():
+    from editbench.models.base import InputImage, ProtocolQuestion, ProtocolQuestions
+    from editbench.protocols import judging
+
+    protocol = {
+        "kind": "gedit",
+        "prompts": {
+            "SC": {"text": "SC question for '{instruction}'. Answer as the official format says.", "criteria": ["semantic_consistency"], "images": ["source", "edited"]},
+            "PQ": {"text": "PQ question. Answer as the official format says.", "criteria": ["perceptual_quality"], "images": ["edited"]},
+        },
+        "categories": {"*": ["SC", "PQ"]},
+    }
+    criteria = ("semantic_consistency", "perceptual_quality")
+    asked, not_asked = judging.item_questions(protocol, "color_alter", "1_en", criteria)
+    questions = ProtocolQuestions(
+        kind="gedit",
+        questions=tuple(ProtocolQuestion(q.name, JudgePrompt(q.text, q.version), q.criteria, q.images) for q in asked),
+        parse=judging.answer_parser("gedit", "color_alter", asked),
+        not_asked=not_asked,
+    )
+    image = Image.new("RGB", (48, 32), (200, 10, 10))
+    return JudgeRequest(
+        key="1", source_image=image, edited_image=image.rotate(90), instruction="make it blue", prompt=PROMPT,
+        criteria=tuple(Criterion(c, c) for c in criteria), scale_min=0, scale_max=10,
+        extra_images=(InputImage("the garment", image),), protocol=questions,
+    )
+
+
+def test_protocol_mode_asks_each_official_question_with_its_images_and_reads_the_official_format(
+    server: FakeOpenAIServer,
+) -> None:
+    server.script(
+        Reply('||V^=^V||{"score": [8, 6], "reasoning": "ok"}||V^=^V||'),
+        Reply('{"score": [9, 7], "reasoning": "clean"}'),
+    )
+    result = _judge(server, mode="logits").score([_gedit_protocol_request()])[0]
+    assert [(s.criterion, s.outcome, s.score) for s in result.scores] == [
+        ("semantic_consistency", Outcome.DONE, 6.0), ("perceptual_quality", Outcome.DONE, 7.0),
+    ]
+    assert result.scores[0].extra["question"] == "SC" and result.scores[0].raw_output.startswith("||V^=^V||")
+    sc, pq = server.received
+    sc_parts, pq_parts = sc.body["messages"][0]["content"], pq.body["messages"][0]["content"]
+    assert [p["type"] for p in sc_parts] == ["text", "image_url", "text", "image_url", "text", "image_url", "text"]
+    assert sc_parts[2]["text"] == "Additional input image given to the editor after the source (the garment):"
+    assert [p["type"] for p in pq_parts] == ["text", "image_url", "text"]
+    assert sc_parts[-1]["text"].strip() == "SC question for 'make it blue'. Answer as the official format says."
+    assert "JSON object" not in pq_parts[-1]["text"]  # no answer format of editbench's is added
+
+
+def test_protocol_mode_records_an_unparsable_official_answer_as_a_parse_error(server: FakeOpenAIServer) -> None:
+    server.script(Reply("I cannot tell."), Reply('{"score": [5, 5]}'))
+    result = _judge(server).score([_gedit_protocol_request()])[0]
+    assert [(s.criterion, s.outcome, s.score) for s in result.scores] == [
+        ("semantic_consistency", Outcome.PARSE_ERROR, None), ("perceptual_quality", Outcome.DONE, 5.0),
+    ]
+    assert result.scores[0].raw_output == "I cannot tell."

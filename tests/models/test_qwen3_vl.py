@@ -191,3 +191,24 @@ def test_identity_records_model_decoding_and_prompt_format(tiny_models) -> None:
     assert identity["decoding"]["greedy"] is True and identity["decoding"]["max_new_tokens"] == 512
     assert len(identity["prompt_format_version"]) == 12
     assert identity["versions"]["transformers"]
+
+
+def test_protocol_mode_generates_one_answer_per_official_question_and_reads_it_officially(tiny_models) -> None:
+    """Through the real generate path with a substituted decoded text (as above), in logits mode
+    too: official questions are always answered freely."""
+    from tests.models.test_openai_judge import _gedit_protocol_request
+
+    queue = {"1": ['{"score": [8, 6], "reasoning": "ok"}', "no score here"]}
+    seen: list[GeneratedText] = []
+
+    def hook(batch: list[GeneratedText]) -> list[str]:
+        seen.extend(batch)
+        return [queue[item.key].pop(0) for item in batch]
+
+    scorer = load_judge("qwen3-vl", str(tiny_models.judge), mode="logits", max_new_tokens=4, generated_text_hook=hook)
+    result = scorer.score([_gedit_protocol_request()])[0]
+    assert [(s.criterion, s.outcome, s.score) for s in result.scores] == [
+        ("semantic_consistency", Outcome.DONE, 6.0), ("perceptual_quality", Outcome.PARSE_ERROR, None),
+    ]
+    assert len(seen) == 2 and result.scores[1].raw_output == "no score here"
+    assert result.scores[0].extra["question"] == "SC" and result.scores[1].extra["question"] == "PQ"

@@ -37,6 +37,7 @@ class SampleRecord:
     reference_text: str | None = None
     reference_sha256: str | None = None
     reference_path: str | None = None
+    extra_images: list[dict[str, str]] = field(default_factory=list)  # {"label", "sha256", "path"}
     tags: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
 
@@ -74,6 +75,7 @@ def register_benchmark(
             overall=record.overall,
             criteria=[c.as_json() for c in record.criteria],
             source_path=record.source_path,
+            protocol=dict(record.protocol) if record.protocol else None,
             created_at=now,
             slices=list(record.slices),
         )
@@ -119,6 +121,7 @@ def register_benchmark(
             "reference_text": s.reference_text,
             "reference_sha256": s.reference_sha256,
             "reference_path": s.reference_path,
+            "extra_images": [dict(extra) for extra in s.extra_images] or None,
             "tags": list(s.tags),
             "provenance": dict(s.provenance),
             "created_at": now,
