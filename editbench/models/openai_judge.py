@@ -55,6 +55,8 @@ from typing import Any
 
 from PIL import Image
 
+from editbench.errors import ModelCheckError
+
 from editbench.models.base import (
     Criterion,
     CriterionScore,
@@ -153,7 +155,7 @@ class OpenAIJudgeSettings:
         )
 
 
-class ServerCheckError(RuntimeError):
+class ServerCheckError(ModelCheckError):
     """The server cannot serve this judge as configured (unreachable, bad key, no logprobs...).
     One line, safe to show: it never contains the key or the base URL."""
 
@@ -195,6 +197,10 @@ class OpenAIJudge:
     # PATH in ``openai:PATH`` is a model name on the server, not a local folder: callers that
     # resolve paths (the producer) must pass it verbatim.
     path_is_model_name = True
+    # The model runs on the server: judge batches go to the CPU judge queue (editbench.judge.cpu)
+    # that ``editbench worker --serve api`` workers consume, and the producer builds this judge
+    # at submit (cheap: no weights) to call :meth:`check`.
+    runs_on = "cpu"
 
     def __init__(self, path: str | None, *, device: str | None = None, **params: Any) -> None:
         # ``device`` is passed to every adapter by the worker; the model runs on the server.

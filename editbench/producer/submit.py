@@ -17,6 +17,7 @@ import yaml
 from editbench import __version__
 from editbench.errors import RunConfigError
 from editbench.models.fingerprint import config_hash, library_versions
+from editbench.producer.model_checks import prepare_models
 from editbench.queue import dispatch
 from editbench.queue.broker import broker_url
 from editbench.queue.names import ROUTINGS
@@ -32,16 +33,20 @@ class ModelRef:
     kind: str
     path: str | None
     params: dict[str, Any] = field(default_factory=dict)
+    # Set at submit from the adapter (producer.model_checks): PATH names a model on a server.
+    path_is_model_name: bool = False
 
     @classmethod
     def parse(cls, text: str, params: dict[str, Any] | None = None) -> ModelRef:
+        """PATH is kept as written: at submit it is resolved to an absolute folder, unless the
+        adapter says it names a model on a server (``openai:gpt-4.1``)."""
         kind, _, path = text.partition(":")
         if not kind:
             raise RunConfigError(f"expected KIND:PATH, got {text!r}")
-        return cls(kind, str(Path(path).expanduser().resolve()) if path else None, dict(params or {}))
+        return cls(kind, path or None, dict(params or {}))
 
     def card(self) -> dict[str, Any]:
-        folder = Path(self.path) if self.path else None
+        folder = Path(self.path) if self.path and not self.path_is_model_name else None
         capacity = self.params.get("capacity")
         if capacity:
             # Weights are random and built from editbench's packaged configs: that is the identity.
@@ -91,6 +96,7 @@ def create_run(request: RunRequest) -> int:
     """Validate against the ledger and record the run; nothing is enqueued yet."""
     if request.routing not in ROUTINGS:
         raise RunConfigError(f"unknown routing {request.routing!r}; choose one of {', '.join(ROUTINGS)}")
+    plan = prepare_models(request)  # paths, credentials, served models checked (model_checks)
     _validate_models(request)
     ensure_schema()
     with session_scope() as session:
@@ -134,6 +140,7 @@ def create_run(request: RunRequest) -> int:
                 categories=request.categories,
                 name=request.name,
                 run_card=card,
+                judge_placement=plan.judge_placement,
             ),
         )
     return run_id
