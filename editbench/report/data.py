@@ -121,6 +121,8 @@ class RunData:
     benchmark: Benchmark
     categories: tuple[Category, ...]
     samples: tuple[SampleData, ...] = field(repr=False)
+    # Usage of a judge served over HTTP (api_usage rows summed); None for a local judge.
+    api_usage: queries.UsageTotals | None = None
 
     @property
     def label(self) -> str:
@@ -206,6 +208,7 @@ def load_run(session: Session, run_id: int) -> RunData:
         benchmark=benchmark_info,
         categories=tuple(category_infos),
         samples=tuple(sample_data),
+        api_usage=queries.run_api_usage(session, run.id, "judge"),
     )
 
 

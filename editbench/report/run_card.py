@@ -26,6 +26,7 @@ from typing import Any
 from editbench.report.data import ModelInfo, RunData
 from editbench.report.documents import (
     RUN_CARD_FORMAT,
+    ApiUsage,
     BenchmarkCard,
     Compute,
     EditSeeds,
@@ -40,6 +41,7 @@ from editbench.report.documents import (
     RunSettings,
     Seeds,
     Times,
+    UsageTotals,
 )
 
 FORMAT = RUN_CARD_FORMAT
@@ -204,8 +206,27 @@ def build_run_card(run: RunData) -> RunCard:
             definition="sum of recorded edit durations plus judge durations counted once per sample "
             "(finished work only)",
         ),
+        api_usage=_api_usage(run),
         library_versions=LibraryVersions(recorded=_recorded_libraries(recorded), at_report=library_versions()),
         git_revision=GitRevisions(recorded=recorded.get("git_revision"), at_report=git_revision()),
         recorded=recorded,
         report=ReportInfo(generated_at=datetime.now(UTC).isoformat(timespec="seconds")),
+    )
+
+
+def _api_usage(run: RunData) -> ApiUsage | None:
+    """The judge's recorded API usage (``api_usage`` rows), or None: the key is then absent."""
+    totals = run.api_usage
+    if totals is None:
+        return None
+    counters = totals.counters
+    return ApiUsage(
+        judge=UsageTotals(
+            batches=totals.batches,
+            **counters,
+            total_tokens=counters["prompt_tokens"] + counters["completion_tokens"],
+            cost_usd=totals.cost_usd,
+            stopped=totals.stopped,
+            held=totals.held,
+        )
     )

@@ -14,7 +14,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from editbench.config import load_settings
-from editbench.errors import FailureCode, MissingImageError, SampleError, failure_code
+from editbench.errors import FailureCode, MissingImageError, SampleError, adapter_failure_code
 from editbench.models.base import EditRequest
 from editbench.models.seeding import derive_seed
 from editbench.queue.claimcheck import store_edited_image
@@ -80,7 +80,7 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
             # the claim's lease runs out and a host that can reach the store redoes the edit.
             return EditTaskResult(run_id, sample_id, "deferred")
         except Exception as exc:  # noqa: BLE001 - any model failure is this sample's failure
-            code = failure_code(exc, default=FailureCode.EDITOR_ERROR)
+            code = adapter_failure_code(exc, default=FailureCode.EDITOR_ERROR)
             outcome = ledger.EditOutcome(Status.FAILED, seed=seed, error_code=code, error=_describe(exc))
     outcome = replace(outcome, duration_s=time.perf_counter() - started)
     transact(lambda session: ledger.record_edit(session, run_id, sample_id, task_id, outcome))

@@ -24,6 +24,7 @@ from editbench.schema.db import transact
 from editbench.schema.models import Status
 from editbench.storage.backend import StorageUnavailableError
 from editbench.layout import image_store
+from editbench.workers.judge_usage import ScoredBatch, score_batch
 from editbench.workers.runtime import (
     MODELS,
     heartbeat,
@@ -110,11 +111,15 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
             return JudgeBatchResult(run_id, category_id, 0)
         results: list = []
         identity = None
+        scored = ScoredBatch([])
         started = time.perf_counter()
         if batch.requests:
             try:
                 judge = MODELS.judge(*batch.judge_spec)
-                results = judge.score(batch.requests)
+                # Usage and the run's budget for served judges: workers/judge_usage.py
+                scored = score_batch(judge, batch.requests, run_id=run_id, category_id=category_id,
+                                     task_id=task_id, worker=worker_identity())
+                results = scored.results
                 identity = _identity_hash(judge.identity())
             except Exception as exc:  # noqa: BLE001 - a judge crash fails the batch, visibly
                 batch.failures.update({int(r.key): (FailureCode.JUDGE_ERROR, f"{type(exc).__name__}: {exc}") for r in batch.requests})
@@ -135,6 +140,12 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
         for sample_id, (code, error) in batch.failures.items():
             failed = [ledger.JudgmentOutcome(c.name, Status.FAILED, error_code=code, error=error) for c in batch.criteria]
             ledger.record_judgments(session, run_id, sample_id, task_id, failed)
+        if scored.usage is not None:
+            ledger.record_api_usage(session, scored.usage)
+        ledger.release_unstarted_judgments(  # budget reached: back to pending for `resume`
+            session, run_id, scored.unjudged, task_id, code=FailureCode.BUDGET_EXHAUSTED.value,
+            reason=f"judging stopped: {scored.stopped}",
+        )
         ledger.fail_unanswered_judgments(session, run_id, task_id)
         ledger.finish_run_if_complete(session, run_id)
 

@@ -6,6 +6,7 @@ protocol is stated in ``claims``. One module per job:
 - ``benchmarks``: register a benchmark, its categories and samples (idempotent);
 - ``runs``: create a run with its work rows, follow new ingests, release stalled work, close it;
 - ``claims``: claim, renew, record and fence edits and judgments;
+- ``usage``: what served models cost, one row per judge batch;
 - ``rows``: the clock and the duplicate-ignoring INSERT they share.
 
 Reads live beside it in :mod:`editbench.schema.queries`. Callers use the names re-exported here
@@ -26,9 +27,11 @@ from editbench.schema.ledger.claims import (
     fail_unanswered_judgments,
     record_edit,
     record_judgments,
+    release_unstarted_judgments,
     renew_leases,
 )
 from editbench.schema.ledger.rows import utcnow
+from editbench.schema.ledger.usage import UsageRecord, record_api_usage
 from editbench.schema.ledger.runs import (
     RunSpec,
     add_missing_work,
@@ -45,6 +48,7 @@ __all__ = [
     "RegisterResult",
     "RunSpec",
     "SampleRecord",
+    "UsageRecord",
     "add_missing_work",
     "claim_edit",
     "claim_judgments",
@@ -52,9 +56,11 @@ __all__ = [
     "fail_unanswered_judgments",
     "finish_run_if_complete",
     "record_edit",
+    "record_api_usage",
     "record_judgments",
     "register_benchmark",
     "release_stalled",
+    "release_unstarted_judgments",
     "renew_leases",
     "set_run_follow",
     "utcnow",

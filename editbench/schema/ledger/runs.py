@@ -39,6 +39,7 @@ class RunSpec:
     categories: list[str] | None = None
     name: str = ""
     run_card: dict[str, Any] = field(default_factory=dict)
+    judge_placement: str = "gpu"
 
 
 def create_run(session: Session, spec: RunSpec) -> int:
@@ -59,6 +60,7 @@ def create_run(session: Session, spec: RunSpec) -> int:
         categories=spec.categories,
         status=RunStatus.RUNNING,
         run_card=spec.run_card,
+        judge_placement=spec.judge_placement,
         created_at=utcnow(),
     )
     session.add(run)
