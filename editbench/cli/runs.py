@@ -108,20 +108,24 @@ def status_command(run_id: int, as_json: bool, watch: bool) -> None:
     for c in view.categories:
         table.add_row(*(str(c[k]) for k in ("category", "samples", "edited", "edit_failed", "edits_open", "scored", "judgment_failed", "judgments_open")))
     console.print(table)
+    for note in view.notes:  # e.g. the judge's budget stopped judging
+        console.print(f"[yellow]{note}[/]", highlight=False)
 
 
 @click.command("resume")
 @click.argument("run_id", type=int)
 @click.option("--wait", is_flag=True, help="Show progress bars and return when the run is done.")
-def resume_command(run_id: int, wait: bool) -> None:
+@click.option("--judge-param", "judge_params", multiple=True,
+              help="Change a judge parameter its adapter allows on a recorded run, e.g. budget_usd=20 after the budget stopped judging.")
+def resume_command(run_id: int, wait: bool, judge_params: tuple[str, ...]) -> None:
     """Finish RUN_ID from the ledger after a crash: work whose worker died goes back to the
     queue, pending work is re-enqueued, lost chord bodies are replaced. Safe to run any time:
     every task is idempotent, so nothing is done twice."""
     from editbench.producer.resume import resume_run
 
     try:
-        report = resume_run(run_id)
-    except NoBrokerError as exc:
+        report = resume_run(run_id, parse_params(list(judge_params)))
+    except (NoBrokerError, RunConfigError, LookupError) as exc:
         raise click.ClickException(str(exc)) from exc
     console.print(f"run {run_id}: re-enqueued {report.requeued_edits} edit(s), {report.scored_categories} category scoring(s)"
                   + (" — run already complete" if report.finished_runs else ""))

@@ -201,6 +201,9 @@ class OpenAIJudge:
     # that ``editbench worker --serve api`` workers consume, and the producer builds this judge
     # at submit (cheap: no weights) to call :meth:`check`.
     runs_on = "cpu"
+    # Parameters ``editbench resume RUN --judge-param ...`` may change on a recorded run: they
+    # affect how much is judged, never a score.
+    resumable_params = ("budget_usd", "budget_tokens")
 
     def __init__(self, path: str | None, *, device: str | None = None, **params: Any) -> None:
         # ``device`` is passed to every adapter by the worker; the model runs on the server.

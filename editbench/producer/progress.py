@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from rich.console import Console
 from rich.progress import (
@@ -24,6 +24,8 @@ class RunStatusView:
     run_id: int
     status: str
     categories: list[dict]
+    # Why the run is not moving on by itself, e.g. its judge's budget stopped judging.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
@@ -40,6 +42,11 @@ def read_status(run_id: int) -> RunStatusView:
             raise KeyError(f"no run {run_id}")
         progress = queries.run_progress(session, run_id)
         status = run.status.value
+        usage = queries.run_api_usage(session, run_id, "judge")
+    notes = []
+    if usage is not None and usage.held:
+        notes.append(f"judging stopped: {usage.stopped}; {usage.held} judgments wait in pending "
+                     f"(`editbench resume {run_id}` continues them)")
     categories = [
         {
             "category": p.name,
@@ -54,7 +61,7 @@ def read_status(run_id: int) -> RunStatusView:
         }
         for p in progress
     ]
-    return RunStatusView(run_id, status, categories)
+    return RunStatusView(run_id, status, categories, notes)
 
 
 def follow_run(run_id: int, *, console: Console | None = None, poll_s: float = 0.5, timeout_s: float | None = None) -> RunStatusView:

@@ -120,6 +120,10 @@ def test_a_reached_budget_stops_judging_and_leaves_the_rest_pending_for_resume(s
     assert all(attempts == 0 for sid, *_, attempts in rows if sid == second)  # the attempt was given back
     assert totals.counters["requests"] == 1 and totals.held == CRITERIA and "budget reached" in totals.stopped
     assert held == {category}  # the sweeper leaves it alone; `resume` sends it
+    from editbench.producer.progress import read_status
+
+    [note] = read_status(run_id).notes  # `editbench status` says why the run stands still
+    assert "judging stopped" in note and "budget_tokens=150" in note and f"editbench resume {run_id}" in note
 
     # The budget is per run: a later batch (another worker, a resume) sees the run's total and
     # starts nothing.
@@ -137,3 +141,24 @@ def test_an_images_content_policy_refusal_is_recorded_as_its_own_failure_code(se
     with session_scope() as s:
         edits = sorted((e.status, e.error_code) for e in s.scalars(select(Edit).where(Edit.run_id == run_id)))
     assert edits == [(Status.DONE, None), (Status.FAILED, "content_policy")]
+
+
+def test_resume_with_a_raised_budget_judges_the_rest_and_records_the_change(server, tmp_path: Path) -> None:
+    from editbench.errors import RunConfigError
+    from editbench.producer.resume import change_judge_params
+    from editbench.workers.score import judge_samples
+
+    run_id = _run(tmp_path, {"base_url": server.url, "budget_tokens": str(TOKENS), "concurrency": "1"})
+    first, second = _edit_all(run_id)
+    category = _category(run_id)
+    judge_samples(run_id, category, [first, second], "judge-1")
+    with pytest.raises(RunConfigError, match="only takes budget_usd, budget_tokens on resume"):
+        change_judge_params(run_id, {"mode": "logits"})  # would change the scores: refused
+    change_judge_params(run_id, {"budget_tokens": str(10 * TOKENS)})
+    judge_samples(run_id, category, [second], "judge-2")  # what `resume` sends
+    with session_scope() as s:
+        run = s.get(Run, run_id)
+        assert run.status == RunStatus.DONE and run.judge_params["budget_tokens"] == str(10 * TOKENS)
+        assert [c["params"] for c in run.run_card["judge_param_changes"]] == [{"budget_tokens": str(10 * TOKENS)}]
+        assert {j.status for j in s.scalars(select(Judgment).where(Judgment.run_id == run_id))} == {Status.DONE}
+        assert queries.run_api_usage(s, run_id).counters["requests"] == 2

@@ -39,6 +39,7 @@ from editbench.schema.ledger.runs import (
     finish_run_if_complete,
     release_stalled,
     set_run_follow,
+    update_judge_params,
 )
 
 __all__ = [
@@ -63,5 +64,6 @@ __all__ = [
     "release_unstarted_judgments",
     "renew_leases",
     "set_run_follow",
+    "update_judge_params",
     "utcnow",
 ]
