@@ -56,7 +56,6 @@ from typing import Any
 from PIL import Image
 
 from editbench.errors import ModelCheckError
-
 from editbench.models.base import (
     Criterion,
     CriterionScore,

@@ -23,7 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from editbench.config import redact
-from editbench.errors import ConfigurationError, PluginLoadError, RunConfigError, UnknownModelError
+from editbench.errors import (
+    ConfigurationError,
+    PluginLoadError,
+    RunConfigError,
+    UnknownModelError,
+)
 from editbench.models.base import adapter_factory, adapter_trait
 
 if TYPE_CHECKING:

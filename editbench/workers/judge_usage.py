@@ -44,7 +44,9 @@ def score_batch(
     score_with_usage = getattr(judge, "score_with_usage", None)
     if not callable(score_with_usage):
         return ScoredBatch(judge.score(requests))
-    from editbench.models.openai_judge import BudgetExhausted  # the exception of the protocol
+    from editbench.models.openai_judge import (
+        BudgetExhausted,  # the exception of the protocol
+    )
 
     spent = _run_spent(run_id, judge)
     stopped = None

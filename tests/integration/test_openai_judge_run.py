@@ -49,7 +49,8 @@ def test_a_run_is_judged_over_http_by_cpu_workers_and_the_key_is_recorded_nowher
     # physics has 3 criteria, social 2; generate mode asks for all of a sample's criteria at once.
     assert len(judgments) == 3 * 3 + 3 * 2
     assert all(status == Status.DONE and score == 7.0 for status, score, *_ in judgments)
-    assert len(chat) == 6 and {r.body["model"] for r in chat} == {"fake-vl"}
+    # one probe at submit (the producer checks the server before recording), then one per sample
+    assert len(chat) == 1 + 6 and {r.body["model"] for r in chat} == {"fake-vl"}
     assert all(r.headers["authorization"] == f"Bearer {KEY}" for r in chat)
     assert KEY not in stored
     logs = workers.logs()

@@ -31,7 +31,6 @@ from editbench.schema.ledger.claims import (
     renew_leases,
 )
 from editbench.schema.ledger.rows import utcnow
-from editbench.schema.ledger.usage import UsageRecord, record_api_usage
 from editbench.schema.ledger.runs import (
     RunSpec,
     add_missing_work,
@@ -41,6 +40,7 @@ from editbench.schema.ledger.runs import (
     set_run_follow,
     update_judge_params,
 )
+from editbench.schema.ledger.usage import UsageRecord, record_api_usage
 
 __all__ = [
     "Claim",
@@ -56,8 +56,8 @@ __all__ = [
     "create_run",
     "fail_unanswered_judgments",
     "finish_run_if_complete",
-    "record_edit",
     "record_api_usage",
+    "record_edit",
     "record_judgments",
     "register_benchmark",
     "release_stalled",
