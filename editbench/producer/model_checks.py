@@ -78,18 +78,23 @@ def _refuse_credentials(role: str, ref: ModelRef) -> None:
 
 def _check_served_model(role: str, ref: ModelRef) -> None:
     """Build the adapter as a worker would and call its ``check()`` if it has one."""
-    option = "--editor" if role == "editor" else "--judge"
+    option = f"--{role} {ref.kind}:"
     try:
         model: Any = adapter_factory(role, ref.kind)(ref.path, device="cpu", **ref.params)
     except (ConfigurationError, ValueError, TypeError) as exc:
-        raise RunConfigError(f"{option} {ref.kind}: {exc}") from None
+        raise RunConfigError(f"{option} {_without_prefix(str(exc), ref.kind)}") from None
     try:
         check = getattr(model, "check", None)
         if callable(check):
             check()
     except (ConfigurationError, ValueError, RuntimeError, OSError) as exc:
-        raise RunConfigError(f"{option} {ref.kind}: {exc}") from None
+        raise RunConfigError(f"{option} {_without_prefix(str(exc), ref.kind)}") from None
     finally:
         close = getattr(model, "close", None)
         if callable(close):
             close()
+
+
+def _without_prefix(message: str, kind: str) -> str:
+    """Adapters start their messages with their kind; the option already names it."""
+    return message.removeprefix(f"{kind}: ")

@@ -59,9 +59,11 @@ def plan_category_scoring(run_id: int, category_id: int) -> JudgePlan:
             return JudgePlan([])
         if not progress.edits_finished:
             return JudgePlan(None)
-        if one_model_at_a_time() and not all(p.edits_finished for p in everything):
-            return JudgePlan(None)
         run = queries.get_run(session, run_id)
+        # (a judge served over HTTP shares no card with the editor: no reason to wait for all edits)
+        served_judge = run is not None and run.judge_placement == "cpu"
+        if one_model_at_a_time() and not served_judge and not all(p.edits_finished for p in everything):
+            return JudgePlan(None)
         pending = queries.pending_judgment_samples(session, run_id, category_id)
         ledger.finish_run_if_complete(session, run_id)
         size = max(1, run.judge_batch_size if run else 8)

@@ -162,3 +162,27 @@ def test_resume_with_a_raised_budget_judges_the_rest_and_records_the_change(serv
         assert [c["params"] for c in run.run_card["judge_param_changes"]] == [{"budget_tokens": str(10 * TOKENS)}]
         assert {j.status for j in s.scalars(select(Judgment).where(Judgment.run_id == run_id))} == {Status.DONE}
         assert queries.run_api_usage(s, run_id).counters["requests"] == 2
+
+
+def test_with_one_model_resident_a_served_judge_still_starts_before_all_edits_are_done(
+    server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EDITBENCH_RESIDENT=one makes local judging wait for the whole edit phase (one swap per
+    card); a judge served over HTTP shares no card, so its categories are judged as they finish."""
+    from editbench.workers.edit import edit_sample
+    from editbench.workers.score import plan_category_scoring
+
+    monkeypatch.setenv("EDITBENCH_RESIDENT", "one")
+    ingest(write_example_benchmark(tmp_path / "bench", per_category=1))
+    plans = {}
+    for judge in (ModelRef.parse("openai:fake-vl", {"base_url": server.url}), ModelRef("simulated", None, {})):
+        run_id = create_run(RunRequest(
+            benchmark="editbench-example", categories=["physics", "social"],
+            editor=ModelRef("simulated", None, {"median_s": "0", "sigma": "0"}), judge=judge,
+        ))
+        with session_scope() as s:
+            physics = s.execute(select(Edit.sample_id, Edit.category_id).where(Edit.run_id == run_id)).all()[0]
+        edit_sample(run_id, physics[0], f"edit-{run_id}")  # social's edit stays open
+        plans[judge.kind] = plan_category_scoring(run_id, physics[1]).batches
+    assert plans["simulated"] is None  # a local judge waits for the whole edit phase
+    assert plans["openai"] is not None and len(plans["openai"]) == 1  # the served judge goes ahead
