@@ -121,8 +121,9 @@ class RunData:
     benchmark: Benchmark
     categories: tuple[Category, ...]
     samples: tuple[SampleData, ...] = field(repr=False)
-    # Usage of a judge served over HTTP (api_usage rows summed); None for a local judge.
-    api_usage: queries.UsageTotals | None = None
+    # Usage of models served over HTTP (api_usage rows summed), by stage ("edit", "judge");
+    # empty for local models.
+    api_usage: Mapping[str, queries.UsageTotals] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -208,7 +209,9 @@ def load_run(session: Session, run_id: int) -> RunData:
         benchmark=benchmark_info,
         categories=tuple(category_infos),
         samples=tuple(sample_data),
-        api_usage=queries.run_api_usage(session, run.id, "judge"),
+        api_usage={
+            stage: totals for stage in ("edit", "judge") if (totals := queries.run_api_usage(session, run.id, stage))
+        },
     )
 
 

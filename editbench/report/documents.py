@@ -307,10 +307,10 @@ class Compute(Document):
 
 
 class UsageTotals(Document):
-    """What a judge served over HTTP spent on this run, summed over its judge batches."""
+    """What a model served over HTTP spent on this run, summed over its judge batches or edits."""
 
     batches: int
-    """Judge batches that recorded usage (a batch redone after a crash counts again: it was sent again)."""
+    """Judge batches (or edits) that recorded usage; one redone after a crash counts again: it was sent again."""
     requests: int
     """HTTP requests sent, retries included."""
     retries: int
@@ -328,13 +328,15 @@ class UsageTotals(Document):
     stopped: str | None
     """Why judging stopped early (the budget), or null."""
     held: int
-    """Judgments left pending by the budget (``resume`` continues them)."""
+    """Judgments left pending by the budget (``resume`` continues them); 0 for edits."""
 
 
 class ApiUsage(Document):
-    """Usage of served models; present only for runs that recorded some."""
+    """Usage of served models; present only for runs that recorded some, and each key only for a
+    served model (``openai-images`` editor, ``openai`` judge)."""
 
-    judge: UsageTotals
+    editor: UsageTotals | None = Field(default=None, exclude_if=lambda value: value is None)
+    judge: UsageTotals | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class LibraryVersions(Document):

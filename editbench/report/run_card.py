@@ -43,6 +43,7 @@ from editbench.report.documents import (
     Times,
     UsageTotals,
 )
+from editbench.schema.queries import UsageTotals as UsageTotalsRow
 
 FORMAT = RUN_CARD_FORMAT
 LIBRARIES = (
@@ -215,18 +216,20 @@ def build_run_card(run: RunData) -> RunCard:
 
 
 def _api_usage(run: RunData) -> ApiUsage | None:
-    """The judge's recorded API usage (``api_usage`` rows), or None: the key is then absent."""
-    totals = run.api_usage
-    if totals is None:
+    """The served models' recorded usage (``api_usage`` rows), or None: the key is then absent."""
+    if not run.api_usage:
         return None
+    return ApiUsage(**{role: _totals(run.api_usage[stage]) for role, stage in (("editor", "edit"), ("judge", "judge"))
+                       if stage in run.api_usage})
+
+
+def _totals(totals: UsageTotalsRow) -> UsageTotals:
     counters = totals.counters
-    return ApiUsage(
-        judge=UsageTotals(
-            batches=totals.batches,
-            **counters,
-            total_tokens=counters["prompt_tokens"] + counters["completion_tokens"],
-            cost_usd=totals.cost_usd,
-            stopped=totals.stopped,
-            held=totals.held,
-        )
+    return UsageTotals(
+        batches=totals.batches,
+        **counters,
+        total_tokens=counters["prompt_tokens"] + counters["completion_tokens"],
+        cost_usd=totals.cost_usd,
+        stopped=totals.stopped,
+        held=totals.held,
     )

@@ -23,6 +23,7 @@ from editbench.schema.db import transact
 from editbench.schema.models import Run, Sample, Status
 from editbench.storage.backend import StorageUnavailableError
 from editbench.layout import image_store
+from editbench.workers.api_usage import UsageMeter
 from editbench.workers.runtime import MODELS, heartbeat, worker_identity
 
 
@@ -66,13 +67,18 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
     started = time.perf_counter()
     seed = derive_seed(run.seed, sample.external_id)
     outcome: ledger.EditOutcome
+    usage: ledger.UsageRecord | None = None
     with heartbeat(task_id):
         try:
             source = _load_source(sample)
             if not sample.instruction.strip():
                 raise SampleError("the instruction is empty", code=FailureCode.EMPTY_INSTRUCTION)
             editor = MODELS.editor(run.editor_kind, run.editor_path, run.editor_params)
-            edited = editor.edit(EditRequest(sample_id=sample.external_id, image=source, instruction=sample.instruction, seed=seed))
+            meter = UsageMeter(editor)  # a served editor's requests/tokens/cost (workers/api_usage.py)
+            try:
+                edited = editor.edit(EditRequest(sample_id=sample.external_id, image=source, instruction=sample.instruction, seed=seed))
+            finally:
+                usage = meter.record(run_id=run_id, category_id=sample.category_id, task_id=task_id, worker=worker_identity())
             stored = store_edited_image(run_id, sample_id, edited)
             outcome = ledger.EditOutcome(Status.DONE, seed=seed, output_sha256=stored.sha256, output_path=stored.path)
         except StorageUnavailableError:
@@ -83,7 +89,13 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
             code = adapter_failure_code(exc, default=FailureCode.EDITOR_ERROR)
             outcome = ledger.EditOutcome(Status.FAILED, seed=seed, error_code=code, error=_describe(exc))
     outcome = replace(outcome, duration_s=time.perf_counter() - started)
-    transact(lambda session: ledger.record_edit(session, run_id, sample_id, task_id, outcome))
+
+    def record(session: Session) -> None:
+        ledger.record_edit(session, run_id, sample_id, task_id, outcome)
+        if usage is not None:
+            ledger.record_api_usage(session, usage)
+
+    transact(record)
     return EditTaskResult(run_id, sample_id, outcome.status.value)
 
 

@@ -24,7 +24,7 @@ from editbench.schema.db import transact
 from editbench.schema.models import Status
 from editbench.storage.backend import StorageUnavailableError
 from editbench.layout import image_store
-from editbench.workers.judge_usage import ScoredBatch, score_batch
+from editbench.workers.api_usage import ScoredBatch, score_batch
 from editbench.workers.runtime import (
     MODELS,
     heartbeat,
@@ -118,7 +118,7 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
         if batch.requests:
             try:
                 judge = MODELS.judge(*batch.judge_spec)
-                # Usage and the run's budget for served judges: workers/judge_usage.py
+                # Usage and the run's budget for served judges: workers/api_usage.py
                 scored = score_batch(judge, batch.requests, run_id=run_id, category_id=category_id,
                                      task_id=task_id, worker=worker_identity())
                 results = scored.results

@@ -140,7 +140,16 @@ def test_an_images_content_policy_refusal_is_recorded_as_its_own_failure_code(se
     _edit_all(run_id)
     with session_scope() as s:
         edits = sorted((e.status, e.error_code) for e in s.scalars(select(Edit).where(Edit.run_id == run_id)))
+        usage = sorted((u.stage, u.requests, u.failed, u.images) for u in s.scalars(select(ApiUsage).where(ApiUsage.run_id == run_id)))
     assert edits == [(Status.DONE, None), (Status.FAILED, "content_policy")]
+    # each edit's requests are in the ledger too: the refused one (failed, no image) and the edit
+    assert usage == [("edit", 1, 0, 1), ("edit", 1, 1, 0)]
+    from editbench.report.data import load_run
+    from editbench.report.run_card import build_run_card
+
+    with session_scope() as s:
+        card = build_run_card(load_run(s, run_id)).to_json_dict()
+    assert card["api_usage"] == {"editor": {**card["api_usage"]["editor"], "batches": 2, "requests": 2, "images": 1}}
 
 
 def test_resume_with_a_raised_budget_judges_the_rest_and_records_the_change(server, tmp_path: Path) -> None:

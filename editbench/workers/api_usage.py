@@ -1,5 +1,5 @@
-"""Scoring one batch with a judge that counts what it spends (a served judge such as
-``openai``): usage per batch for the ledger, and a per-run budget.
+"""Served models count what they spend (``model.usage``): this module turns that into ledger
+rows — per judge batch, with a per-run budget, and per edit (``openai-images``).
 
 A judge that has ``score_with_usage(requests, spent=...)`` is given the run's total so far (the
 sum of the run's ``api_usage`` rows), so its ``budget_usd``/``budget_tokens`` is a budget for the
@@ -56,14 +56,36 @@ def score_batch(
     except BudgetExhausted as exc:
         batch, stopped = exc.batch, str(exc)
         unjudged = [int(key) for key in exc.unjudged]
-    usage = batch.usage
-    record = ledger.UsageRecord(
-        batch_key=uuid.uuid4().hex, run_id=run_id, stage="judge",
+    record = _usage_record(batch.usage, run_id=run_id, stage="judge", category_id=category_id, task_id=task_id,
+                           worker=worker, stopped=stopped)
+    return ScoredBatch(list(batch.results), record, unjudged, stopped)
+
+
+class UsageMeter:
+    """What a served editor spends on one edit: its ``usage`` before and after (a worker runs one
+    task at a time, so the difference is this edit's). Models without ``usage`` record nothing."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.before = getattr(model, "usage", None)
+
+    def record(self, *, run_id: int, category_id: int, task_id: str, worker: str) -> ledger.UsageRecord | None:
+        if self.before is None:
+            return None
+        spent = self.model.usage - self.before
+        if not spent.requests:
+            return None
+        return _usage_record(spent, run_id=run_id, stage="edit", category_id=category_id, task_id=task_id, worker=worker)
+
+
+def _usage_record(usage: Any, *, run_id: int, stage: str, category_id: int, task_id: str, worker: str,
+                  stopped: str | None = None) -> ledger.UsageRecord:
+    return ledger.UsageRecord(
+        batch_key=uuid.uuid4().hex, run_id=run_id, stage=stage,
         counters={name: int(getattr(usage, name, 0) or 0) for name in USAGE_FIELDS},
         cost_usd=getattr(usage, "cost_usd", None), category_id=category_id, task_id=task_id, worker=worker,
         stopped=stopped,
     )
-    return ScoredBatch(list(batch.results), record, unjudged, stopped)
 
 
 def _run_spent(run_id: int, judge: Any) -> Any:
