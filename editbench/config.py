@@ -144,8 +144,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 # Userinfo runs to the LAST "@" before the path: a password may itself contain a raw "@"
 # (``redis://:p@ss@host``), and stopping at the first one would leave the rest of it visible.
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<userinfo>[^/\s]+)@")
-# redis-py and libpq also take the password as a query parameter (``?password=...``).
-_QUERY_PASSWORD = re.compile(r"(?P<key>[?&](?:password|passwd|pwd)=)[^&\s#]+", re.IGNORECASE)
+# redis-py and libpq also take the password as a query parameter (``?password=...``); HTTP APIs
+# (Azure OpenAI, signed URLs) take keys and tokens there (``?api-key=...``, ``?sig=...``).
+_QUERY_PASSWORD = re.compile(
+    r"(?P<key>[?&](?:password|passwd|pwd|key|api[-_]?key|access[-_]?token|token|secret|sig|signature)=)[^&\s#]+",
+    re.IGNORECASE,
+)
 
 
 def redact(text: str) -> str:

@@ -15,6 +15,7 @@ catches those still works.
 from __future__ import annotations
 
 import enum
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -47,6 +48,9 @@ class FailureCode(str, enum.Enum):  # str mixin: stored and compared as plain te
     UNSUPPORTED_INPUT = "unsupported_input"
     """The sample has extra input images (a multi-image item) and this editor edits one image:
     recorded instead of editing the source alone, which would silently drop the others."""
+    CONTENT_POLICY = "content_policy"
+    """A served editor (``openai-images``) refused the request on content-policy grounds: the
+    server's safety system rejected it. A refusal of this sample, not a crash."""
     # --- leases (schema.ledger.claims)
     ATTEMPTS_EXHAUSTED = "attempts_exhausted"
     """Claimed ``EDITBENCH_MAX_ATTEMPTS`` times and never finished (the worker died each time)."""
@@ -68,6 +72,9 @@ class FailureCode(str, enum.Enum):  # str mixin: stored and compared as plain te
     NOT_ASKED = "not_asked"
     """Official protocol mode: the benchmark's own evaluation does not ask this criterion for this
     item (RISEBench's consistency-free samples); never turned into a number."""
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    """Not a final state: the judge's budget (``budget_usd``/``budget_tokens``) was reached before
+    this judgment started, so it was put back to ``pending`` with this code; ``resume`` continues."""
     # --- reports (report.data)
     NOT_IN_LEDGER = "not_in_ledger"
     """The category asks for a criterion the finished run has no judgment row for."""
@@ -98,6 +105,11 @@ class PromptTemplateError(ConfigurationError):
 
 class ExportError(ConfigurationError):
     """The export cannot start (unknown layout, bad model name)."""
+
+
+class ModelCheckError(ConfigurationError, RuntimeError):
+    """A model's server cannot serve the run as configured (unreachable, key rejected, unknown
+    model, no logprobs...): raised by an adapter's ``check()`` at submit. One line, safe to show."""
 
 
 class UnknownModelError(EditbenchError, KeyError):
@@ -237,6 +249,20 @@ def failure_code(exc: BaseException, default: FailureCode) -> FailureCode:
     if _is_out_of_memory(exc):
         return FailureCode.OOM
     return default
+
+
+_ADAPTER_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def adapter_failure_code(exc: BaseException, default: FailureCode) -> str:
+    """Like :func:`failure_code`, but an adapter's own reason wins: an exception carrying a
+    ``code`` that is a short lower-case identifier (``content_policy``, ``timeout``,
+    ``rate_limited``... from the served adapters) is recorded as that code instead of the
+    generic ``default``."""
+    code = getattr(exc, "code", None)
+    if not isinstance(exc, SampleError) and isinstance(code, str) and _ADAPTER_CODE.fullmatch(code):
+        return code
+    return failure_code(exc, default).value
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:

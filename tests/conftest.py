@@ -196,11 +196,14 @@ class Workers:
     log_dir: Path
     processes: dict[int, object]
 
-    def start(self, slot: int) -> None:
+    def start(self, slot: int, serve: str = "all") -> None:
+        """Start ``editbench worker --cpu --slot SLOT --serve SERVE`` (its queue set: all,
+        models, api)."""
         from editbench.cluster.processes import spawn
 
         self.processes[slot] = spawn(
-            [sys.executable, "-m", "editbench.cli", "worker", "--cpu", "--slot", str(slot), "--loglevel", "INFO"],
+            [sys.executable, "-m", "editbench.cli", "worker", "--cpu", "--slot", str(slot), "--serve", serve,
+             "--loglevel", "INFO"],
             env=self.env,
             log=self.log_dir / f"worker-{slot}.log",
         )

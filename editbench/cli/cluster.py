@@ -16,12 +16,17 @@ console = Console()
 @click.option("--cpu", is_flag=True, help="Serve on the CPU instead.")
 @click.option("--slot", type=click.IntRange(min=0), default=0, show_default=True, help="With --cpu: the slot index (its pinned queue for round-robin).")
 @click.option("--loglevel", default="INFO", show_default=True)
-def worker_command(gpu: int | None, cpu: bool, slot: int, loglevel: str) -> None:
+@click.option("--serve", "role", type=click.Choice(["all", "models", "api"]), default="all", show_default=True,
+              help="What to take: all work; 'models' = edits and local judges (a GPU worker beside CPU judge "
+                   "workers); 'api' = only judge batches of judges served over HTTP (e.g. openai:MODEL).")
+def worker_command(gpu: int | None, cpu: bool, slot: int, loglevel: str, role: str) -> None:
     """Run one single-concurrency Celery worker for one GPU (or CPU slot).
 
     The model is loaded in the worker's child process on its first task and kept for the
-    worker's life; this parent process never touches CUDA. It consumes the shared GPU queue,
-    its own pinned queue (round-robin routing) and the control queue.
+    worker's life; this parent process never touches CUDA. By default it consumes the shared GPU
+    queue, its own pinned queue (round-robin routing), the CPU judge queue and the control queue;
+    --serve narrows that (`editbench up --cpu-workers N` on a GPU host starts GPU workers with
+    --serve models and CPU workers with --serve api).
     """
     if gpu is None and not cpu:
         raise click.UsageError("give --gpu N or --cpu")
@@ -30,11 +35,14 @@ def worker_command(gpu: int | None, cpu: bool, slot: int, loglevel: str) -> None
     click.echo(f"images: {StorageSettings.from_env().describe()}", err=True)  # credentials masked
     from editbench.workers.boot import WorkerSpec, run_worker
 
-    run_worker(WorkerSpec(gpu=gpu, slot=slot, loglevel=loglevel))
+    run_worker(WorkerSpec(gpu=gpu, slot=slot, loglevel=loglevel, role=role))
 
 
 @click.command("up")
-@click.option("--cpu-workers", type=click.IntRange(min=1), default=None, help="Run N CPU workers (default: one worker per visible GPU, else 1 CPU worker).")
+@click.option("--cpu-workers", type=click.IntRange(min=1), default=None,
+              help="Also run N CPU workers. With GPUs visible they judge for judges served over HTTP (openai:MODEL) "
+                   "while the GPU workers edit; without GPUs they do everything. Default: one worker per visible GPU, "
+                   "else 1 CPU worker. CUDA_VISIBLE_DEVICES= (empty) hides the GPUs.")
 @click.option("--flower", is_flag=True, help="Also start Flower on http://127.0.0.1:5555, read-only unless FLOWER_BASIC_AUTH=user:pass is set.")
 @click.option("--flower-port", default=5555, show_default=True, type=click.IntRange(min=1, max=65535))
 @click.option("--flower-address", default="127.0.0.1", show_default=True, help="Where Flower listens; anything but loopback needs FLOWER_BASIC_AUTH (and TLS in front).")

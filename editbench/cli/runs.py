@@ -40,7 +40,8 @@ RUN_HELP = "RUN is a run id or a run name (the newest run with that name); `edit
 @click.option("--benchmark", "benchmark", help="Registered benchmark name (see `editbench benchmarks`).")
 @click.option("--benchmark-version", default=None, help="Use this registered version of the benchmark.  [default: the newest]")
 @click.option("--editor", help="KIND:PATH, e.g. qwen-image-edit:/models/Qwen-Image-Edit, identity:, precomputed:/edits.")
-@click.option("--judge", help="KIND:PATH, e.g. qwen3-vl:/models/Qwen3-VL-8B-Instruct.")
+@click.option("--judge", help="KIND:PATH, e.g. qwen3-vl:/models/Qwen3-VL-8B-Instruct, or openai:gpt-4.1 (a model on an "
+              "OpenAI-compatible server: --judge-param base_url=http://HOST:PORT/v1, key in EDITBENCH_OPENAI_API_KEY).")
 @click.option("--category", "categories", multiple=True, help="Only these categories (repeatable). Default: all.")
 @click.option("--param", "params", multiple=True, help="Editor parameter key=value (repeatable), e.g. steps=8, working_area=512*512.")
 @click.option("--judge-param", "judge_params", multiple=True, help="Judge parameter key=value, e.g. mode=logits, batch_size=16.")
@@ -322,6 +323,8 @@ def status_command(run: str, as_json: bool, watch: bool) -> None:
         console.print(reasons)
     if view.status == "cancelled":
         console.print(f"run {run_id} is cancelled; `editbench resume {run_id}` restarts it", highlight=False)
+    for note in view.notes:  # e.g. the judge's budget stopped judging
+        console.print(f"[yellow]{note}[/]", highlight=False)
 
 
 # --------------------------------------------------------------------------- resume, follow, cancel
@@ -330,16 +333,18 @@ def status_command(run: str, as_json: bool, watch: bool) -> None:
 @click.command("resume", epilog=RUN_HELP)
 @click.argument("run")
 @click.option("--wait", is_flag=True, help="Show progress bars and return when the run is done.")
-def resume_command(run: str, wait: bool) -> None:
-    """Finish RUN from the ledger after a crash, or restart a cancelled run: work whose worker
-    died goes back to the queue, pending work is re-enqueued, lost chord bodies are replaced.
-    Safe to run any time: every task is idempotent, so nothing is done twice."""
+@click.option("--judge-param", "judge_params", multiple=True,
+              help="Change a judge parameter its adapter allows on a recorded run, e.g. budget_usd=20 after the budget stopped judging.")
+def resume_command(run: str, wait: bool, judge_params: tuple[str, ...]) -> None:
+    """Finish RUN from the ledger after a crash, or restart a stopped or cancelled run: work
+    whose worker died goes back to the queue, pending work is re-enqueued, lost chord bodies are
+    replaced. Safe to run any time: every task is idempotent, so nothing is done twice."""
     from editbench.producer.resume import resume_run
     from editbench.queue.connection import require_reachable_broker
 
     run_id = find_run(run)
     require_reachable_broker()
-    report = resume_run(run_id)
+    report = resume_run(run_id, parse_params(list(judge_params)))
     console.print(f"run {run_id}: re-enqueued {report.requeued_edits} edit(s), {report.scored_categories} category scoring(s)"
                   + (" — run already complete" if report.finished_runs else ""))
     if wait:

@@ -26,6 +26,9 @@ class ClusterSpec:
     flower_port: int = 5555
     flower_address: str = "127.0.0.1"
     sweep_interval_s: float = 30.0
+    # Queues each kind of worker takes (editbench worker --serve): see editbench.queue.names.
+    gpu_role: str = "all"
+    cpu_role: str = "all"
 
 
 def visible_gpus() -> list[int]:
@@ -127,9 +130,9 @@ class Cluster:
         threads = str(max(1, (os.cpu_count() or 1) // max(len(self.spec.gpus) + self.spec.cpu_workers, 1)))
         worker_env = {**self.env, "OMP_NUM_THREADS": self.env.get("OMP_NUM_THREADS", threads)}
         for gpu in self.spec.gpus:
-            self.processes[f"worker-gpu{gpu}"] = spawn([*editbench, "worker", "--gpu", str(gpu)], env=worker_env, log=self.log_dir / f"worker-gpu{gpu}.log")
+            self.processes[f"worker-gpu{gpu}"] = spawn([*editbench, "worker", "--gpu", str(gpu), "--serve", self.spec.gpu_role], env=worker_env, log=self.log_dir / f"worker-gpu{gpu}.log")
         for slot in range(self.spec.cpu_workers):
-            self.processes[f"worker-cpu{slot}"] = spawn([*editbench, "worker", "--cpu", "--slot", str(slot)], env=worker_env, log=self.log_dir / f"worker-cpu{slot}.log")
+            self.processes[f"worker-cpu{slot}"] = spawn([*editbench, "worker", "--cpu", "--slot", str(slot), "--serve", self.spec.cpu_role], env=worker_env, log=self.log_dir / f"worker-cpu{slot}.log")
         celery = [sys.executable, "-m", "celery", "-A", "editbench.queue.app:app"]
         if self.spec.beat:
             schedule = settings.home / "beat-schedule"

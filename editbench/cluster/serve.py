@@ -14,10 +14,14 @@ from editbench.config import redact
 def default_spec(
     *, cpu_workers: int | None, beat: bool, flower: bool, flower_port: int, flower_address: str = "127.0.0.1"
 ) -> ClusterSpec:
-    """One worker per visible GPU, else one CPU worker; ``cpu_workers`` forces CPU workers."""
-    gpus = [] if cpu_workers else visible_gpus()
-    return ClusterSpec(gpus=gpus, cpu_workers=cpu_workers or (0 if gpus else 1), beat=beat, flower=flower,
-                       flower_port=flower_port, flower_address=flower_address)
+    """One worker per visible GPU, else one CPU worker. ``cpu_workers`` CPU workers run *beside*
+    the GPU workers: they take the judge batches of judges served over HTTP (role ``api``) while
+    the GPU workers take edits and local judges (role ``models``); without GPUs they take all."""
+    gpus = visible_gpus()
+    beside_gpus = bool(gpus and cpu_workers)
+    return ClusterSpec(gpus=gpus, cpu_workers=cpu_workers if cpu_workers else (0 if gpus else 1),
+                       beat=beat, flower=flower, flower_port=flower_port, flower_address=flower_address,
+                       gpu_role="models" if beside_gpus else "all", cpu_role="api" if beside_gpus else "all")
 
 
 def serve(spec: ClusterSpec, say: Callable[[str], None]) -> None:
@@ -32,7 +36,8 @@ def serve(spec: ClusterSpec, say: Callable[[str], None]) -> None:
         return
     try:
         cluster.wait_for_workers(len(spec.gpus) + spec.cpu_workers)
-        workers = ", ".join([f"gpu{g}" for g in spec.gpus] + [f"cpu{s}" for s in range(spec.cpu_workers)])
+        workers = ", ".join([f"gpu{g} ({spec.gpu_role})" for g in spec.gpus]
+                            + [f"cpu{s} ({spec.cpu_role})" for s in range(spec.cpu_workers)])
         broker = redact(cluster.env.get("EDITBENCH_BROKER_URL", ""))
         say(f"cluster up: workers {workers}; broker {broker}" + (f"; Flower on port {spec.flower_port}" if spec.flower else "")
             + f"; logs in {cluster.log_dir}")

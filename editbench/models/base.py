@@ -467,6 +467,18 @@ def adapter_factory(role: str, kind: str) -> Callable[..., Any]:
     return factory
 
 
+def adapter_trait(role: str, kind: str, name: str, default: Any = None) -> Any:
+    """A class-level trait an adapter declares (imports the adapter, as validation does anyway):
+
+    - ``path_is_model_name = True``: PATH in ``KIND:PATH`` names a model on a server, so the
+      producer passes it verbatim instead of resolving it as a local folder;
+    - ``runs_on = "cpu"``: the model needs no accelerator (it is served over HTTP). Its judge
+      batches go to the CPU judge queue, and the producer builds it at submit (it must be cheap to
+      build: no weights) to call its optional ``check()``.
+    """
+    return getattr(adapter_factory(role, kind), name, default)
+
+
 def validate_model(role: str, kind: str, path: str | None, params: dict[str, Any] | None = None) -> None:
     """Refuse a model before anything is recorded: unknown kind, broken plugin, or whatever the
     factory's optional ``validate(path, **params)`` rejects (e.g. a diffusers pipeline that

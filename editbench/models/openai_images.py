@@ -44,7 +44,8 @@ SECRET_SETTINGS = ("base_url",)
 
 
 class ImageEditError(RuntimeError):
-    """An edit request that failed for good; ``code`` is the reason code to record."""
+    """An edit request that failed for good; ``code`` is the reason code to record (the edit
+    worker reads ``code`` and records it instead of ``editor_error``)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -102,6 +103,9 @@ class OpenAIImagesEditor:
     # PATH in ``openai:PATH`` is a model name on the server, not a local folder: callers that
     # resolve paths (the producer) must pass it verbatim.
     path_is_model_name = True
+    # Needs no accelerator; the producer builds it at submit (cheap) so a missing key or a bad
+    # base URL is refused there.
+    runs_on = "cpu"
 
     def __init__(self, path: str | None, *, device: str | None = None, **params: Any) -> None:
         if "api_key" in params:

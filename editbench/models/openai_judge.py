@@ -55,6 +55,7 @@ from typing import Any
 
 from PIL import Image
 
+from editbench.errors import ModelCheckError
 from editbench.models.base import (
     Criterion,
     CriterionScore,
@@ -155,7 +156,7 @@ class OpenAIJudgeSettings:
         )
 
 
-class ServerCheckError(RuntimeError):
+class ServerCheckError(ModelCheckError):
     """The server cannot serve this judge as configured (unreachable, bad key, no logprobs...).
     One line, safe to show: it never contains the key or the base URL."""
 
@@ -197,6 +198,13 @@ class OpenAIJudge:
     # PATH in ``openai:PATH`` is a model name on the server, not a local folder: callers that
     # resolve paths (the producer) must pass it verbatim.
     path_is_model_name = True
+    # The model runs on the server: judge batches go to the CPU judge queue (editbench.judge.cpu)
+    # that ``editbench worker --serve api`` workers consume, and the producer builds this judge
+    # at submit (cheap: no weights) to call :meth:`check`.
+    runs_on = "cpu"
+    # Parameters ``editbench resume RUN --judge-param ...`` may change on a recorded run: they
+    # affect how much is judged, never a score.
+    resumable_params = ("budget_usd", "budget_tokens")
 
     def __init__(self, path: str | None, *, device: str | None = None, **params: Any) -> None:
         # ``device`` is passed to every adapter by the worker; the model runs on the server.

@@ -53,6 +53,8 @@ class RunStatusView:
     failures: list[FailureGroup] = field(default_factory=list)
     created_at: str | None = None
     finished_at: str | None = None
+    # Why the run is not moving on by itself, e.g. its judge's budget stopped judging.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
@@ -88,9 +90,14 @@ def read_status(run_id: int) -> RunStatusView:
             from editbench.errors import RunNotFoundError
 
             raise RunNotFoundError(queries.run_not_found_message(run_id))
-        return run, queries.run_progress(session, run_id), queries.failure_reasons(session, run_id)
+        return (run, queries.run_progress(session, run_id), queries.failure_reasons(session, run_id),
+                queries.run_api_usage(session, run_id, "judge"))
 
-    run, progress, reasons = read(query, missing_run=run_id)
+    run, progress, reasons, usage = read(query, missing_run=run_id)
+    notes = []
+    if usage is not None and usage.held:
+        notes.append(f"judging stopped: {usage.stopped}; {usage.held} judgments wait in pending "
+                     f"(`editbench resume {run_id}` continues them)")
     categories = [
         {
             "category": p.name,
@@ -118,6 +125,7 @@ def read_status(run_id: int) -> RunStatusView:
         failures=failures,
         created_at=_iso(run.created_at),
         finished_at=_iso(run.finished_at),
+        notes=notes,
     )
 
 

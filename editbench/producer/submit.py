@@ -17,6 +17,7 @@ import yaml
 from editbench import __version__
 from editbench.errors import BrokerError, RunConfigError
 from editbench.models.fingerprint import config_hash, library_versions
+from editbench.producer.model_checks import ModelPlan, prepare_models
 from editbench.queue import dispatch
 from editbench.queue.connection import require_reachable_broker
 from editbench.queue.names import ROUTINGS
@@ -33,16 +34,20 @@ class ModelRef:
     kind: str
     path: str | None
     params: dict[str, Any] = field(default_factory=dict)
+    # Set at submit from the adapter (producer.model_checks): PATH names a model on a server.
+    path_is_model_name: bool = False
 
     @classmethod
     def parse(cls, text: str, params: dict[str, Any] | None = None) -> ModelRef:
+        """PATH is kept as written: at submit it is resolved to an absolute folder, unless the
+        adapter says it names a model on a server (``openai:gpt-4.1``)."""
         kind, _, path = text.partition(":")
         if not kind:
             raise RunConfigError(f"expected KIND:PATH, got {text!r}")
-        return cls(kind, str(Path(path).expanduser().resolve()) if path else None, dict(params or {}))
+        return cls(kind, path or None, dict(params or {}))
 
     def card(self) -> dict[str, Any]:
-        folder = Path(self.path) if self.path else None
+        folder = Path(self.path) if self.path and not self.path_is_model_name else None
         capacity = self.params.get("capacity")
         if capacity:
             # Weights are random and built from editbench's packaged configs: that is the identity.
@@ -98,7 +103,7 @@ def load_run_config(path: Path) -> dict[str, Any]:
 MAX_SEED = 2**63 - 1  # the ledger's BIGINT column
 
 
-def validate_request(request: RunRequest) -> None:
+def validate_request(request: RunRequest) -> ModelPlan:
     """Every check that needs no database: option ranges, then each model through its adapter's
     own validator (kind, folder, every parameter name and value). Raises ``RunConfigError``."""
     if request.routing not in ROUTINGS:
@@ -109,7 +114,9 @@ def validate_request(request: RunRequest) -> None:
     if isinstance(request.seed, bool) or not isinstance(request.seed, int) or not 0 <= request.seed <= MAX_SEED:
         raise RunConfigError(f"--seed must be a whole number from 0 to {MAX_SEED} (2^63 - 1), got {request.seed!r}")
     build_sample_filter(request.limit, request.where)  # a malformed --limit/--where needs no ledger to refuse
+    plan = prepare_models(request)  # paths, credentials, served models checked (model_checks)
     _validate_models(request)
+    return plan
 
 
 def _find_benchmark(session, request: RunRequest):
@@ -132,19 +139,23 @@ def _find_benchmark(session, request: RunRequest):
     return benchmark, categories
 
 
-def check_request(request: RunRequest) -> None:
+def check_request(request: RunRequest) -> ModelPlan:
     """Everything ``submit`` refuses, checked without writing a row: the request itself, then the
     benchmark, its version and the categories in the ledger."""
-    validate_request(request)
+    plan = validate_request(request)
     if not has_schema():
         raise RunConfigError(f"no benchmark named {request.benchmark!r}: the ledger is empty; ingest one first (`editbench ingest DIR`)")
     with session_scope() as session:
         _find_benchmark(session, request)
+    return plan
 
 
-def create_run(request: RunRequest) -> int:
-    """Validate against the ledger and record the run; nothing is enqueued yet."""
-    validate_request(request)
+def create_run(request: RunRequest, plan: ModelPlan | None = None) -> int:
+    """Validate against the ledger and record the run; nothing is enqueued yet. ``plan``: the
+    result of :func:`check_request` when the caller already checked (served models are probed
+    once, not twice)."""
+    if plan is None:
+        plan = validate_request(request)
     ensure_schema()
     with session_scope() as session:
         benchmark, categories = _find_benchmark(session, request)
@@ -185,6 +196,7 @@ def create_run(request: RunRequest) -> int:
                 name=request.name,
                 run_card=card,
                 sample_filter=sample_filter.as_json() if sample_filter is not None else None,
+                judge_placement=plan.judge_placement,
             ),
         )
     return run_id
@@ -247,9 +259,9 @@ def submit(request: RunRequest) -> int:
     ``BrokerError`` before the first write. Should enqueueing still fail (the broker went away
     in between), the run is marked ``cancelled`` rather than left open, and the error says how to
     restart it (``editbench resume``)."""
-    check_request(request)
+    plan = check_request(request)
     require_reachable_broker()
-    run_id = create_run(request)
+    run_id = create_run(request, plan)
     try:
         dispatch.submit_run(run_id)
     except Exception as exc:

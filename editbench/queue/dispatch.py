@@ -71,11 +71,13 @@ def enqueue_scoring(run_id: int, category_id: int) -> None:
 
 def enqueue_judge_batches(run_id: int, category_id: int, batches: list[list[int]]) -> None:
     # Runs in the chord body (a worker): a database blip must delay it, not lose the scoring.
-    routing, gpus = transact(lambda session: queries.run_routing(session, run_id))
+    (routing, gpus), placement = transact(
+        lambda session: (queries.run_routing(session, run_id), queries.run_judge_placement(session, run_id))
+    )
     for i, batch in enumerate(batches):
         # Judge queues are drained before edit queues (``names.worker_queues``): the next free
         # worker judges this category before taking another category's pending edit.
-        queue = judge_queue(routing, i, gpus)
+        queue = judge_queue(placement, routing, i, gpus)
         _stop_listening(app.signature(JUDGE_BATCH_TASK, args=(run_id, category_id, batch), queue=queue).apply_async())
 
 
@@ -194,12 +196,12 @@ def sweep_run(run_id: int, *, force: bool = False, report: SweepReport | None = 
         idle = force or (queries.live_leases(session, run_id) == 0 and queued_messages(run.gpus) == 0)
         pending = queries.pending_edit_samples(session, run_id, include_stalled=False)
         return (added, released, judged_categories, idle, pending, queries.categories_of_samples(session, run_id),
-                queries.run_progress(session, run_id))
+                queries.run_progress(session, run_id), set() if force else queries.budget_held_categories(session, run_id))
 
     state = transact(read)
     if state is None:
         return report
-    added, released, judged_categories, idle, pending, category_of, progress = state
+    added, released, judged_categories, idle, pending, category_of, progress, budget_held = state
     report.new_samples += len(added)
     report.released_edits += len(released)
     requeue: dict[int, list[int]] = defaultdict(list)
@@ -213,8 +215,8 @@ def sweep_run(run_id: int, *, force: bool = False, report: SweepReport | None = 
         report.requeued_edits += len(sample_ids)
     for p in progress:
         open_judgments = p.judgments_final < p.judgments_total
-        if p.category_id in requeue or not open_judgments:
-            continue
+        if p.category_id in requeue or not open_judgments or p.category_id in budget_held:
+            continue  # (a category stopped by the judge's budget waits for `resume`)
         if p.edits_finished and (idle or p.category_id in judged_categories):
             enqueue_scoring(run_id, p.category_id)
             report.scored_categories += 1

@@ -137,6 +137,9 @@ class RunData:
     """``--limit``/``--where`` the run was created with; None: every item of its categories."""
     parent: ParentRun | None = None
     """The run whose edited images this one re-judged (``editbench judge``); None otherwise."""
+    # Usage of models served over HTTP (api_usage rows summed), by stage ("edit", "judge");
+    # empty for local models.
+    api_usage: Mapping[str, queries.UsageTotals] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -224,6 +227,9 @@ def load_run(session: Session, run_id: int) -> RunData:
         samples=tuple(sample_data),
         sample_filter=SampleFilter.from_json(run.sample_filter),
         parent=_parent(session, run.parent_run_id),
+        api_usage={
+            stage: totals for stage in ("edit", "judge") if (totals := queries.run_api_usage(session, run.id, stage))
+        },
     )
 
 

@@ -392,6 +392,39 @@ class Compute(Document):
     definition: str
 
 
+class UsageTotals(Document):
+    """What a model served over HTTP spent on this run, summed over its judge batches or edits."""
+
+    batches: int
+    """Judge batches (or edits) that recorded usage; one redone after a crash counts again: it was sent again."""
+    requests: int
+    """HTTP requests sent, retries included."""
+    retries: int
+    rate_limited: int
+    server_errors: int
+    timeouts: int
+    failed: int
+    """Requests given up on after their retries."""
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    images: int
+    cost_usd: float | None
+    """From the prices given as judge parameters; null when none was given."""
+    stopped: str | None
+    """Why judging stopped early (the budget), or null."""
+    held: int
+    """Judgments left pending by the budget (``resume`` continues them); 0 for edits."""
+
+
+class ApiUsage(Document):
+    """Usage of served models; present only for runs that recorded some, and each key only for a
+    served model (``openai-images`` editor, ``openai`` judge)."""
+
+    editor: UsageTotals | None = Field(default=None, exclude_if=lambda value: value is None)
+    judge: UsageTotals | None = Field(default=None, exclude_if=lambda value: value is None)
+
+
 class LibraryVersions(Document):
     recorded: dict[str, Any] | None
     """What the producer recorded at submission; null when the run recorded nothing."""
@@ -429,6 +462,8 @@ class RunCard(Document):
     prompts: dict[str, PromptUse]
     times: Times
     compute: Compute
+    api_usage: ApiUsage | None = Field(default=None, exclude_if=lambda value: value is None)
+    """Requests, tokens and cost of a judge served over HTTP; the key is absent for other runs."""
     library_versions: LibraryVersions
     git_revision: GitRevisions
     recorded: dict[str, Any]

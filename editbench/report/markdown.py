@@ -261,6 +261,17 @@ def _run_card(card: RunCard) -> list[str]:
         f"- **GPU-seconds**: {c.gpu_seconds:.1f} (edits {c.edit_seconds:.1f} over {c.n_edits_timed} edits, "
         f"judge {c.judge_seconds:.1f} over {c.n_samples_judge_timed} judged samples)"
     )
+    for role, u in ((r, getattr(card.api_usage, r)) for r in ("editor", "judge") if card.api_usage is not None):
+        if u is None:
+            continue
+        cost = f", ${u.cost_usd:.4f}" if u.cost_usd is not None else ""
+        unit = "batches" if role == "judge" else "edits"
+        out.append(
+            f"- **{role} API usage**: {u.requests} requests ({u.retries} retries, {u.rate_limited} rate-limited, "
+            f"{u.failed} failed) over {u.batches} {unit}; {u.prompt_tokens} prompt + {u.completion_tokens} "
+            f"completion tokens, {u.images} images{cost}"
+            + (f"; stopped: {u.stopped} ({u.held} judgments pending for `editbench resume`)" if u.stopped else "")
+        )
     git = card.git_revision
     out.append(f"- **git revision**: recorded {_git(git.recorded)}; at report {_git(git.at_report)}")
     libs = card.library_versions

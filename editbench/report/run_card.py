@@ -26,6 +26,7 @@ from typing import Any
 from editbench.report.data import ModelInfo, RunData
 from editbench.report.documents import (
     RUN_CARD_FORMAT,
+    ApiUsage,
     BenchmarkCard,
     Compute,
     EditSeeds,
@@ -42,7 +43,9 @@ from editbench.report.documents import (
     Seeds,
     Subset,
     Times,
+    UsageTotals,
 )
+from editbench.schema.queries import UsageTotals as UsageTotalsRow
 
 FORMAT = RUN_CARD_FORMAT
 LIBRARIES = (
@@ -210,6 +213,7 @@ def build_run_card(run: RunData) -> RunCard:
             definition="sum of recorded edit durations plus judge durations counted once per sample "
             "(finished work only)",
         ),
+        api_usage=_api_usage(run),
         library_versions=LibraryVersions(recorded=_recorded_libraries(recorded), at_report=library_versions()),
         git_revision=GitRevisions(recorded=recorded.get("git_revision"), at_report=git_revision()),
         recorded=recorded,
@@ -222,3 +226,23 @@ def _subset(run: RunData) -> Subset | None:
     if f is None or not f.active:
         return None
     return Subset(limit=f.limit, where={k: list(v) for k, v in f.where.items()}, description=f.describe())
+
+
+def _api_usage(run: RunData) -> ApiUsage | None:
+    """The served models' recorded usage (``api_usage`` rows), or None: the key is then absent."""
+    if not run.api_usage:
+        return None
+    return ApiUsage(**{role: _totals(run.api_usage[stage]) for role, stage in (("editor", "edit"), ("judge", "judge"))
+                       if stage in run.api_usage})
+
+
+def _totals(totals: UsageTotalsRow) -> UsageTotals:
+    counters = totals.counters
+    return UsageTotals(
+        batches=totals.batches,
+        **counters,
+        total_tokens=counters["prompt_tokens"] + counters["completion_tokens"],
+        cost_usd=totals.cost_usd,
+        stopped=totals.stopped,
+        held=totals.held,
+    )

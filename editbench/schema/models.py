@@ -173,6 +173,9 @@ class Run(Base):
     run_card: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Where judge batches run: "gpu" (the shared/pinned GPU queues) or "cpu" (a judge served over
+    # HTTP: the CPU judge queue). Decided at submit from the judge adapter.
+    judge_placement: Mapped[str] = mapped_column(String(16), default="gpu", server_default="gpu")
 
     benchmark: Mapped[Benchmark] = relationship()
 
@@ -226,3 +229,34 @@ class Judgment(_WorkItem, Base):
     prompt_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     sample: Mapped[Sample] = relationship()
+
+
+class ApiUsage(Base):
+    """What one judge batch (or edit) against a served model cost: requests, retries, tokens,
+    images and, when a price was given, USD. One row per batch attempt that sent requests;
+    ``batch_key`` (unique) makes a retried write of the same batch a no-op. Rows are written in
+    the same transaction as the batch's results, so usage is never counted twice."""
+
+    __tablename__ = "api_usage"
+    __table_args__ = (UniqueConstraint("batch_key", name="uq_api_usage_batch_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_key: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))  # "judge" (or "edit")
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), nullable=True)
+    task_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    rate_limited: Mapped[int] = mapped_column(Integer, default=0)
+    server_errors: Mapped[int] = mapped_column(Integer, default=0)
+    timeouts: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    images: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Why the batch stopped early, e.g. "budget reached (budget_usd=1)"; null when it finished.
+    stopped: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from editbench.errors import RunNotFoundError
+from editbench.errors import FailureCode, RunNotFoundError
 from editbench.records import Benchmark as BenchmarkRecord
 from editbench.records import Category as CategoryRecord
 from editbench.records import Criterion, PassRule
 from editbench.schema.models import (
+    ApiUsage,
     Benchmark,
     Category,
     Edit,
@@ -291,6 +292,13 @@ def run_routing(session: Session, run_id: int) -> tuple[str, int]:
     return run.routing, run.gpus
 
 
+def run_judge_placement(session: Session, run_id: int) -> str:
+    """``gpu`` or ``cpu``: where the run's judge batches are routed (decided at submit)."""
+    run = session.get(Run, run_id)
+    assert run is not None, f"run {run_id} does not exist"
+    return run.judge_placement or "gpu"
+
+
 def sample_positions(session: Session, run_id: int) -> dict[int, int]:
     """Stable index of each sample in the run (round-robin pins sample i to GPU i mod N)."""
     ids = session.scalars(select(Edit.sample_id).where(Edit.run_id == run_id).order_by(Edit.sample_id))
@@ -489,3 +497,73 @@ def run_rows(session: Session, run_id: int) -> RunRows | None:
     in_run = select(Edit.sample_id).where(Edit.run_id == run_id).union(select(Judgment.sample_id).where(Judgment.run_id == run_id))
     samples = list(session.scalars(select(Sample).where(Sample.id.in_(in_run)).order_by(Sample.id)))
     return RunRows(run, benchmark, edits, judgments, categories, samples)
+
+
+# --------------------------------------------------------------------------- served models
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    """A run's API usage summed over its batches (``api_usage`` rows) for one stage."""
+
+    batches: int
+    counters: dict[str, int]
+    cost_usd: float | None
+    stopped: str | None
+    """The latest reason a batch stopped early (e.g. the budget), or None."""
+    held: int
+    """Judgments waiting in ``pending`` because the budget stopped them (``budget_exhausted``)."""
+
+
+_USAGE_COUNTERS = (
+    "requests", "retries", "rate_limited", "server_errors", "timeouts", "failed",
+    "prompt_tokens", "completion_tokens", "images",
+)
+
+
+def run_api_usage(session: Session, run_id: int, stage: str = "judge") -> UsageTotals | None:
+    """Totals of the run's ``api_usage`` rows, or None when it has none (a local judge)."""
+    sums = session.execute(
+        select(
+            func.count(ApiUsage.id),
+            func.count(ApiUsage.cost_usd),
+            func.sum(ApiUsage.cost_usd),
+            *(func.coalesce(func.sum(getattr(ApiUsage, name)), 0) for name in _USAGE_COUNTERS),
+        ).where(ApiUsage.run_id == run_id, ApiUsage.stage == stage)
+    ).one()
+    batches, priced, cost, *counts = sums
+    if not batches:
+        return None
+    stopped = session.scalar(
+        select(ApiUsage.stopped)
+        .where(ApiUsage.run_id == run_id, ApiUsage.stage == stage, ApiUsage.stopped.is_not(None))
+        .order_by(ApiUsage.id.desc())
+        .limit(1)
+    )
+    held = session.scalar(
+        select(func.count()).select_from(Judgment).where(
+            Judgment.run_id == run_id, Judgment.status == Status.PENDING, Judgment.error_code == FailureCode.BUDGET_EXHAUSTED.value
+        )
+    ) if stage == "judge" else 0
+    return UsageTotals(
+        batches=int(batches),
+        counters={name: int(value) for name, value in zip(_USAGE_COUNTERS, counts)},
+        cost_usd=float(cost) if priced else None,
+        stopped=stopped,
+        held=int(held or 0),
+    )
+
+
+def budget_held_categories(session: Session, run_id: int) -> set[int]:
+    """Categories whose open judgments all wait because the judge's budget ran out: the sweeper
+    leaves them alone (they would only stop again); ``resume`` sends them."""
+    rows = session.execute(
+        select(
+            Judgment.category_id,
+            func.count(),
+            func.sum(case((Judgment.error_code == FailureCode.BUDGET_EXHAUSTED.value, 1), else_=0)),
+        )
+        .where(Judgment.run_id == run_id, Judgment.status.in_([Status.PENDING, Status.RUNNING]))
+        .group_by(Judgment.category_id)
+    ).all()
+    return {category for category, open_count, held in rows if held and held == open_count}

@@ -22,6 +22,8 @@ class WorkerSpec:
     gpu: int | None = None
     slot: int = 0
     loglevel: str = "INFO"
+    # Which queues it consumes (editbench.queue.names.WORKER_ROLES): all, models, or api.
+    role: str = "all"
 
     @property
     def index(self) -> int:
@@ -50,12 +52,13 @@ class WorkerSpec:
 
 
 def run_worker(spec: WorkerSpec) -> None:
-    """Serve until stopped (blocks). Consumes the shared GPU queue, the worker's pinned queue
-    (round-robin routing) and the control queue."""
+    """Serve until stopped (blocks). Consumes the queues of its role: by default the shared GPU
+    queue, the worker's pinned queue (round-robin routing), the CPU judge queue and the control
+    queue (see :mod:`editbench.queue.names`)."""
     os.environ.update(spec.environment())
     from editbench.queue.app import app
 
     app.worker_main([
-        "worker", "--pool", "prefork", "--concurrency", "1", "--queues", ",".join(worker_queues(spec.index)),
+        "worker", "--pool", "prefork", "--concurrency", "1", "--queues", ",".join(worker_queues(spec.index, spec.role)),
         "--hostname", spec.hostname, "--task-events", "--loglevel", spec.loglevel, "--without-gossip", "--without-mingle",
     ])

@@ -21,7 +21,7 @@ from editbench.errors import (
     ModelLoadError,
     SampleError,
     UnsupportedInputError,
-    failure_code,
+    adapter_failure_code,
 )
 from editbench.layout import image_store
 from editbench.models.base import EditRequest, InputImage, accepts_extra_images
@@ -36,6 +36,7 @@ from editbench.schema import ledger, queries
 from editbench.schema.db import transact
 from editbench.schema.models import Edit, Run, Sample, Status
 from editbench.storage.backend import StorageUnavailableError
+from editbench.workers.api_usage import UsageMeter
 from editbench.workers.runtime import MODELS, PhaseTimes, heartbeat, worker_identity
 
 log = logging.getLogger("editbench.worker")
@@ -85,6 +86,7 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
     seed = derive_seed(run.seed, sample.external_id)
     outcome: ledger.EditOutcome
     staged: StagedEdit | None = None
+    usage: ledger.UsageRecord | None = None
     with heartbeat(task_id):
         try:
             editor = MODELS.editor(run.editor_kind, run.editor_path, run.editor_params)
@@ -96,10 +98,15 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
             if not sample.instruction.strip():
                 raise SampleError("the instruction is empty", code=FailureCode.EMPTY_INSTRUCTION)
             extras = _load_extra_images(sample, editor)
-            with phases("edit"):
-                edited = editor.edit(
-                    EditRequest(sample_id=sample.external_id, image=source, instruction=sample.instruction, seed=seed, extra_images=extras)
-                )
+            meter = UsageMeter(editor)  # a served editor's requests/tokens/cost (workers/api_usage.py)
+            try:
+                with phases("edit"):
+                    edited = editor.edit(
+                        EditRequest(sample_id=sample.external_id, image=source, instruction=sample.instruction, seed=seed,
+                                    extra_images=extras)
+                    )
+            finally:
+                usage = meter.record(run_id=run_id, category_id=sample.category_id, task_id=task_id, worker=worker_identity())
             with phases("store"):
                 staged = stage_edited_image(run_id, sample_id, edited)
             outcome = ledger.EditOutcome(Status.DONE, seed=seed, output_sha256=staged.sha256, output_path=staged.path)
@@ -108,7 +115,7 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
             # the claim's lease runs out and a host that can reach the store redoes the edit.
             return EditTaskResult(run_id, sample_id, "deferred")
         except Exception as exc:  # noqa: BLE001 - any model failure is this sample's failure
-            code = failure_code(exc, default=FailureCode.EDITOR_ERROR)
+            code = adapter_failure_code(exc, default=FailureCode.EDITOR_ERROR)
             outcome = ledger.EditOutcome(Status.FAILED, seed=seed, error_code=code, error=_describe(exc))
     outcome = replace(outcome, duration_s=time.perf_counter() - started)
 
@@ -119,7 +126,10 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
             if not ledger.holds_edit_claim(session, run_id, sample_id, task_id):
                 return False
             publish_edited_image(staged)
-        return ledger.record_edit(session, run_id, sample_id, task_id, outcome)
+        wrote = ledger.record_edit(session, run_id, sample_id, task_id, outcome)
+        if wrote and usage is not None:
+            ledger.record_api_usage(session, usage)
+        return wrote
 
     try:
         with phases("record"):

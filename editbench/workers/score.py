@@ -34,6 +34,7 @@ from editbench.schema import ledger, queries
 from editbench.schema.db import transact
 from editbench.schema.models import Judgment, RunStatus, Status
 from editbench.storage.backend import StorageUnavailableError
+from editbench.workers.api_usage import ScoredBatch, score_batch
 from editbench.workers.runtime import (
     MODELS,
     heartbeat,
@@ -73,7 +74,10 @@ def plan_category_scoring(run_id: int, category_id: int) -> JudgePlan:
             return JudgePlan([])
         if not progress.edits_finished:
             return JudgePlan(None)
-        if one_model_at_a_time() and not all(p.edits_finished for p in everything):
+        run = queries.get_run(session, run_id)
+        # (a judge served over HTTP shares no card with the editor: no reason to wait for all edits)
+        served_judge = run is not None and run.judge_placement == "cpu"
+        if one_model_at_a_time() and not served_judge and not all(p.edits_finished for p in everything):
             return JudgePlan(None)
         pending = queries.pending_judgment_samples(session, run_id, category_id)
         ledger.finish_run_if_complete(session, run_id)
@@ -125,6 +129,7 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
             return JudgeBatchResult(run_id, category_id, 0)
         results: list = []
         identity = None
+        scored = ScoredBatch([])
         started = time.perf_counter()
         if batch.requests:
             try:
@@ -132,7 +137,10 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
             except ModelLoadError as exc:
                 return _stop_run(run_id, category_id, task_id, exc)
             try:
-                results = judge.score(batch.requests)
+                # Usage and the run's budget for served judges: workers/api_usage.py
+                scored = score_batch(judge, batch.requests, run_id=run_id, category_id=category_id,
+                                     task_id=task_id, worker=worker_identity())
+                results = scored.results
                 identity = _identity_hash(judge.identity())
             except Exception as exc:  # noqa: BLE001 - a judge crash fails the batch, visibly
                 batch.failures.update({int(r.key): (FailureCode.JUDGE_ERROR, f"{type(exc).__name__}: {exc}") for r in batch.requests})
@@ -153,6 +161,12 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
         for sample_id, (code, error) in batch.failures.items():
             failed = [ledger.JudgmentOutcome(c.name, Status.FAILED, error_code=code, error=error) for c in batch.criteria]
             ledger.record_judgments(session, run_id, sample_id, task_id, failed)
+        if scored.usage is not None:
+            ledger.record_api_usage(session, scored.usage)
+        ledger.release_unstarted_judgments(  # budget reached: back to pending for `resume`
+            session, run_id, scored.unjudged, task_id, code=FailureCode.BUDGET_EXHAUSTED.value,
+            reason=f"judging stopped: {scored.stopped}",
+        )
         ledger.fail_unanswered_judgments(session, run_id, task_id)
         ledger.finish_run_if_complete(session, run_id)
 

@@ -24,12 +24,14 @@ pytestmark = pytest.mark.integration
 KEY = "sk-integration-secret-4c1d9e"
 
 
-def test_a_run_is_judged_over_http_by_cpu_workers_and_the_key_is_recorded_nowhere(workers, tiny_models, tmp_path) -> None:
+def test_a_run_is_judged_over_http_by_cpu_workers_and_the_key_is_recorded_nowhere(workers, tiny_models, tmp_path, monkeypatch) -> None:
     benchmark = ingest_example(tmp_path, per_category=3)
     with FakeOpenAIServer(api_key=KEY) as server:
         workers.env["EDITBENCH_OPENAI_API_KEY"] = KEY
+        monkeypatch.setenv("EDITBENCH_OPENAI_API_KEY", KEY)  # the producer checks the server at submit
         for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "EDITBENCH_OPENAI_BASE_URL"):
             workers.env.pop(name, None)
+            monkeypatch.delenv(name, raising=False)
         workers.start(0)
         workers.wait_ready(1)
         run_id = submit_run(
@@ -49,7 +51,8 @@ def test_a_run_is_judged_over_http_by_cpu_workers_and_the_key_is_recorded_nowher
     # physics has 3 criteria, social 2; generate mode asks for all of a sample's criteria at once.
     assert len(judgments) == 3 * 3 + 3 * 2
     assert all(status == Status.DONE and score == 7.0 for status, score, *_ in judgments)
-    assert len(chat) == 6 and {r.body["model"] for r in chat} == {"fake-vl"}
+    # one probe at submit (the producer checks the server before recording), then one per sample
+    assert len(chat) == 1 + 6 and {r.body["model"] for r in chat} == {"fake-vl"}
     assert all(r.headers["authorization"] == f"Bearer {KEY}" for r in chat)
     assert KEY not in stored
     logs = workers.logs()

@@ -7,6 +7,7 @@ protocol is stated in ``claims``. One module per job:
 - ``runs``: create a run with its work rows, follow new ingests, release stalled work, close,
   cancel or reopen it;
 - ``claims``: claim, renew, record and fence edits and judgments;
+- ``usage``: what served models cost, one row per judge batch;
 - ``rows``: the clock and the duplicate-ignoring INSERT they share.
 
 Reads live beside it in :mod:`editbench.schema.queries`. Callers use the names re-exported here
@@ -29,6 +30,7 @@ from editbench.schema.ledger.claims import (
     record_edit,
     record_judgments,
     release_claims,
+    release_unstarted_judgments,
     renew_leases,
 )
 from editbench.schema.ledger.rows import utcnow
@@ -42,7 +44,9 @@ from editbench.schema.ledger.runs import (
     reopen_run,
     set_run_follow,
     stop_run,
+    update_judge_params,
 )
+from editbench.schema.ledger.usage import UsageRecord, record_api_usage
 
 __all__ = [
     "Claim",
@@ -51,6 +55,7 @@ __all__ = [
     "RegisterResult",
     "RunSpec",
     "SampleRecord",
+    "UsageRecord",
     "add_missing_work",
     "cancel_run",
     "claim_edit",
@@ -59,14 +64,17 @@ __all__ = [
     "fail_unanswered_judgments",
     "finish_run_if_complete",
     "holds_edit_claim",
+    "record_api_usage",
     "record_edit",
     "record_judgments",
     "register_benchmark",
     "release_claims",
     "release_stalled",
+    "release_unstarted_judgments",
     "renew_leases",
     "reopen_run",
     "set_run_follow",
     "stop_run",
+    "update_judge_params",
     "utcnow",
 ]

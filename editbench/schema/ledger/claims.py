@@ -280,3 +280,32 @@ def fail_unanswered_judgments(session: Session, run_id: int, task_id: str) -> in
         .values(status=Status.FAILED, error_code=FailureCode.NO_SCORE.value, error="the judge returned no score for this criterion", finished_at=utcnow(), lease_expires_at=None)
     )
     return rows_affected(result)
+
+
+
+def release_unstarted_judgments(
+    session: Session, run_id: int, sample_ids: Iterable[int], task_id: str, *, code: str, reason: str
+) -> int:
+    """Put judgments this task claimed but never started back to ``pending`` (the judge's budget
+    ran out before them): the attempt is given back, and ``code``/``reason`` say why they wait,
+    so ``status`` can show it and ``resume`` continues them. Fenced by the task id like a record."""
+    ids = list(sample_ids)
+    if not ids:
+        return 0
+    result = session.execute(
+        update(Judgment)
+        .where(
+            Judgment.run_id == run_id,
+            Judgment.sample_id.in_(ids),
+            Judgment.task_id == task_id,
+            Judgment.status == Status.RUNNING,
+        )
+        .values(
+            status=Status.PENDING,
+            attempts=Judgment.attempts - 1,
+            lease_expires_at=None,
+            error_code=code,
+            error=reason,
+        )
+    )
+    return rows_affected(result)

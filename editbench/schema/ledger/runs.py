@@ -46,6 +46,8 @@ class RunSpec:
     """``records.SampleFilter.as_json()`` of ``--limit``/``--where``; None: every item."""
     parent_run_id: int | None = None
     """Set for a re-judging run: its edits are the parent's, recorded as they ended there."""
+    judge_placement: str = "gpu"
+    """``cpu`` for a judge served over HTTP: its batches go to the CPU judge queue."""
 
 
 def create_run(session: Session, spec: RunSpec) -> int:
@@ -75,6 +77,7 @@ def create_run(session: Session, spec: RunSpec) -> int:
         parent_run_id=spec.parent_run_id,
         status=RunStatus.RUNNING,
         run_card=spec.run_card,
+        judge_placement=spec.judge_placement,
         created_at=utcnow(),
     )
     session.add(run)
@@ -271,3 +274,14 @@ def release_stalled(session: Session, run_id: int) -> tuple[list[tuple[int, int]
             .values(status=Status.PENDING, lease_expires_at=None)
         )
     return stalled_edits, judgment_categories
+
+
+def update_judge_params(session: Session, run_id: int, changes: dict[str, Any], note: dict[str, Any]) -> None:
+    """Change some of a recorded run's judge parameters (``resume`` raising a budget); the run
+    card keeps the original and lists every change under ``judge_param_changes``."""
+    run = session.get(Run, run_id)
+    assert run is not None, f"run {run_id} does not exist"
+    run.judge_params = {**(run.judge_params or {}), **changes}
+    card = dict(run.run_card or {})
+    card["judge_param_changes"] = [*card.get("judge_param_changes", []), {**note, "params": dict(changes)}]
+    run.run_card = card
