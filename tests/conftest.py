@@ -52,8 +52,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         fixtures = set(getattr(item, "fixturenames", ()))
         callspec = getattr(item, "callspec", None)
         on_postgres = "postgres_db" in fixtures or (callspec is not None and "postgresql" in callspec.params.values())
-        slow = (top in _INTEGRATION_DIRS or bool(_INTEGRATION_FIXTURES & fixtures) or on_postgres
-                or item.get_closest_marker("integration") is not None or item.get_closest_marker("slow") is not None)
+        slow = (
+            top in _INTEGRATION_DIRS
+            or bool(_INTEGRATION_FIXTURES & fixtures)
+            or on_postgres
+            or item.get_closest_marker("integration") is not None
+            or item.get_closest_marker("slow") is not None
+        )
         item.add_marker(pytest.mark.integration if slow else pytest.mark.unit)
 
 
@@ -202,8 +207,7 @@ class Workers:
         from editbench.cluster.processes import spawn
 
         self.processes[slot] = spawn(
-            [sys.executable, "-m", "editbench.cli", "worker", "--cpu", "--slot", str(slot), "--serve", serve,
-             "--loglevel", "INFO"],
+            [sys.executable, "-m", "editbench.cli", "worker", "--cpu", "--slot", str(slot), "--serve", serve, "--loglevel", "INFO"],
             env=self.env,
             log=self.log_dir / f"worker-{slot}.log",
         )

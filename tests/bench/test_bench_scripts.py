@@ -25,7 +25,12 @@ def _run_script(name: str, tmp_path: Path, *extra: str) -> tuple[dict, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDITBENCH_")}
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--quick", "--redis", "embedded", "--json", str(out), *extra],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=150, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=150,
+        check=False,
     )
     assert proc.returncode == 0, f"{name}.py exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return json.loads(out.read_text()), proc.stdout
@@ -109,8 +114,9 @@ def test_schedule_models_match_hand_computed_cases() -> None:
     scheduling = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = scheduling  # dataclasses look their module up there
     spec.loader.exec_module(scheduling)
-    study = scheduling.Study(workers=2, sizes=(3,), median_s=1.0, judge_per_image_s=0.0, judge_batch_size=8,
-                             spreads=(0.1,), reps=1, overhead_tasks=0)
+    study = scheduling.Study(
+        workers=2, sizes=(3,), median_s=1.0, judge_per_image_s=0.0, judge_batch_size=8, spreads=(0.1,), reps=1, overhead_tasks=0
+    )
     durations = [[1.0, 2.0, 1.0]]
     # Shared queue: worker A runs 1 then 1, worker B runs 2 -> 2 s. Barriers: max(1, 2) + 1 = 3 s.
     assert scheduling.model_editbench(durations, study) == pytest.approx(2.0)

@@ -15,8 +15,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _run(script: str, *args: str, timeout: float = 400) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDITBENCH_")} | {"OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     assert done.returncode == 0, f"{script} exited {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done
 
@@ -33,8 +40,24 @@ def test_store_speed_compares_encoders_and_checks_they_decode_exactly(tmp_path: 
 @pytest.mark.integration
 def test_run_efficiency_drives_up_and_run_and_reads_ledger_and_logs(tmp_path: Path) -> None:
     out = tmp_path / "eff.json"
-    _run("run_efficiency.py", "--home", str(tmp_path / "home"), "--cpu-workers", "1", "--tiny", "--runs", "1",
-         "--per-category", "1", "--judge-batch", "2", "--model-only-s", "1", "--json", str(out))
+    _run(
+        "run_efficiency.py",
+        "--home",
+        str(tmp_path / "home"),
+        "--cpu-workers",
+        "1",
+        "--tiny",
+        "--runs",
+        "1",
+        "--per-category",
+        "1",
+        "--judge-batch",
+        "2",
+        "--model-only-s",
+        "1",
+        "--json",
+        str(out),
+    )
     report = json.loads(out.read_text())
     (run,) = report["runs"]
     assert run["edits"] == 5 and run["edit_status"] == ["done"] and run["judgment_status"] == ["done"]

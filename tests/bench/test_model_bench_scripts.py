@@ -44,8 +44,23 @@ def test_editor_and_judge_benchmarks_run_tiny(tmp_path: Path) -> None:
 
 def test_scaling_benchmark_runs_a_real_cluster_on_cpu(tmp_path: Path) -> None:
     out = tmp_path / "scaling.json"
-    _run(["bench/scaling.py", "--cpu-workers", "1,2", "--capacity", "tiny", "--steps", "2", "--area", "64*64",
-          "--per-worker", "2", "--json", str(out)])
+    _run(
+        [
+            "bench/scaling.py",
+            "--cpu-workers",
+            "1,2",
+            "--capacity",
+            "tiny",
+            "--steps",
+            "2",
+            "--area",
+            "64*64",
+            "--per-worker",
+            "2",
+            "--json",
+            str(out),
+        ]
+    )
     results = json.loads(out.read_text())["results"]
     assert [r["workers"] for r in results] == [1, 2]
     for r in results:
@@ -85,14 +100,18 @@ def test_editor_benchmark_drives_the_real_adapter_with_its_flags_as_settings(mon
     source = (ROOT / "bench" / "editor.py").read_text()
     for copied in ("scheduler.step", "encode_prompt", "vae.decode", "class Fp8Linear", "custom_op("):
         assert copied not in source
-    args = bench.parse_args(["--steps", "8", "--no-cfg", "--compile", "--rope", "real", "--gelu-epilogue",
-                             "--fp8", "--attention", "cudnn"])
+    args = bench.parse_args(["--steps", "8", "--no-cfg", "--compile", "--rope", "real", "--gelu-epilogue", "--fp8", "--attention", "cudnn"])
     (item,) = args.items
     assert (item.steps, item.cfg) == (8, False)
     assert item.variant.editor_params() == {
-        "compile": True, "rope": "real", "fuse_gelu": True, "fp8": True, "attention_backend": "_native_cudnn",
+        "compile": True,
+        "rope": "real",
+        "fuse_gelu": True,
+        "fp8": True,
+        "attention_backend": "_native_cudnn",
     }
     plan = bench.parse_plan("e2e:compile-real-gelu:50:cfg:2,prof:eager", 8, False)
     assert [(i.kind, i.variant.name, i.steps, i.cfg, i.repeats) for i in plan] == [
-        ("e2e", "compile-real-gelu", 50, True, 2), ("prof", "eager", 8, False, 1),
+        ("e2e", "compile-real-gelu", 50, True, 2),
+        ("prof", "eager", 8, False, 1),
     ]

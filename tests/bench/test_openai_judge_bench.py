@@ -18,9 +18,25 @@ def test_openai_judge_bench_quick_reports_throughput_ratios(tmp_path: Path) -> N
     out = tmp_path / "openai_judge.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EDITBENCH_", "OPENAI_"))}
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "openai_judge.py"), "--quick", "--concurrency", "1", "4",
-         "--latency-ms", "20", "--compare-transports", "--json", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "openai_judge.py"),
+            "--quick",
+            "--concurrency",
+            "1",
+            "4",
+            "--latency-ms",
+            "20",
+            "--compare-transports",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     report = json.loads(out.read_text())

@@ -20,8 +20,15 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_storage_bench_quick_reports_medians_for_a_1024_png(tmp_path: Path) -> None:
     out = tmp_path / "storage.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EDITBENCH_", "AWS_"))}
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "storage.py"), "--quick", "--skip-hosts", "--json", str(out)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=150, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "storage.py"), "--quick", "--skip-hosts", "--json", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=150,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     overhead = json.loads(out.read_text())["overhead"]
     assert overhead["image"]["width"] == overhead["image"]["height"] == 1024 and overhead["image"]["bytes"] > 10**6

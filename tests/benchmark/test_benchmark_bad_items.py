@@ -117,16 +117,12 @@ def test_empty_instruction(bench, reject_one, item):
 
 
 def test_not_utf8_line(bench, reject_one):
-    bench.write_items(
-        b'{"id": "bad", "category": "alpha", "instruction": "caf\xe9", "source_image": "images/good.png"}'
-    )
+    bench.write_items(b'{"id": "bad", "category": "alpha", "instruction": "caf\xe9", "source_image": "images/good.png"}')
     reject_one(bench.load(), ReasonCode.NOT_UTF8, ["items.jsonl:2", "'bad'"], item_id="bad")
 
 
 def test_lone_surrogate_escape_is_not_utf8(bench, reject_one):
-    bench.write_items(
-        '{"id": "bad", "category": "alpha", "instruction": "x\\ud800", "source_image": "images/good.png"}'
-    )
+    bench.write_items('{"id": "bad", "category": "alpha", "instruction": "x\\ud800", "source_image": "images/good.png"}')
     reject_one(bench.load(), ReasonCode.NOT_UTF8, ["items.jsonl:2", "'bad'"], item_id="bad")
 
 

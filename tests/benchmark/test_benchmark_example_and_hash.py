@@ -107,8 +107,9 @@ def test_example_cli_refuses_a_non_empty_folder_or_zero_items_with_one_error_lin
     (dest / "notes.txt").write_text("mine")
     if args:  # an empty destination, so only the count is wrong
         dest = tmp_path / "fresh"
-    result = subprocess.run([sys.executable, "-m", "editbench.cli", "example", str(dest), *args],
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "editbench.cli", "example", str(dest), *args], capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     if not args:

@@ -56,9 +56,7 @@ def test_the_content_hash_changes_with_extra_images_and_stays_without_them(bench
         ([extra(f"i{n}") for n in range(17)], ReasonCode.TOO_LONG, ["17 images; at most 16"]),
     ],
 )
-def test_a_bad_extra_image_rejects_its_item_with_the_source_images_reason_code(
-    bench, reject_one, item, extra_png, entry, code, words
-):
+def test_a_bad_extra_image_rejects_its_item_with_the_source_images_reason_code(bench, reject_one, item, extra_png, entry, code, words):
     (bench.root / "images" / "text.png").write_text("not an image", encoding="utf-8")
     bench.write_items(item("bad", extra_images=entry))
     reject_one(bench.load(), code, ["'bad'", *words], item_id="bad")

@@ -79,9 +79,7 @@ def test_bad_prompt_template_raises(bench, prompt, expected):
 
 
 def test_prompt_with_doubled_braces_is_fine(bench):
-    (bench.root / "prompts" / "alpha.v1.txt").write_text(
-        'Reply {{"score": <{scale_min}-{scale_max}>}}', encoding="utf-8"
-    )
+    (bench.root / "prompts" / "alpha.v1.txt").write_text('Reply {{"score": <{scale_min}-{scale_max}>}}', encoding="utf-8")
     bench.write_items()
     assert load_benchmark(bench.root).spec.category("alpha").prompt_text.startswith("Reply {{")
 
@@ -135,9 +133,7 @@ def test_category_subset_weights_and_pass_rule(bench):
     assert alpha.criteria == ("semantic_consistency",)
     assert alpha.weights == {"semantic_consistency": 2.0}
     assert alpha.pass_rule == PassRule(8.0)
-    assert alpha.pass_rule.passes({"semantic_consistency": 8}) and not alpha.pass_rule.passes(
-        {"semantic_consistency": 7.5}
-    )
+    assert alpha.pass_rule.passes({"semantic_consistency": 8}) and not alpha.pass_rule.passes({"semantic_consistency": 7.5})
     assert (spec.score_min, spec.overall) == (1, "min")
 
 

@@ -51,9 +51,7 @@ def test_csv_layout(simple):
     (simple / "physics" / "instructions.csv").write_text(
         'image,instruction,id\na.png,Drop it,\nb.png,"Melt it, slowly",melt\nc.png,"Multi\nline",\n', encoding="utf-8"
     )
-    (simple / "social" / "instructions.csv").write_text(
-        "\ufeffimage,instruction\na.png,Wave\nb.png,Hug\nc.png,Bow\n", encoding="utf-8"
-    )
+    (simple / "social" / "instructions.csv").write_text("\ufeffimage,instruction\na.png,Wave\nb.png,Hug\nc.png,Bow\n", encoding="utf-8")
     loaded = load_benchmark(simple)
     assert loaded.rejections == []
     assert [i.id for i in loaded.items] == ["physics/a", "melt", "physics/c", "social/a", "social/b", "social/c"]
@@ -62,9 +60,7 @@ def test_csv_layout(simple):
 
 
 def test_csv_row_that_is_not_utf8_is_rejected_alone(simple):
-    (simple / "physics" / "instructions.csv").write_bytes(
-        b"image,instruction\na.png,Drop it\nb.png,caf\xe9\nc.png,Tilt it\n"
-    )
+    (simple / "physics" / "instructions.csv").write_bytes(b"image,instruction\na.png,Drop it\nb.png,caf\xe9\nc.png,Tilt it\n")
     _jsonl(
         simple / "social" / "instructions.jsonl",
         [{"image": n, "instruction": "Wave"} for n in ("a.png", "b.png", "c.png")],
@@ -80,9 +76,7 @@ def test_csv_row_that_is_not_utf8_is_rejected_alone(simple):
 
 def test_csv_missing_column_rejects_the_file(simple):
     (simple / "physics" / "instructions.csv").write_text("image,text\na.png,Drop\n", encoding="utf-8")
-    (simple / "social" / "instructions.csv").write_text(
-        "image,instruction\na.png,Wave\nb.png,Hug\nc.png,Bow\n", encoding="utf-8"
-    )
+    (simple / "social" / "instructions.csv").write_text("image,instruction\na.png,Wave\nb.png,Hug\nc.png,Bow\n", encoding="utf-8")
     loaded = load_benchmark(simple)
     assert len(loaded.rejections) == 1  # not one more per image of the unusable file
     assert loaded.rejections[0].reason_code == ReasonCode.MISSING_FIELD
@@ -121,9 +115,7 @@ def test_simple_rows_are_validated_like_native_items(simple):
     _jsonl(simple / "social" / "instructions.jsonl", [{"image": n, "instruction": "Wave"} for n in ("b.png", "c.png")])
     loaded = load_benchmark(simple)
     # social/a.png is used by a physics row only: referenced, so not reported.
-    assert not any(
-        r.reason_code == ReasonCode.UNREFERENCED_IMAGE and r.file == "social/a.png" for r in loaded.rejections
-    )
+    assert not any(r.reason_code == ReasonCode.UNREFERENCED_IMAGE and r.file == "social/a.png" for r in loaded.rejections)
     codes = [r.reason_code for r in loaded.rejections if r.file.startswith("physics/instructions")]
     assert codes == [
         ReasonCode.EMPTY_INSTRUCTION,

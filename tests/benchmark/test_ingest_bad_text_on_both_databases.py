@@ -36,8 +36,17 @@ def _count(model) -> int:
         ({"instruction_language": "l" * (limits.MAX_LANGUAGE_CHARS + 1)}, ReasonCode.TOO_LONG),
         ({"instruction": "y" * (limits.MAX_INSTRUCTION_CHARS + 1)}, ReasonCode.TOO_LONG),
     ],
-    ids=["nul-instruction", "nul-reference", "nul-subcategory", "nul-tag", "nul-source", "long-id",
-         "long-subcategory", "long-language", "long-instruction"],
+    ids=[
+        "nul-instruction",
+        "nul-reference",
+        "nul-subcategory",
+        "nul-tag",
+        "nul-source",
+        "long-id",
+        "long-subcategory",
+        "long-language",
+        "long-instruction",
+    ],
 )
 def test_an_item_the_ledger_cannot_store_is_rejected_and_the_rest_ingested(db_url, bench, item, fields, code):
     bad = item("bad") | fields

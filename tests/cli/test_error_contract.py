@@ -63,23 +63,29 @@ CASES = [
     Case(_run("--benchmark-version", "9.9"), 2, "has no version '9.9'"),
     Case(_run("--category", "nosuch"), 2, "unknown categories nosuch"),
     Case(_run("--param", "sigmaa=0.1"), 2, "unknown parameter sigmaa (did you mean sigma?)"),
-    Case(("run", "--benchmark", BENCH, "--editor", "qwen-image-edit:{tmp}", "--param", "stepz=2", "--judge", "simulated:"), 2,
-         "--editor qwen-image-edit: unknown parameter stepz (did you mean steps?); accepted: "),
-    Case(("run", "--benchmark", BENCH, "--editor", "qwen-image-edit:{tmp}", "--param", "steps=0", "--judge", "simulated:"), 2,
-         "steps must be >= 1"),
-    Case(("run", "--benchmark", BENCH, "--editor", "qwen-image-edit:/nonexistent", "--judge", "simulated:"), 2,
-         "/nonexistent is not a folder"),
-    Case(("run", "--benchmark", BENCH, "--editor", "simulated:", "--judge", "qwen3-vl:{tmp}", "--judge-param", "mode=vibes"), 2,
-         "mode"),
+    Case(
+        ("run", "--benchmark", BENCH, "--editor", "qwen-image-edit:{tmp}", "--param", "stepz=2", "--judge", "simulated:"),
+        2,
+        "--editor qwen-image-edit: unknown parameter stepz (did you mean steps?); accepted: ",
+    ),
+    Case(
+        ("run", "--benchmark", BENCH, "--editor", "qwen-image-edit:{tmp}", "--param", "steps=0", "--judge", "simulated:"),
+        2,
+        "steps must be >= 1",
+    ),
+    Case(
+        ("run", "--benchmark", BENCH, "--editor", "qwen-image-edit:/nonexistent", "--judge", "simulated:"),
+        2,
+        "/nonexistent is not a folder",
+    ),
+    Case(("run", "--benchmark", BENCH, "--editor", "simulated:", "--judge", "qwen3-vl:{tmp}", "--judge-param", "mode=vibes"), 2, "mode"),
     Case(_run("--param", "median_s=fast"), 2, "bad value for median_s"),
     Case(_run("--judge-param", "per_image_s=-1"), 2, "per_image_s must be >= 0"),
     Case(_run("--param", "noequals"), 2, "expected key=value"),
     Case(("run", "--benchmark", BENCH, "--editor", "nosuchkind:", "--judge", "simulated:"), 2, "nosuchkind"),
     Case(("run", "--benchmark", BENCH, "--editor", "simulated:", "--judge", "nosuchjudge:/x"), 2, "nosuchjudge"),
-    Case(("run", "--benchmark", BENCH, "--editor", "identity:", "--judge", "simulated:", "--param", "steps=2"), 2,
-         "takes no parameters"),
-    Case(("run", "--benchmark", BENCH, "--editor", "precomputed:/nonexistent/edits", "--judge", "simulated:"), 2,
-         "is not a folder"),
+    Case(("run", "--benchmark", BENCH, "--editor", "identity:", "--judge", "simulated:", "--param", "steps=2"), 2, "takes no parameters"),
+    Case(("run", "--benchmark", BENCH, "--editor", "precomputed:/nonexistent/edits", "--judge", "simulated:"), 2, "is not a folder"),
     Case(_run("--gpus", "-1"), 2, "--gpus must be a whole number >= 1"),
     Case(_run("--gpus", "0"), 2, "--gpus must be"),
     Case(_run("--judge-batch-size", "-3"), 2, "--judge-batch-size must be"),
@@ -154,9 +160,7 @@ def _materialise(args: tuple[str, ...], tmp_path: Path) -> list[str]:
     }
     files["bad_yaml"].write_text("benchmark: [unclosed\n")
     files["list_yaml"].write_text("- a\n- b\n")
-    files["bad_fields_yaml"].write_text(
-        f"benchmark: {BENCH}\neditor: {{kind: simulated}}\njudge: {{kind: simulated}}\ngpus: many\n"
-    )
+    files["bad_fields_yaml"].write_text(f"benchmark: {BENCH}\neditor: {{kind: simulated}}\njudge: {{kind: simulated}}\ngpus: many\n")
     files["full"].mkdir(exist_ok=True)
     (files["full"] / "something.txt").write_text("x")
     return [a.format(**files) for a in args]

@@ -20,16 +20,15 @@ def test_the_shipped_schemas_are_what_the_models_generate(name: str) -> None:
     assert schema_path(name).read_text() == schema_text(name), "run: python -m editbench.producer.json_documents"
 
 
-def test_status_and_runs_json_of_a_recorded_run_validate_against_the_shipped_schemas(
-    db_url: str, tmp_path: Path, redis_url: str
-) -> None:
+def test_status_and_runs_json_of_a_recorded_run_validate_against_the_shipped_schemas(db_url: str, tmp_path: Path, redis_url: str) -> None:
     from editbench.producer.runs import cancel_run
     from editbench.producer.submit import ModelRef, RunRequest, submit
     from tests.integration.harness import ingest_example
 
     benchmark = ingest_example(tmp_path, per_category=1)
-    run_id = submit(RunRequest(benchmark=benchmark, editor=ModelRef("simulated", None), judge=ModelRef("simulated", None),
-                               name="json-check"))
+    run_id = submit(
+        RunRequest(benchmark=benchmark, editor=ModelRef("simulated", None), judge=ModelRef("simulated", None), name="json-check")
+    )
     try:
         for args, name in ((["status", "json-check", "--json"], "status"), (["runs", "--json"], "runs")):
             result = CliRunner().invoke(main, args, catch_exceptions=False)

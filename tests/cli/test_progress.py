@@ -23,8 +23,15 @@ from editbench.producer.progress import (
 
 def _view(edits_open: int, judgments_open: int, status: str = "running") -> RunStatusView:
     category = {
-        "category": "physics", "samples": 10, "edited": 10 - edits_open, "edit_failed": 0, "edits_open": edits_open,
-        "judgments": 20, "scored": 20 - judgments_open, "judgment_failed": 0, "judgments_open": judgments_open,
+        "category": "physics",
+        "samples": 10,
+        "edited": 10 - edits_open,
+        "edit_failed": 0,
+        "edits_open": edits_open,
+        "judgments": 20,
+        "scored": 20 - judgments_open,
+        "judgment_failed": 0,
+        "judgments_open": judgments_open,
     }
     return RunStatusView(1, status, [category])
 
@@ -56,9 +63,7 @@ def test_a_run_is_clean_only_when_done_with_every_judgment_scored() -> None:
 
 
 @pytest.mark.integration
-def test_ctrl_c_while_watching_says_the_run_goes_on_and_how_to_re_attach(
-    sqlite_db: str, redis_url: str, tmp_path: Path
-) -> None:
+def test_ctrl_c_while_watching_says_the_run_goes_on_and_how_to_re_attach(sqlite_db: str, redis_url: str, tmp_path: Path) -> None:
     from editbench.producer.runs import cancel_run
     from editbench.producer.submit import ModelRef, RunRequest, submit
     from tests.integration.harness import ingest_example
@@ -71,7 +76,8 @@ def test_ctrl_c_while_watching_says_the_run_goes_on_and_how_to_re_attach(
         watcher = subprocess.Popen(
             [sys.executable, "-m", "editbench.cli", "status", str(run_id), "--watch"],
             env={**os.environ, "COLUMNS": "120", "FORCE_COLOR": "1", "TTY_COMPATIBLE": "1"},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         seen = b""
         deadline = time.monotonic() + 90

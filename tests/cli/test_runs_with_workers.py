@@ -40,16 +40,28 @@ def _claimed(run_id: int) -> int:
         return s.scalar(select(func.count()).select_from(Edit).where(Edit.run_id == run_id, Edit.attempts > 0)) or 0
 
 
-def test_cancel_withdraws_queued_work_no_worker_runs_it_and_resume_finishes_the_run(
-    db_url: str, make_workers, tmp_path: Path
-) -> None:
+def test_cancel_withdraws_queued_work_no_worker_runs_it_and_resume_finishes_the_run(db_url: str, make_workers, tmp_path: Path) -> None:
     workers = make_workers(db_url)
     benchmark = ingest_example(tmp_path, per_category=3)  # 5 categories x 3 = 15 edits
     workers.start(0)
     workers.wait_ready(1)
-    submitted = invoke("run", "--benchmark", benchmark, "--name", "slow-one",
-                       "--editor", "simulated:", "--param", "median_s=0.7", "--param", "sigma=0",
-                       "--judge", "simulated:", "--judge-param", "per_image_s=0")
+    submitted = invoke(
+        "run",
+        "--benchmark",
+        benchmark,
+        "--name",
+        "slow-one",
+        "--editor",
+        "simulated:",
+        "--param",
+        "median_s=0.7",
+        "--param",
+        "sigma=0",
+        "--judge",
+        "simulated:",
+        "--judge-param",
+        "per_image_s=0",
+    )
     assert submitted.exit_code == 0, submitted.output
     with session_scope() as s:
         run_id = s.scalar(select(Run.id).where(Run.name == "slow-one"))
@@ -91,9 +103,24 @@ def test_run_wait_prints_the_headline_table_and_exits_0_when_every_sample_is_sco
     benchmark = ingest_example(tmp_path, per_category=2)
     workers.start(0)
     workers.wait_ready(1)
-    result = invoke("run", "--benchmark", benchmark, "--category", "physics", "--category", "social",
-                    "--editor", "simulated:", "--param", "median_s=0.01",
-                    "--judge", "simulated:", "--judge-param", "per_image_s=0", "--wait")
+    result = invoke(
+        "run",
+        "--benchmark",
+        benchmark,
+        "--category",
+        "physics",
+        "--category",
+        "social",
+        "--editor",
+        "simulated:",
+        "--param",
+        "median_s=0.01",
+        "--judge",
+        "simulated:",
+        "--judge-param",
+        "per_image_s=0",
+        "--wait",
+    )
     assert result.exit_code == 0, result.output
     for label in ("physics · edits", "physics · judgments", "overall (edits+judgments)", "img/s edited"):
         assert label in result.stdout, result.stdout
@@ -121,8 +148,20 @@ def test_failures_are_grouped_by_reason_in_status_and_run_wait_exits_1(workers, 
         Image.new("RGB", (32, 32), "gray").save(target)
     workers.start(0)
     workers.wait_ready(1)
-    result = invoke("run", "--benchmark", benchmark, "--name", "half-missing",
-                    "--editor", f"precomputed:{edits}", "--judge", "simulated:", "--judge-param", "per_image_s=0", "--wait")
+    result = invoke(
+        "run",
+        "--benchmark",
+        benchmark,
+        "--name",
+        "half-missing",
+        "--editor",
+        f"precomputed:{edits}",
+        "--judge",
+        "simulated:",
+        "--judge-param",
+        "per_image_s=0",
+        "--wait",
+    )
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     [error] = [line for line in result.stderr.splitlines() if line.strip()]
@@ -138,7 +177,7 @@ def test_failures_are_grouped_by_reason_in_status_and_run_wait_exits_1(workers, 
     edit_group = by_key[("edit", "failed", "editor_error")]
     assert edit_group["count"] == missing
     assert "no precomputed image" in edit_group["example_error"]
-    assert edit_group["example_sample"] in rows[len(present):]
+    assert edit_group["example_sample"] in rows[len(present) :]
     judgment_group = by_key[("judgment", "missing", "edit_failed")]
     assert judgment_group["count"] >= missing  # one per criterion of each failed sample
     text = invoke("status", "half-missing")

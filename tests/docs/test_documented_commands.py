@@ -142,8 +142,7 @@ def test_the_checker_catches_a_stale_example() -> None:
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "editbench.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=180, check=False)
+    return subprocess.run([sys.executable, "-m", "editbench.cli", *args], env=env, capture_output=True, text=True, timeout=180, check=False)
 
 
 def test_documented_commands_that_need_no_gpu_or_external_data_run(tmp_path: Path, sqlite_db: str) -> None:
@@ -160,7 +159,14 @@ def test_documented_commands_that_need_no_gpu_or_external_data_run(tmp_path: Pat
 
     made = _cli("example", str(tmp_path / "my-benchmark"), env=env)
     assert made.returncode == 0, made.stderr
-    ingested = subprocess.run([sys.executable, "-m", "editbench.cli", "ingest", "./my-benchmark"], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=180, check=False)
+    ingested = subprocess.run(
+        [sys.executable, "-m", "editbench.cli", "ingest", "./my-benchmark"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert ingested.returncode == 0, ingested.stderr
     assert "editbench-example" in ingested.stdout

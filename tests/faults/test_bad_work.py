@@ -79,7 +79,10 @@ def test_poison_oom_and_vanished_input_fail_alone_with_reason_codes(cluster, tin
     ImageStore(load_settings().store_dir).path_for(shas[VANISHED]).unlink()
 
     run_id = submit_run(
-        cluster.benchmark, tiny_models, categories=["physics", "social"], judge_batch_size=3,
+        cluster.benchmark,
+        tiny_models,
+        categories=["physics", "social"],
+        judge_batch_size=3,
         editor=_editor(simulate_oom_for=EDITOR_OOM)(tiny_models),
         # Any judge batch above one item "runs out of memory": batches halve down to 1 and finish.
         judge=_judge(tiny_models, mode="logits", simulate_oom_above=1),
@@ -107,8 +110,13 @@ def test_poison_oom_and_vanished_input_fail_alone_with_reason_codes(cluster, tin
 
 
 def test_judge_that_always_runs_out_of_memory_fails_its_judgments_as_oom(cluster, tiny_models) -> None:
-    run_id = submit_run(cluster.benchmark, tiny_models, categories=["causal", "environment"],
-                        editor=_editor()(tiny_models), judge=_judge(tiny_models, mode="logits", simulate_oom_above=0))
+    run_id = submit_run(
+        cluster.benchmark,
+        tiny_models,
+        categories=["causal", "environment"],
+        editor=_editor()(tiny_models),
+        judge=_judge(tiny_models, mode="logits", simulate_oom_above=0),
+    )
     wait_run_done(run_id, logs=cluster.logs)
     assert_run_complete(run_id)
     assert {e.status for e in edits(run_id).values()} == {Status.DONE}
@@ -121,8 +129,13 @@ def test_garbage_from_the_judge_is_a_parse_error_never_a_number(cluster, tiny_mo
     from editbench.producer.progress import read_status
 
     # A random tiny judge in generate mode writes noise, never the JSON the parser needs.
-    run_id = submit_run(cluster.benchmark, tiny_models, categories=["causal", "referential"],
-                        editor=_editor()(tiny_models), judge=_judge(tiny_models, mode="generate", max_new_tokens=12, max_reasks=1))
+    run_id = submit_run(
+        cluster.benchmark,
+        tiny_models,
+        categories=["causal", "referential"],
+        editor=_editor()(tiny_models),
+        judge=_judge(tiny_models, mode="generate", max_new_tokens=12, max_reasks=1),
+    )
     wait_run_done(run_id, logs=cluster.logs)
     assert_run_complete(run_id)
     found = judgments(run_id)
@@ -139,8 +152,14 @@ def test_lost_chord_body_is_replaced_by_the_sweeper(cluster, tiny_models) -> Non
     from editbench.queue.app import app
     from editbench.queue.dispatch import sweep_open_runs
 
-    run_id = create_run(RunRequest(benchmark=cluster.benchmark, editor=_editor()(tiny_models),
-                                   judge=_judge(tiny_models, mode="logits"), categories=["environment", "referential"]))
+    run_id = create_run(
+        RunRequest(
+            benchmark=cluster.benchmark,
+            editor=_editor()(tiny_models),
+            judge=_judge(tiny_models, mode="logits"),
+            categories=["environment", "referential"],
+        )
+    )
     sample_ids = sorted(edits(run_id))
     for sid in sample_ids:
         app.signature("editbench.edit_sample", args=(run_id, sid), queue="editbench.gpu").apply_async().forget()

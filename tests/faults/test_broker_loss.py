@@ -44,8 +44,18 @@ def private_redis():
 
 
 def _submit(env, benchmark, tiny_models, categories) -> int:
-    args = ["run", "--benchmark", benchmark, "--editor", f"qwen-image-edit:{tiny_models.editor}", *EDITOR_PARAMS,
-            "--judge", f"qwen3-vl:{tiny_models.judge}", "--judge-param", "mode=logits"]
+    args = [
+        "run",
+        "--benchmark",
+        benchmark,
+        "--editor",
+        f"qwen-image-edit:{tiny_models.editor}",
+        *EDITOR_PARAMS,
+        "--judge",
+        f"qwen3-vl:{tiny_models.judge}",
+        "--judge-param",
+        "mode=logits",
+    ]
     for category in categories:
         args += ["--category", category]
     result = cli(args, env)
@@ -63,8 +73,13 @@ def _crash_and_restart(server: PrivateRedis, run_id: int, workers: Workers) -> N
 
 
 def test_redis_lost_mid_run_resume_then_sweeper_finish_from_the_ledger(sqlite_db, private_redis, tiny_models, tmp_path) -> None:
-    env = {**os.environ, "EDITBENCH_BROKER_URL": private_redis.url, "EDITBENCH_LEASE_SECONDS": "3", "OMP_NUM_THREADS": "1",
-           "EDITBENCH_CELERY_SWEEP_INTERVAL": "1"}
+    env = {
+        **os.environ,
+        "EDITBENCH_BROKER_URL": private_redis.url,
+        "EDITBENCH_LEASE_SECONDS": "3",
+        "OMP_NUM_THREADS": "1",
+        "EDITBENCH_CELERY_SWEEP_INTERVAL": "1",
+    }
     (tmp_path / "logs").mkdir()
     workers = Workers(env, tmp_path / "logs", {})
     benchmark = ingest_example(tmp_path, per_category=3)
@@ -87,8 +102,22 @@ def test_redis_lost_mid_run_resume_then_sweeper_finish_from_the_ledger(sqlite_db
         # Crash 2, recovered by the periodic sweeper alone (beat survives the crash too).
         from editbench.cluster.processes import spawn
 
-        beat = spawn([sys.executable, "-m", "celery", "-A", "editbench.queue.app:app", "beat", "-s", str(tmp_path / "beat-schedule"),
-                      "--loglevel", "INFO"], env=env, log=tmp_path / "logs" / "beat.log")
+        beat = spawn(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "editbench.queue.app:app",
+                "beat",
+                "-s",
+                str(tmp_path / "beat-schedule"),
+                "--loglevel",
+                "INFO",
+            ],
+            env=env,
+            log=tmp_path / "logs" / "beat.log",
+        )
         workers.processes["beat"] = beat
         run_2 = _submit(env, benchmark, tiny_models, ["causal", "referential"])
         _crash_and_restart(private_redis, run_2, workers)

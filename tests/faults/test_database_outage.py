@@ -95,8 +95,13 @@ def _run_with_outages(workers, db_url: str, tiny_models, tmp_path, outage) -> in
     workers.start(1)
     workers.wait_ready(2)
     # judge_batch_size=1: many small judge tasks, so the second outage meets some of them.
-    run_id = submit_run(benchmark, tiny_models, categories=["physics", "social"], judge_batch_size=1,
-                        editor=ModelRef("qwen-image-edit", str(tiny_models.editor), dict(FAST_EDITOR)))
+    run_id = submit_run(
+        benchmark,
+        tiny_models,
+        categories=["physics", "social"],
+        judge_batch_size=1,
+        editor=ModelRef("qwen-image-edit", str(tiny_models.editor), dict(FAST_EDITOR)),
+    )
     # Once a worker has its models loaded, it claims and records edits every few tens of ms.
     wait_for(lambda: any(e.status == Status.DONE for e in edits(run_id).values()), 60, "a first edit", poll_s=0.02, logs=workers.logs)
     with outage(db_url):

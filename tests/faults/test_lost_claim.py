@@ -47,20 +47,25 @@ def test_a_worker_frozen_past_its_lease_writes_no_artifact_and_no_redis_copy_aft
     benchmark = ingest_example(tmp_path, per_category=1)
     workers.start(0)
     workers.wait_ready(1)
-    run_id = submit(RunRequest(
-        benchmark=benchmark, categories=["physics"],
-        editor=ModelRef("simulated", None, {"median_s": "3", "sigma": "0"}),
-        judge=ModelRef("simulated", None, {"per_image_s": "0"}),
-    ))
+    run_id = submit(
+        RunRequest(
+            benchmark=benchmark,
+            categories=["physics"],
+            editor=ModelRef("simulated", None, {"median_s": "3", "sigma": "0"}),
+            judge=ModelRef("simulated", None, {"per_image_s": "0"}),
+        )
+    )
 
     sample_id, identity_a = wait_for(lambda: running_edit(run_id), 60, "worker A to claim the edit", logs=workers.logs)
     child_a = pid_of(identity_a)
     os.kill(child_a, signal.SIGSTOP)
     try:
+
         def lease_expired() -> bool:
             with session_scope() as s:
                 row = s.get(Edit, edits(run_id)[sample_id].id)
                 return row.lease_expires_at is not None and row.lease_expires_at.timestamp() < time.time() - 0.5
+
         wait_for(lease_expired, 3 * LEASE_S, "A's lease to run out", poll_s=0.2)
 
         workers.start(1)

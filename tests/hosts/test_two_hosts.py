@@ -37,9 +37,23 @@ def _setup(cluster: HostCluster, per_category: int) -> str:
 
 
 def _submit(cluster: HostCluster, benchmark: str, median_s: float) -> int:
-    result = cluster.cli("run", "--benchmark", benchmark, "--editor", "simulated:", "--param", f"median_s={median_s}",
-                         "--param", "sigma=0.1", "--judge", "simulated:", "--judge-param", "per_image_s=0.02",
-                         "--judge-batch-size", "4")
+    result = cluster.cli(
+        "run",
+        "--benchmark",
+        benchmark,
+        "--editor",
+        "simulated:",
+        "--param",
+        f"median_s={median_s}",
+        "--param",
+        "sigma=0.1",
+        "--judge",
+        "simulated:",
+        "--judge-param",
+        "per_image_s=0.02",
+        "--judge-batch-size",
+        "4",
+    )
     assert result.returncode == 0, result.stderr + result.stdout
     return int(result.stdout.split("run ", 1)[1].split()[0])
 

@@ -262,7 +262,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, action: Action, received: Received) -> None:
         if isinstance(action, Status):
-            self._json(action.status, _error(action.message, "server_error" if action.status >= 500 else "invalid_request_error", action.code), action.headers)
+            self._json(
+                action.status,
+                _error(action.message, "server_error" if action.status >= 500 else "invalid_request_error", action.code),
+                action.headers,
+            )
         elif isinstance(action, Malformed):
             self._send(200, action.body, {"Content-Type": "application/json"})
         elif isinstance(action, ImageReply):
@@ -327,15 +331,17 @@ def _image_answer(reply: ImageReply, received: Received) -> dict[str, Any]:
     return {
         "created": int(time.time()),
         "data": [item],
-        "usage": {"input_tokens": 50, "output_tokens": 200, "total_tokens": 250,
-                  "input_tokens_details": {"text_tokens": 10, "image_tokens": 40}},
+        "usage": {
+            "input_tokens": 50,
+            "output_tokens": 200,
+            "total_tokens": 250,
+            "input_tokens_details": {"text_tokens": 10, "image_tokens": 40},
+        },
     }
 
 
 def _parse_multipart(content_type: str, raw: bytes) -> dict[str, Any]:
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
-    )
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
     fields: dict[str, str] = {}
     files: list[tuple[str, bytes]] = []
     for part in message.iter_parts():

@@ -37,9 +37,7 @@ def test_import_reports_skips_and_summary(tmp_path: Path, write_png) -> None:
 
     assert result.exit_code == 0, result.output
     assert result.stderr == "skipped color_change/3: missing field 'ins_en'\n"
-    assert result.stdout == (
-        f"wrote 2 items to {dest}; skipped 1 (listed in {dest / 'import-report.json'})\n"
-    )
+    assert result.stdout == (f"wrote 2 items to {dest}; skipped 1 (listed in {dest / 'import-report.json'})\n")
 
 
 def test_limit_and_existing_dest(tmp_path: Path, write_png) -> None:

@@ -24,8 +24,7 @@ def imgedit_src(tmp_path: Path, write_png) -> Path:
         json.dumps(
             {
                 "1082": {"id": "animal/000342021.jpg", "prompt": "Make the shell smooth.", "edit_type": "adjust"},
-                "578": {"id": "animal/000342021.jpg", "prompt": "Replace the tortoise with a rock.",
-                        "edit_type": "replace"},
+                "578": {"id": "animal/000342021.jpg", "prompt": "Replace the tortoise with a rock.", "edit_type": "replace"},
                 "628": {"id": "daily object/000276684.jpg", "prompt": "Extract the boot.", "edit_type": "extract"},
                 "97": {"id": "for_add/000236569.jpg", "prompt": "Add a chandelier.", "edit_type": "add"},
                 "22": {"id": "animal/000342021.jpg", "edit_type": "add"},
@@ -46,14 +45,30 @@ def test_entries_become_native_items(imgedit_src: Path, tmp_path: Path, items) -
         return {"dataset": "PKU-YuanGroup/ImgEdit", "suite": "basic", "key": key, "id": image, "edit_type": edit_type}
 
     assert items(dest) == [
-        {"id": "1082", "category": "adjust", "instruction": "Make the shell smooth.", "instruction_language": "en",
-         "source_image": "images/animal/000342021.jpg", "source": source("1082", "animal/000342021.jpg", "adjust")},
-        {"id": "578", "category": "replace", "instruction": "Replace the tortoise with a rock.",
-         "instruction_language": "en", "source_image": "images/animal/000342021.jpg",
-         "source": source("578", "animal/000342021.jpg", "replace")},
-        {"id": "628", "category": "extract", "instruction": "Extract the boot.", "instruction_language": "en",
-         "source_image": "images/daily object/000276684.jpg",
-         "source": source("628", "daily object/000276684.jpg", "extract")},
+        {
+            "id": "1082",
+            "category": "adjust",
+            "instruction": "Make the shell smooth.",
+            "instruction_language": "en",
+            "source_image": "images/animal/000342021.jpg",
+            "source": source("1082", "animal/000342021.jpg", "adjust"),
+        },
+        {
+            "id": "578",
+            "category": "replace",
+            "instruction": "Replace the tortoise with a rock.",
+            "instruction_language": "en",
+            "source_image": "images/animal/000342021.jpg",
+            "source": source("578", "animal/000342021.jpg", "replace"),
+        },
+        {
+            "id": "628",
+            "category": "extract",
+            "instruction": "Extract the boot.",
+            "instruction_language": "en",
+            "source_image": "images/daily object/000276684.jpg",
+            "source": source("628", "daily object/000276684.jpg", "extract"),
+        },
     ]
     assert report.skipped == [
         ("97", f"image 'for_add/000236569.jpg' not found under {images}"),
@@ -94,9 +109,7 @@ def test_each_edit_type_keeps_its_own_three_criteria(imgedit_src: Path, tmp_path
 def test_images_default_to_the_annotation_folder(tmp_path: Path, write_png, items) -> None:
     suite = tmp_path / "suite"
     write_png(suite / "style/1.png", (9, 9, 9))
-    (suite / "basic_edit.json").write_text(
-        json.dumps({"7": {"id": "style/1.png", "prompt": "Make it ukiyo-e.", "edit_type": "style"}})
-    )
+    (suite / "basic_edit.json").write_text(json.dumps({"7": {"id": "style/1.png", "prompt": "Make it ukiyo-e.", "edit_type": "style"}}))
 
     report = run_import("imgedit", suite, tmp_path / "out")
 

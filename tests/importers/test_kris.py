@@ -115,8 +115,10 @@ def test_category_folders_become_native_items(kris_src: Path, tmp_path: Path, it
     assert report.skipped == [
         ("chemistry/3", f"image '3.png' not found under {root / 'chemistry'}"),
         ("chemistry/4", "missing field 'ins_en'"),
-        ("physics/annotation.json", "cannot read annotation.json: Expecting property name enclosed in "
-         "double quotes: line 1 column 2 (char 1)"),
+        (
+            "physics/annotation.json",
+            "cannot read annotation.json: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+        ),
         ("viewpoint_change/2", f"image '2_gt.jpg' not found under {root / 'viewpoint_change'}"),
     ]
     # The source image of the skipped viewpoint_change/2 is shared with item 1, so it stays.

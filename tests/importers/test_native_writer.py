@@ -24,7 +24,7 @@ MANIFEST = Benchmark(
     criteria=(Criterion("semantic_consistency", "sc"), Criterion("perceptual_quality", "pq")),
     overall="geometric_mean",
 )
-PROMPT = "Judge {criterion} for: {instruction}. Answer as JSON {{\"score\": n}}."
+PROMPT = 'Judge {criterion} for: {instruction}. Answer as JSON {{"score": n}}.'
 CATEGORY = Category(name="physics", description="Physical edits.", prompt_text=PROMPT)
 
 
@@ -63,8 +63,13 @@ def test_commit_writes_the_native_layout(tmp_path: Path, png, items) -> None:
     assert "version: '1.0'" in (dest / "benchmark.yaml").read_text()
     assert (dest / "prompts/physics.v1.txt").read_text() == PROMPT
     assert items(dest) == [
-        {"id": "a", "category": "physics", "instruction": "Melt the ice.", "instruction_language": "en",
-         "source_image": "images/physics/a.png"}
+        {
+            "id": "a",
+            "category": "physics",
+            "instruction": "Melt the ice.",
+            "instruction_language": "en",
+            "source_image": "images/physics/a.png",
+        }
     ]
     assert json.loads((dest / "import-report.json").read_text()) == {"importer": "test", "written": 1, "skipped": []}
     assert [p.name for p in tmp_path.iterdir()] == ["bench"]  # no staging folder left behind
@@ -144,7 +149,12 @@ def test_every_packaged_prompt_is_a_valid_template(category: Category) -> None:
     check_template(category.prompt_text, category.name)
     assert "<" + "CATEGORY>" not in category.prompt_text and "<TASK" not in category.prompt_text and "<C1>" not in category.prompt_text
     filled = category.prompt_text.format(
-        instruction="INSTR", reference="REF", criterion="CRIT", criterion_description="DESC",
-        criteria="LIST", scale_min=1, scale_max=5,
+        instruction="INSTR",
+        reference="REF",
+        criterion="CRIT",
+        criterion_description="DESC",
+        criteria="LIST",
+        scale_min=1,
+        scale_max=5,
     )
     assert "INSTR" in filled and "CRIT" in filled

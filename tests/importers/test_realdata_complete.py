@@ -34,8 +34,7 @@ def test_each_realdata_fixture_imports_every_record(realdata: Path, tmp_path: Pa
     if kind == "gedit":
         pytest.importorskip("datasets")
     dest = tmp_path / case
-    report = run_import(kind, realdata / src, dest, on_skip=lambda *_: None,
-                        image_root=realdata / image_root if image_root else None)
+    report = run_import(kind, realdata / src, dest, on_skip=lambda *_: None, image_root=realdata / image_root if image_root else None)
     assert (report.written, report.skipped) == (count, [])
     loaded = load_benchmark(dest)
     assert (len(loaded.items), loaded.rejections) == (count, [])

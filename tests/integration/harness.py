@@ -13,7 +13,6 @@ from editbench.schema.models import Edit, Judgment, Status
 OPEN = [Status.PENDING, Status.RUNNING]
 
 
-
 EDITOR_PARAMS = {"steps": 2, "working_area": "64*64", "true_cfg_scale": 1.0}
 JUDGE_PARAMS = {"mode": "logits"}
 
@@ -51,7 +50,8 @@ def assert_exactly_once(run_id: int) -> None:
         edits = s.execute(select(Edit.sample_id, func.count()).where(Edit.run_id == run_id).group_by(Edit.sample_id)).all()
         assert edits and all(n == 1 for _, n in edits)
         judgments = s.execute(
-            select(Judgment.sample_id, Judgment.criterion, func.count()).where(Judgment.run_id == run_id)
+            select(Judgment.sample_id, Judgment.criterion, func.count())
+            .where(Judgment.run_id == run_id)
             .group_by(Judgment.sample_id, Judgment.criterion)
         ).all()
         assert judgments and all(n == 1 for *_, n in judgments)

@@ -21,9 +21,7 @@ from tests.integration.harness import assert_exactly_once, wait_done
 pytestmark = pytest.mark.integration
 
 
-def test_a_failed_edit_ends_in_celery_state_failure_once_and_its_chord_still_scores_the_category(
-    workers, tmp_path: Path
-) -> None:
+def test_a_failed_edit_ends_in_celery_state_failure_once_and_its_chord_still_scores_the_category(workers, tmp_path: Path) -> None:
     ingest(write_example_benchmark(tmp_path / "bench", per_category=3))
     with session_scope() as s:
         victim = s.scalars(select(Sample).where(Sample.category.has(name="physics")).order_by(Sample.id)).first()
@@ -31,11 +29,14 @@ def test_a_failed_edit_ends_in_celery_state_failure_once_and_its_chord_still_sco
     ImageStore(load_settings().store_dir).path_for(sha).write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     workers.start(0)
     workers.wait_ready(1)
-    run_id = submit(RunRequest(
-        benchmark="editbench-example", categories=["physics", "social"],
-        editor=ModelRef("simulated", None, {"median_s": "0", "sigma": "0"}),
-        judge=ModelRef("simulated", None, {"per_image_s": "0"}),
-    ))
+    run_id = submit(
+        RunRequest(
+            benchmark="editbench-example",
+            categories=["physics", "social"],
+            editor=ModelRef("simulated", None, {"median_s": "0", "sigma": "0"}),
+            judge=ModelRef("simulated", None, {"per_image_s": "0"}),
+        )
+    )
     # No sweeper runs here: the run finishes only if the physics chord scored its category
     # although one of its header tasks ended FAILURE.
     wait_done(run_id, workers, timeout_s=90)

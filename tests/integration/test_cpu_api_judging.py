@@ -46,12 +46,32 @@ def test_api_judging_runs_on_a_cpu_worker_while_an_edit_worker_edits(
         workers.start(0, serve="models")  # edits (and local judges): a GPU worker's queues
         workers.start(1, serve="api")  # judge batches of served judges only
         workers.wait_ready(2)
-        result = CliRunner().invoke(main, [
-            "run", "--benchmark", benchmark, "--category", "physics", "--category", "social",
-            "--editor", f"diffusers:{pix2pix}", "--param", "steps=2", "--param", "working_area=48*48",
-            "--judge", "openai:fake-vl", "--judge-param", f"base_url={server.url}", "--judge-param", "concurrency=8",
-            "--judge-batch-size", "2",
-        ])
+        result = CliRunner().invoke(
+            main,
+            [
+                "run",
+                "--benchmark",
+                benchmark,
+                "--category",
+                "physics",
+                "--category",
+                "social",
+                "--editor",
+                f"diffusers:{pix2pix}",
+                "--param",
+                "steps=2",
+                "--param",
+                "working_area=48*48",
+                "--judge",
+                "openai:fake-vl",
+                "--judge-param",
+                f"base_url={server.url}",
+                "--judge-param",
+                "concurrency=8",
+                "--judge-batch-size",
+                "2",
+            ],
+        )
         assert result.exit_code == 0, result.output
         with session_scope() as s:
             run_id = s.scalars(select(Run.id)).one()

@@ -48,8 +48,9 @@ def test_sigkill_of_the_task_process_is_redelivered_and_finished(workers, tiny_m
     benchmark = ingest_example(tmp_path, per_category=3)
     workers.start(0)
     workers.wait_ready(1)
-    run_id = submit_run(benchmark, tiny_models, categories=["physics"],
-                        editor=ModelRef("qwen-image-edit", str(tiny_models.editor), dict(SLOW_EDITOR)))
+    run_id = submit_run(
+        benchmark, tiny_models, categories=["physics"], editor=ModelRef("qwen-image-edit", str(tiny_models.editor), dict(SLOW_EDITOR))
+    )
     sample_id, worker = _wait_for_running_edit(run_id)
     child_pid = int(worker.rsplit("pid", 1)[1])
     psutil.Process(child_pid).send_signal(signal.SIGKILL)
@@ -65,15 +66,17 @@ def test_sigkill_of_the_whole_worker_then_resume_finishes_the_run(workers, tiny_
     benchmark = ingest_example(tmp_path, per_category=3)
     workers.start(0)
     workers.wait_ready(1)
-    run_id = submit_run(benchmark, tiny_models, categories=["social"],
-                        editor=ModelRef("qwen-image-edit", str(tiny_models.editor), dict(SLOW_EDITOR)))
+    run_id = submit_run(
+        benchmark, tiny_models, categories=["social"], editor=ModelRef("qwen-image-edit", str(tiny_models.editor), dict(SLOW_EDITOR))
+    )
     sample_id, _ = _wait_for_running_edit(run_id)
     workers.stop(0, sig=signal.SIGKILL)  # parent and child, no chance to requeue
     workers.start(1)
     workers.wait_ready(1)
     time.sleep(float(workers.env["EDITBENCH_LEASE_SECONDS"]) + 0.5)  # the dead worker's lease runs out
-    resume = subprocess.run([sys.executable, "-m", "editbench.cli", "resume", str(run_id)], env=workers.env,
-                            capture_output=True, text=True, timeout=60)
+    resume = subprocess.run(
+        [sys.executable, "-m", "editbench.cli", "resume", str(run_id)], env=workers.env, capture_output=True, text=True, timeout=60
+    )
     assert resume.returncode == 0, resume.stderr
     assert "re-enqueued" in resume.stdout
     wait_done(run_id, workers)

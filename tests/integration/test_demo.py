@@ -21,8 +21,9 @@ def test_demo_runs_end_to_end_on_embedded_defaults_and_cleans_up(tmp_path: Path)
         # Reuse the session's tiny models instead of building them again (same builder).
         (tmp_path / "home" / "models").mkdir(parents=True)
         os.symlink(os.environ["EDITBENCH_TEST_MODELS"], tmp_path / "home" / "models" / "tiny")
-    result = subprocess.run([sys.executable, "-m", "editbench.cli", "demo", "--per-category", "3"],
-                            env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "editbench.cli", "demo", "--per-category", "3"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     report_dir = tmp_path / "home" / "reports" / "run-1"
     summary = json.loads((report_dir / "summary.json").read_text())

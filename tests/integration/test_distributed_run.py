@@ -91,9 +91,13 @@ def test_duplicated_tasks_write_nothing_twice(workers, tiny_models, tmp_path) ->
     run_id = submit_run(benchmark, tiny_models, categories=["social"])
     wait_done(run_id, workers)
     with session_scope() as s:
-        before = [(e.sample_id, e.attempts, e.finished_at) for e in s.scalars(select(Edit).where(Edit.run_id == run_id).order_by(Edit.sample_id))]
+        before = [
+            (e.sample_id, e.attempts, e.finished_at) for e in s.scalars(select(Edit).where(Edit.run_id == run_id).order_by(Edit.sample_id))
+        ]
         category_id = s.scalars(select(Edit.category_id).where(Edit.run_id == run_id)).first()
-        judgments_before = [(j.id, j.attempts, j.score) for j in s.scalars(select(Judgment).where(Judgment.run_id == run_id).order_by(Judgment.id))]
+        judgments_before = [
+            (j.id, j.attempts, j.score) for j in s.scalars(select(Judgment).where(Judgment.run_id == run_id).order_by(Judgment.id))
+        ]
     sample_ids = [sid for sid, *_ in before]
     # Deliver every edit and the judge batch again, as a broker redelivery or a double submit would.
     results = [app.signature("editbench.edit_sample", args=(run_id, sid)).apply_async() for sid in sample_ids]
@@ -102,8 +106,12 @@ def test_duplicated_tasks_write_nothing_twice(workers, tiny_models, tmp_path) ->
     assert [o["status"] for o in outputs[:-1]] == ["skipped"] * len(sample_ids)
     assert outputs[-1]["judged"] == 0
     with session_scope() as s:
-        after = [(e.sample_id, e.attempts, e.finished_at) for e in s.scalars(select(Edit).where(Edit.run_id == run_id).order_by(Edit.sample_id))]
-        judgments_after = [(j.id, j.attempts, j.score) for j in s.scalars(select(Judgment).where(Judgment.run_id == run_id).order_by(Judgment.id))]
+        after = [
+            (e.sample_id, e.attempts, e.finished_at) for e in s.scalars(select(Edit).where(Edit.run_id == run_id).order_by(Edit.sample_id))
+        ]
+        judgments_after = [
+            (j.id, j.attempts, j.score) for j in s.scalars(select(Judgment).where(Judgment.run_id == run_id).order_by(Judgment.id))
+        ]
     assert after == before and judgments_after == judgments_before
     assert_exactly_once(run_id)
 
@@ -136,7 +144,9 @@ def test_standing_run_picks_up_a_category_ingested_later(workers, tiny_models, t
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         view = read_status(run_id)
-        if sum(c["samples"] for c in view.categories) == len(lines) and all(c["judgments_open"] == 0 and c["edits_open"] == 0 for c in view.categories):
+        if sum(c["samples"] for c in view.categories) == len(lines) and all(
+            c["judgments_open"] == 0 and c["edits_open"] == 0 for c in view.categories
+        ):
             break
         time.sleep(0.25)
     else:

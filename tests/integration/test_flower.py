@@ -38,8 +38,11 @@ def test_flower_lists_workers_and_run_tasks(workers, tiny_models, tmp_path) -> N
     port = _free_port()
     env = {**workers.env}
     env.pop("FLOWER_BASIC_AUTH", None)
-    up = spawn([sys.executable, "-m", "editbench.cli", "up", "--cpu-workers", "1", "--flower", "--flower-port", str(port), "--no-beat"],
-               env=env, log=tmp_path / "up.log")
+    up = spawn(
+        [sys.executable, "-m", "editbench.cli", "up", "--cpu-workers", "1", "--flower", "--flower-port", str(port), "--no-beat"],
+        env=env,
+        log=tmp_path / "up.log",
+    )
     try:
         deadline = time.monotonic() + 90
         workers_seen = {}
@@ -53,8 +56,7 @@ def test_flower_lists_workers_and_run_tasks(workers, tiny_models, tmp_path) -> N
             time.sleep(1)
         assert any(name.startswith("editbench-cpu0@") for name in workers_seen), (tmp_path / "up.log").read_text()
         benchmark = ingest_example(tmp_path, per_category=2)
-        run_id = submit_run(benchmark, tiny_models, categories=["causal"],
-                            editor=ModelRef("identity", None, {}))
+        run_id = submit_run(benchmark, tiny_models, categories=["causal"], editor=ModelRef("identity", None, {}))
         wait_done(run_id, workers)
         time.sleep(1.0)  # events reach Flower asynchronously
         query = "draw=1&start=0&length=1000&order[0][column]=0&order[0][dir]=asc&columns[0][data]=name"

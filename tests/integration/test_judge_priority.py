@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from editbench.producer.submit import ModelRef, RunRequest, submit
 from editbench.queue.names import (
     CONTROL_QUEUE,
+    CPU_JUDGE_QUEUE,
     JUDGE_QUEUE,
     SHARED_QUEUE,
     all_queues,
@@ -24,9 +25,9 @@ from tests.integration.harness import assert_exactly_once, ingest_example, wait_
 
 @pytest.mark.unit
 def test_workers_list_control_then_judge_then_edit_queues() -> None:
-    assert worker_queues(1) == [CONTROL_QUEUE, JUDGE_QUEUE, pinned_judge_queue(1), SHARED_QUEUE, pinned_queue(1)]
-    assert judge_queue("shared", 5, 2) == JUDGE_QUEUE
-    assert judge_queue("round-robin", 5, 2) == pinned_judge_queue(1)
+    assert worker_queues(1) == [CONTROL_QUEUE, JUDGE_QUEUE, pinned_judge_queue(1), CPU_JUDGE_QUEUE, SHARED_QUEUE, pinned_queue(1)]
+    assert judge_queue("gpu", "shared", 5, 2) == JUDGE_QUEUE
+    assert judge_queue("gpu", "round-robin", 5, 2) == pinned_judge_queue(1)
     # The sweeper's "nothing queued" check must see judge batches too.
     assert {JUDGE_QUEUE, pinned_judge_queue(0), pinned_judge_queue(1)} <= set(all_queues(2))
 
@@ -45,11 +46,15 @@ def test_a_finished_category_is_judged_before_the_other_category_finishes_editin
     benchmark = ingest_example(tmp_path, per_category=4)
     workers.start(0)
     workers.wait_ready(1)
-    run_id = submit(RunRequest(
-        benchmark=benchmark, categories=["physics", "social"], judge_batch_size=2,
-        editor=ModelRef("simulated", None, {"median_s": 0.3, "sigma": 0.0}),
-        judge=ModelRef("simulated", None, {"per_image_s": 0.01}),
-    ))
+    run_id = submit(
+        RunRequest(
+            benchmark=benchmark,
+            categories=["physics", "social"],
+            judge_batch_size=2,
+            editor=ModelRef("simulated", None, {"median_s": 0.3, "sigma": 0.0}),
+            judge=ModelRef("simulated", None, {"per_image_s": 0.01}),
+        )
+    )
     wait_done(run_id, workers, timeout_s=120)
     assert_exactly_once(run_id)
 

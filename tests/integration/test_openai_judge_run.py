@@ -45,7 +45,9 @@ def test_a_run_is_judged_over_http_by_cpu_workers_and_the_key_is_recorded_nowher
         assert_exactly_once(run_id)
         chat = server.requests_to("/chat/completions")
     with session_scope() as s:
-        judgments = s.execute(select(Judgment.status, Judgment.score, Judgment.raw_output, Judgment.error).where(Judgment.run_id == run_id)).all()
+        judgments = s.execute(
+            select(Judgment.status, Judgment.score, Judgment.raw_output, Judgment.error).where(Judgment.run_id == run_id)
+        ).all()
         run = s.get(Run, run_id)
         stored = json.dumps([run.run_card, run.judge_params, [list(j) for j in judgments]], default=str)
     # physics has 3 criteria, social 2; generate mode asks for all of a sample's criteria at once.

@@ -49,7 +49,9 @@ def test_judging_a_finished_run_again_runs_no_edit_and_compares_the_judges(db_ur
     benchmark = ingest_example(tmp_path, per_category=3)
     workers.start(0)
     workers.wait_ready(1)
-    parent = submit(RunRequest(benchmark=benchmark, editor=FAST_EDITOR, judge=FIRST_JUDGE, categories=["physics", "social"], name="first-judge"))
+    parent = submit(
+        RunRequest(benchmark=benchmark, editor=FAST_EDITOR, judge=FIRST_JUDGE, categories=["physics", "social"], name="first-judge")
+    )
     wait_done(parent, workers)
     edit_tasks_before = _edit_tasks_received(workers.log_dir)
     assert edit_tasks_before == 6

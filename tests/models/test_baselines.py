@@ -64,9 +64,7 @@ def test_precomputed_refuses_ambiguous_names(tmp_path: Path, noise_image) -> Non
         "sub/../a",
     ],
 )
-def test_precomputed_rejects_ids_that_could_escape_the_folder(
-    tmp_path: Path, sample_id: str, noise_image
-) -> None:
+def test_precomputed_rejects_ids_that_could_escape_the_folder(tmp_path: Path, sample_id: str, noise_image) -> None:
     folder = tmp_path / "outputs"
     folder.mkdir()
     noise_image(4, 4, 0).save(tmp_path / "secret.png")  # a real file just outside the folder

@@ -64,17 +64,13 @@ def capacity_editor(tiny_models):
 
 @pytest.mark.parametrize("output_size", [None, "48x32", "source"])
 def test_capacity_editor_edits_at_the_requested_size(tiny_models, noise_image, output_size) -> None:
-    editor = load_editor(
-        "qwen-image-edit", str(tiny_models.editor), capacity="tiny", output_size=output_size or "none", **FAST
-    )
+    editor = load_editor("qwen-image-edit", str(tiny_models.editor), capacity="tiny", output_size=output_size or "none", **FAST)
     edited = editor.edit(edit_request(noise_image(90, 60, 0)))
     expected = {None: area_dimensions(64 * 64, 1.5), "48x32": (48, 32), "source": (90, 60)}[output_size]
     assert edited.mode == "RGB" and edited.size == expected
 
 
-def test_the_phase_hook_sees_every_phase_of_an_edit_in_order_and_changes_nothing(
-    capacity_editor, noise_image
-) -> None:
+def test_the_phase_hook_sees_every_phase_of_an_edit_in_order_and_changes_nothing(capacity_editor, noise_image) -> None:
     request = edit_request(noise_image(64, 64, 3))
     plain = capacity_editor.edit(request)
     seen: list[str] = []
@@ -170,9 +166,7 @@ def test_capacity_judge_logits_batch(tiny_models, judge_requests) -> None:
 
 
 def test_capacity_judge_generate_batch(tiny_models, judge_requests) -> None:
-    judge = load_judge(
-        "qwen3-vl", str(tiny_models.judge), capacity="tiny", mode="generate", max_new_tokens="6", batch_size="2"
-    )
+    judge = load_judge("qwen3-vl", str(tiny_models.judge), capacity="tiny", mode="generate", max_new_tokens="6", batch_size="2")
     results = judge.score(judge_requests)
     assert [r.key for r in results] == [r.key for r in judge_requests]
     for result in results:
@@ -240,9 +234,7 @@ def test_full_capacity_editor_plumbing(tiny_models, tiny_builders, noise_image) 
 
 
 def test_full_capacity_judge_plumbing(tiny_models, tiny_builders, judge_requests) -> None:
-    judge = load_judge(
-        "qwen3-vl", str(tiny_models.judge), capacity="full", mode="logits", attn_implementation="eager"
-    )
+    judge = load_judge("qwen3-vl", str(tiny_models.judge), capacity="full", mode="logits", attn_implementation="eager")
     (call,) = tiny_builders
     assert call["size"] == "full" and call["attn_implementation"] == "eager"
     assert call["token_ids"] == capacity.tokenizer_token_ids(judge.processor.tokenizer)

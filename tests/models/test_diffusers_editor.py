@@ -110,8 +110,7 @@ def test_qwen_plus_is_driven_by_the_qwen_adapter_and_takes_extra_images(tiny_pip
     folder = str(tiny_pipelines / "QwenImageEditPlusPipeline")
     editor = editors["QwenImageEditPlusPipeline"]
     assert editor.identity()["driven_by"] == "qwen-image-edit-plus"
-    request = EditRequest("p", noise_image(48, 32), "put picture 2 on the table", seed=5,
-                          extra_images=(noise_image(32, 32, seed=9),))
+    request = EditRequest("p", noise_image(48, 32), "put picture 2 on the table", seed=5, extra_images=(noise_image(32, 32, seed=9),))
     direct = load_editor("qwen-image-edit-plus", folder, device="cpu", **QWEN_FAST)
     assert np.array_equal(_pixels(editor.edit(request)), _pixels(direct.edit(request)))
 
@@ -119,8 +118,7 @@ def test_qwen_plus_is_driven_by_the_qwen_adapter_and_takes_extra_images(tiny_pip
 def test_flux2_klein_takes_extra_images_as_references(editors, noise_image) -> None:
     editor = editors["Flux2KleinPipeline"]
     alone = EditRequest("k", noise_image(64, 64), "put the cup on the table", seed=2)
-    with_reference = EditRequest("k", noise_image(64, 64), "put the cup on the table", seed=2,
-                                 extra_images=(noise_image(64, 64, seed=5),))
+    with_reference = EditRequest("k", noise_image(64, 64), "put the cup on the table", seed=2, extra_images=(noise_image(64, 64, seed=5),))
     assert not np.array_equal(_pixels(editor.edit(alone)), _pixels(editor.edit(with_reference)))
 
 
@@ -131,8 +129,9 @@ def test_a_single_image_pipeline_refuses_extra_images_for_that_sample(editors, n
 
 
 def test_out_of_memory_is_reported_as_edit_oom(tiny_pipelines, noise_image) -> None:
-    editor = load_editor("diffusers", str(tiny_pipelines / "StableDiffusionInstructPix2PixPipeline"),
-                         device="cpu", **FAST, simulate_oom_for="boom")
+    editor = load_editor(
+        "diffusers", str(tiny_pipelines / "StableDiffusionInstructPix2PixPipeline"), device="cpu", **FAST, simulate_oom_for="boom"
+    )
     with pytest.raises(EditOOMError, match="boom"):
         editor.edit(EditRequest("boom", noise_image(32, 32), "x", seed=1))
     assert editor.edit(EditRequest("fine", noise_image(32, 32), "x", seed=1)).size == (48, 48)
@@ -202,10 +201,14 @@ def test_a_run_with_a_diffusers_editor_goes_end_to_end_through_workers(workers, 
     benchmark = ingest_example(tmp_path, per_category=2)
     workers.start(0)
     workers.wait_ready(1)
-    run_id = submit(RunRequest(
-        benchmark=benchmark, categories=["physics"],
-        editor=ModelRef.parse(f"diffusers:{folder}", dict(FAST)), judge=ModelRef("simulated", None, {}),
-    ))
+    run_id = submit(
+        RunRequest(
+            benchmark=benchmark,
+            categories=["physics"],
+            editor=ModelRef.parse(f"diffusers:{folder}", dict(FAST)),
+            judge=ModelRef("simulated", None, {}),
+        )
+    )
     wait_done(run_id, workers)
     assert_exactly_once(run_id)
     with session_scope() as s:

@@ -23,8 +23,7 @@ def parse(text: str) -> ParsedScores | ParseFailure:
         f"```json\n{VALID}\n```",
         f'<think>The sky... maybe 3? {{"x": 1}}</think>\n{VALID}',
         f"Hmm, let me look closely.</think>\n\n```\n{VALID}\n```",
-        '{"scores": {"semantic_consistency": "7", "perceptual_quality": 8.5, "extra": 1},'
-        ' "reasoning": "Sky is blue."}',
+        '{"scores": {"semantic_consistency": "7", "perceptual_quality": 8.5, "extra": 1}, "reasoning": "Sky is blue."}',
     ],
 )
 def test_valid_answers_parse(text: str) -> None:
@@ -79,9 +78,7 @@ def test_refusals_are_recognised(text: str) -> None:
 
 
 def test_json_mentioning_inability_is_still_a_valid_answer() -> None:
-    text = (
-        '{"scores": {"semantic_consistency": 2, "perceptual_quality": 6}, "reasoning": "I cannot see a hat."}'
-    )
+    text = '{"scores": {"semantic_consistency": 2, "perceptual_quality": 6}, "reasoning": "I cannot see a hat."}'
     assert isinstance(parse(text), ParsedScores)
 
 
@@ -103,8 +100,12 @@ def test_the_judge_sees_extra_input_images_labelled_between_source_and_edited() 
 
     source, edited, frame = (Image.new("RGB", (8, 8), c) for c in ("red", "green", "blue"))
     request = JudgeRequest(
-        key="1", source_image=source, edited_image=edited, instruction="Predict frame 1.",
-        prompt=JudgePrompt("Score {criterion}.", "v1"), criteria=(Criterion("quality", "q"),),
+        key="1",
+        source_image=source,
+        edited_image=edited,
+        instruction="Predict frame 1.",
+        prompt=JudgePrompt("Score {criterion}.", "v1"),
+        criteria=(Criterion("quality", "q"),),
         extra_images=(InputImage("frame 3", frame), Image.new("RGB", (8, 8), "white")),
     )
     content = generate_conversation(request, ImageBudget(None))[0]["content"]

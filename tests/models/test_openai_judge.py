@@ -46,16 +46,18 @@ def _judge(server: FakeOpenAIServer, **params: object):
 def _request(key: str = "1", criteria: tuple[str, ...] = ("adherence", "quality")) -> JudgeRequest:
     image = Image.new("RGB", (48, 32), (200, 10, 10))
     return JudgeRequest(
-        key=key, source_image=image, edited_image=image.rotate(90), instruction="make it blue",
-        prompt=PROMPT, criteria=tuple(Criterion(c, f"{c} of the edit") for c in criteria),
+        key=key,
+        source_image=image,
+        edited_image=image.rotate(90),
+        instruction="make it blue",
+        prompt=PROMPT,
+        criteria=tuple(Criterion(c, f"{c} of the edit") for c in criteria),
     )
 
 
 def test_generate_mode_scores_every_criterion_with_images_sent_as_data_urls(server: FakeOpenAIServer) -> None:
     result = _judge(server).score([_request()])[0]
-    assert [(s.criterion, s.outcome, s.score) for s in result.scores] == [
-        ("adherence", Outcome.DONE, 7.0), ("quality", Outcome.DONE, 7.0)
-    ]
+    assert [(s.criterion, s.outcome, s.score) for s in result.scores] == [("adherence", Outcome.DONE, 7.0), ("quality", Outcome.DONE, 7.0)]
     assert result.scores[0].extra["prompt_version"] == "rubric-v1" and result.scores[0].extra["attempts"] == 1
     (sent,) = server.received
     assert sent.headers["authorization"] == f"Bearer {DEFAULT_KEY}"
@@ -145,7 +147,7 @@ def test_an_unusable_answer_is_reasked_then_recorded_as_parse_error_with_every_a
 
 
 def test_a_reasked_answer_that_is_usable_is_scored(server: FakeOpenAIServer) -> None:
-    server.script(Reply("```json\n{\"scores\": {\"adherence\": 11, \"quality\": 2}}\n```"))
+    server.script(Reply('```json\n{"scores": {"adherence": 11, "quality": 2}}\n```'))
     scores = _judge(server).score([_request()])[0].scores
     assert [(s.outcome, s.score) for s in scores] == [(Outcome.DONE, 7.0), (Outcome.DONE, 7.0)]
     assert scores[0].extra["attempts"] == 2
@@ -218,9 +220,7 @@ def test_check_passes_a_server_with_logprobs_and_refuses_one_without(server: Fak
         _judge(server, mode="logits").check()
 
 
-def test_check_refuses_a_wrong_key_and_an_unreachable_server_in_one_line(
-    server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_check_refuses_a_wrong_key_and_an_unreachable_server_in_one_line(server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EDITBENCH_OPENAI_API_KEY", "sk-wrong-secret-key")
     with pytest.raises(ServerCheckError) as rejected:
         _judge(server).check()
@@ -291,9 +291,7 @@ def test_tokens_per_minute_limit_paces_requests(server: FakeOpenAIServer) -> Non
     assert time.monotonic() - started >= 0.8
 
 
-def test_key_and_base_url_never_appear_in_logs_repr_identity_or_errors(
-    server: FakeOpenAIServer, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_key_and_base_url_never_appear_in_logs_repr_identity_or_errors(server: FakeOpenAIServer, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     server.script(Status(429, headers={"Retry-After": "0.05"}), Status(500, f"echo {DEFAULT_KEY} {server.url}"))
     judge = _judge(server, max_retries=1)
@@ -320,9 +318,7 @@ def test_the_key_is_refused_as_a_parameter_and_a_missing_key_is_one_clear_line(
     assert _judge(server, api_key_env="MY_VLLM_KEY").score([_request()])[0].scores[0].outcome is Outcome.DONE
 
 
-def test_the_base_url_comes_from_the_environment_when_not_given(
-    server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_base_url_comes_from_the_environment_when_not_given(server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("EDITBENCH_OPENAI_BASE_URL", server.url)  # editbench's own wins
     judge = load_judge("openai", "m", backoff_s="0.01")
@@ -337,7 +333,11 @@ def _gedit_protocol_request():
     protocol = {
         "kind": "gedit",
         "prompts": {
-            "SC": {"text": "SC question for '{instruction}'. Answer as the official format says.", "criteria": ["semantic_consistency"], "images": ["source", "edited"]},
+            "SC": {
+                "text": "SC question for '{instruction}'. Answer as the official format says.",
+                "criteria": ["semantic_consistency"],
+                "images": ["source", "edited"],
+            },
             "PQ": {"text": "PQ question. Answer as the official format says.", "criteria": ["perceptual_quality"], "images": ["edited"]},
         },
         "categories": {"*": ["SC", "PQ"]},
@@ -352,9 +352,16 @@ def _gedit_protocol_request():
     )
     image = Image.new("RGB", (48, 32), (200, 10, 10))
     return JudgeRequest(
-        key="1", source_image=image, edited_image=image.rotate(90), instruction="make it blue", prompt=PROMPT,
-        criteria=tuple(Criterion(c, c) for c in criteria), scale_min=0, scale_max=10,
-        extra_images=(InputImage("the garment", image),), protocol=questions,
+        key="1",
+        source_image=image,
+        edited_image=image.rotate(90),
+        instruction="make it blue",
+        prompt=PROMPT,
+        criteria=tuple(Criterion(c, c) for c in criteria),
+        scale_min=0,
+        scale_max=10,
+        extra_images=(InputImage("the garment", image),),
+        protocol=questions,
     )
 
 
@@ -367,7 +374,8 @@ def test_protocol_mode_asks_each_official_question_with_its_images_and_reads_the
     )
     result = _judge(server, mode="logits").score([_gedit_protocol_request()])[0]
     assert [(s.criterion, s.outcome, s.score) for s in result.scores] == [
-        ("semantic_consistency", Outcome.DONE, 6.0), ("perceptual_quality", Outcome.DONE, 7.0),
+        ("semantic_consistency", Outcome.DONE, 6.0),
+        ("perceptual_quality", Outcome.DONE, 7.0),
     ]
     assert result.scores[0].extra["question"] == "SC" and result.scores[0].raw_output.startswith("||V^=^V||")
     sc, pq = server.received
@@ -383,6 +391,7 @@ def test_protocol_mode_records_an_unparsable_official_answer_as_a_parse_error(se
     server.script(Reply("I cannot tell."), Reply('{"score": [5, 5]}'))
     result = _judge(server).score([_gedit_protocol_request()])[0]
     assert [(s.criterion, s.outcome, s.score) for s in result.scores] == [
-        ("semantic_consistency", Outcome.PARSE_ERROR, None), ("perceptual_quality", Outcome.DONE, 5.0),
+        ("semantic_consistency", Outcome.PARSE_ERROR, None),
+        ("perceptual_quality", Outcome.DONE, 5.0),
     ]
     assert result.scores[0].raw_output == "I cannot tell."

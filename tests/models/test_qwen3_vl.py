@@ -104,15 +104,11 @@ def _substitute(answers: dict[str, list[str]], seen: list[GeneratedText]):
     return hook
 
 
-def test_generate_path_with_substituted_text_classifies_garbage_refusal_and_valid_answers(
-    tiny_models, requests_mixed
-) -> None:
+def test_generate_path_with_substituted_text_classifies_garbage_refusal_and_valid_answers(tiny_models, requests_mixed) -> None:
     """Through the real generate path (chat template, batching, model.generate, batch_decode),
     with the decoded text replaced by a test hook, because a random tiny model cannot be made to
     write a particular answer."""
-    valid = (
-        '```json\n{"scores": {"semantic_consistency": 7, "perceptual_quality": 9}, "reasoning": "ok"}\n```'
-    )
+    valid = '```json\n{"scores": {"semantic_consistency": 7, "perceptual_quality": 9}, "reasoning": "ok"}\n```'
     answers = {
         "k0": ["garbage ###", "still garbage"],
         "k1": ["I can't help with that."],
@@ -178,9 +174,7 @@ def test_a_broken_rubric_template_fails_only_its_requests(tiny_models, requests_
     broken = replace(requests_mixed[1], prompt=JudgePrompt("Rate {colour}", version="bad"))
     for mode in ("logits", "generate"):
         results = judge(tiny_models, mode=mode, max_new_tokens="2").score([requests_mixed[0], broken])
-        assert (
-            results[1].scores[0].outcome is Outcome.FAILED and results[1].scores[0].error_code == "bad_prompt"
-        )
+        assert results[1].scores[0].outcome is Outcome.FAILED and results[1].scores[0].error_code == "bad_prompt"
         assert results[0].scores[0].outcome is not Outcome.FAILED
 
 
@@ -208,7 +202,8 @@ def test_protocol_mode_generates_one_answer_per_official_question_and_reads_it_o
     scorer = load_judge("qwen3-vl", str(tiny_models.judge), mode="logits", max_new_tokens=4, generated_text_hook=hook)
     result = scorer.score([_gedit_protocol_request()])[0]
     assert [(s.criterion, s.outcome, s.score) for s in result.scores] == [
-        ("semantic_consistency", Outcome.DONE, 6.0), ("perceptual_quality", Outcome.PARSE_ERROR, None),
+        ("semantic_consistency", Outcome.DONE, 6.0),
+        ("perceptual_quality", Outcome.PARSE_ERROR, None),
     ]
     assert len(seen) == 2 and result.scores[1].raw_output == "no score here"
     assert result.scores[0].extra["question"] == "SC" and result.scores[1].extra["question"] == "PQ"

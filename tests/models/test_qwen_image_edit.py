@@ -44,9 +44,7 @@ def test_area_dimensions_round_like_the_pipelines() -> None:
     assert area_dimensions(128 * 128, 1.5) == (160, 96)
 
 
-@pytest.mark.parametrize(
-    ("output_size", "expected"), [("48x32", (48, 32)), ("50x37", (50, 37)), ("source", (90, 60))]
-)
+@pytest.mark.parametrize(("output_size", "expected"), [("48x32", (48, 32)), ("50x37", (50, 37)), ("source", (90, 60))])
 def test_output_has_exactly_the_requested_size(tiny_models, noise_image, output_size, expected) -> None:
     editor = load_editor("qwen-image-edit", str(tiny_models.editor), output_size=output_size, **FAST)
     assert editor.edit(request(noise_image(90, 60, 0))).size == expected
@@ -70,9 +68,7 @@ def test_plus_editor_takes_extra_images_and_keeps_the_source_aspect(tiny_models,
     extra = (noise_image(32, 64, 5),)
     edited = editor.edit(request(noise_image(96, 48, 4), extra_images=extra))
     assert edited.size == area_dimensions(64 * 64, 2.0)
-    assert np.array_equal(
-        pixels(edited), pixels(editor.edit(request(noise_image(96, 48, 4), extra_images=extra)))
-    )
+    assert np.array_equal(pixels(edited), pixels(editor.edit(request(noise_image(96, 48, 4), extra_images=extra))))
 
 
 def test_single_image_editor_refuses_extra_images(editor, noise_image) -> None:
@@ -81,9 +77,7 @@ def test_single_image_editor_refuses_extra_images(editor, noise_image) -> None:
 
 
 @pytest.mark.parametrize("kind", ["qwen-image-edit", "qwen-image-edit-plus"])
-def test_at_the_pipelines_own_area_the_adapter_equals_the_diffusers_call(
-    tiny_models, noise_image, kind
-) -> None:
+def test_at_the_pipelines_own_area_the_adapter_equals_the_diffusers_call(tiny_models, noise_image, kind) -> None:
     """The adapter re-implements the pipeline's loop to make the working area settable; at the
     area diffusers hard-codes (1024²) both must give the same pixels. (~3 s each on CPU: the
     VAE encodes a ~1 Mpx image.)"""

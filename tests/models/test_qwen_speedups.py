@@ -54,9 +54,7 @@ def test_real_rope_gives_the_complex_ropes_output(masked) -> None:
     reference = forward(transformer, masked=masked)
     qwen_speedups.set_rope(transformer, "real")
     assert isinstance(transformer.pos_embed, qwen_speedups.RealRopePosEmbed)
-    assert all(
-        isinstance(p, qwen_speedups.RealRopeQwenAttnProcessor) for p in transformer.attn_processors.values()
-    )
+    assert all(isinstance(p, qwen_speedups.RealRopeQwenAttnProcessor) for p in transformer.attn_processors.values())
     torch.testing.assert_close(forward(transformer, masked=masked), reference, rtol=1e-5, atol=1e-6)
     qwen_speedups.set_rope(transformer, "complex")  # reversible
     assert not isinstance(transformer.pos_embed, qwen_speedups.RealRopePosEmbed)
@@ -91,9 +89,7 @@ def test_fused_gelu_gives_the_same_output_and_is_reversible() -> None:
     torch.testing.assert_close(forward(transformer), reference, rtol=1e-6, atol=1e-6)
     qwen_speedups.set_gelu_epilogue(transformer, False)
     assert not any(
-        isinstance(ff.net[0], qwen_speedups.FusedGeluProj)
-        for b in transformer.transformer_blocks
-        for ff in (b.img_mlp, b.txt_mlp)
+        isinstance(ff.net[0], qwen_speedups.FusedGeluProj) for b in transformer.transformer_blocks for ff in (b.img_mlp, b.txt_mlp)
     )
     assert torch.equal(forward(transformer), reference)
 

@@ -62,8 +62,4 @@ def test_cli_tiny_prints_paths_and_is_a_no_op_when_present(tiny_models) -> None:
 def test_cli_list_shows_registered_adapters() -> None:
     result = CliRunner().invoke(models_group, ["list"])
     assert result.exit_code == 0, result.output
-    assert (
-        "qwen-image-edit-plus" in result.output
-        and "precomputed" in result.output
-        and "qwen3-vl" in result.output
-    )
+    assert "qwen-image-edit-plus" in result.output and "precomputed" in result.output and "qwen3-vl" in result.output

@@ -32,9 +32,10 @@ def pip_install(source: Path, target: Path) -> Path:
     copy = target.with_name(target.name + "-src")
     shutil.copytree(source, copy)
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(copy)],
-        check=True, capture_output=True, text=True,
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(target), str(copy)],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return target
 

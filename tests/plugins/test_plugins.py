@@ -21,7 +21,10 @@ def _models_list(env_paths: list[str]) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([*env_paths, os.environ.get("PYTHONPATH", "")])}
     return subprocess.run(
         [sys.executable, "-m", "editbench.cli", "models", "list", "--json"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -41,10 +44,11 @@ def test_models_list_shows_a_plugin_with_its_distribution_and_version(installed_
 
 
 def test_a_broken_plugin_is_reported_by_name_with_its_error_and_hides_nothing(installed_plugins) -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(installed_plugins.broken), str(installed_plugins.mirror), os.environ.get("PYTHONPATH", "")])}
-    text = subprocess.run([sys.executable, "-m", "editbench.cli", "models", "list"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(installed_plugins.broken), str(installed_plugins.mirror), os.environ.get("PYTHONPATH", "")]),
+    }
+    text = subprocess.run([sys.executable, "-m", "editbench.cli", "models", "list"], env=env, capture_output=True, text=True, timeout=120)
     assert text.returncode == 0, text.stderr
     assert "broken-editor" in text.stdout and "editbench-broken 1.0.0" in text.stdout
     assert "BROKEN: ModuleNotFoundError: No module named 'editbench_missing_dependency'" in text.stdout
@@ -103,10 +107,14 @@ def test_a_pip_installed_plugin_edits_and_judges_a_real_run_through_workers(
     benchmark = ingest_example(tmp_path, per_category=2)
     workers.start(0)
     workers.wait_ready(1)
-    run_id = submit(RunRequest(
-        benchmark=benchmark, categories=["physics"],
-        editor=ModelRef("mirror", None, {}), judge=ModelRef("brightness", None, {}),
-    ))
+    run_id = submit(
+        RunRequest(
+            benchmark=benchmark,
+            categories=["physics"],
+            editor=ModelRef("mirror", None, {}),
+            judge=ModelRef("brightness", None, {}),
+        )
+    )
     wait_done(run_id, workers)
     assert_exactly_once(run_id)
     store = ImageStore(load_settings().store_dir)

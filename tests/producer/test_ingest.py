@@ -42,7 +42,12 @@ def test_bad_item_is_reported_and_the_rest_ingested(db_url: str, tmp_path: Path)
     runner = CliRunner()
     runner.invoke(main, ["example", str(tmp_path / "bench"), "--per-category", "2"])
     items = tmp_path / "bench" / "items.jsonl"
-    bad = {"id": "bad-1", "category": "physics", "instruction": "   ", "source_image": json.loads(items.read_text().splitlines()[0])["source_image"]}
+    bad = {
+        "id": "bad-1",
+        "category": "physics",
+        "instruction": "   ",
+        "source_image": json.loads(items.read_text().splitlines()[0])["source_image"],
+    }
     items.write_text(items.read_text() + json.dumps(bad) + "\n")
     result = runner.invoke(main, ["ingest", str(tmp_path / "bench")])
     assert result.exit_code == 1
@@ -80,8 +85,12 @@ def test_watch_ingests_items_as_they_appear(sqlite_db: str, tmp_path: Path) -> N
     items.write_text("\n".join(lines[:4]) + "\n")
     log = tmp_path / "watch.log"
     with open(log, "w") as out:
-        watcher = subprocess.Popen([sys.executable, "-m", "editbench.cli", "ingest", str(folder), "--watch", "--interval", "0.3"],
-                                   stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
+        watcher = subprocess.Popen(
+            [sys.executable, "-m", "editbench.cli", "ingest", str(folder), "--watch", "--interval", "0.3"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+        )
     try:
         _wait_for(lambda: _count(Sample) == 4, log)
         items.write_text("\n".join(lines) + "\n")

@@ -44,7 +44,9 @@ def server():
 
 def _request(benchmark: str, judge: str, **params: str) -> RunRequest:
     return RunRequest(
-        benchmark=benchmark, categories=["physics"], editor=ModelRef.parse("identity:"),
+        benchmark=benchmark,
+        categories=["physics"],
+        editor=ModelRef.parse("identity:"),
         judge=ModelRef.parse(judge, params),
     )
 
@@ -94,8 +96,9 @@ def test_a_missing_api_key_is_refused_at_submit(benchmark: str, server, monkeypa
 
 
 def test_an_unreachable_base_url_is_refused_at_submit(benchmark: str) -> None:
-    message = _refused(_request(benchmark, "openai:gpt-4.1", base_url=f"http://127.0.0.1:{_closed_port()}/v1",
-                                max_retries="0", timeout_s="2"))
+    message = _refused(
+        _request(benchmark, "openai:gpt-4.1", base_url=f"http://127.0.0.1:{_closed_port()}/v1", max_retries="0", timeout_s="2")
+    )
     assert "cannot reach" in message
 
 

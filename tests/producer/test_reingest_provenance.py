@@ -80,8 +80,9 @@ def test_a_changed_item_is_refused_and_a_grown_folder_is_still_added(folder: Pat
 def test_the_cli_refuses_a_changed_benchmark_in_one_line_with_exit_code_2(folder: Path) -> None:
     prompt = folder / "prompts" / "social.v1.txt"
     prompt.write_text("A different rubric: {instruction}\n")
-    result = subprocess.run([sys.executable, "-m", "editbench.cli", "ingest", str(folder)],
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "editbench.cli", "ingest", str(folder)], capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error: benchmark 'editbench-example' version '1.0' is already ingested")

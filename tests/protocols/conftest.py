@@ -56,17 +56,31 @@ KRIS_FILES = {
             "prompt_quality": 'PLACEHOLDER QUALITY. Output:\n{{\n  "quality_score": X\n}}',
             "prompt_instruction_following": 'PLACEHOLDER INSTRUCTION for "{instruct}".\n{{"instruction_score": X}}',
             "prompt_abnormal_instruction_following": "PLACEHOLDER ABNORMAL {instruct} {explanation}",
-            "prompt_dual_evaluation": "PLACEHOLDER DUAL for {instruct}; hint: {explanation}\n{{\"instruction_score\": X, \"knowledge_score\": X}}",
+            "prompt_dual_evaluation": 'PLACEHOLDER DUAL for {instruct}; hint: {explanation}\n{{"instruction_score": X, "knowledge_score": X}}',
             "prompt_view_instruction_following": "PLACEHOLDER VIEW for {instruct} with a ground-truth view.",
         }
     ),
 }
 RISE_PROMPTS = {
-    name: f"PLACEHOLDER {name}: instruction {{instruct}}" + (", reference {reference}" if "ref" in name or name in ("prompt_reasoning", "prompt_reasoning_w_input", "prompt_logical_cons_ans", "prompt_logical_txt") else "") + "\nFinal Score: <n>"
+    name: f"PLACEHOLDER {name}: instruction {{instruct}}"
+    + (
+        ", reference {reference}"
+        if "ref" in name or name in ("prompt_reasoning", "prompt_reasoning_w_input", "prompt_logical_cons_ans", "prompt_logical_txt")
+        else ""
+    )
+    + "\nFinal Score: <n>"
     for name in (
-        "prompt_consist", "prompt_spatial_cons", "prompt_logical_cons_ans", "prompt_logical_cons",
-        "prompt_reasoning", "prompt_reasoning_w_input", "prompt_spatial_ref", "prompt_spatial_ref_w_input",
-        "prompt_logical_txt", "prompt_logical_img", "prompt_spatial_ref_img",
+        "prompt_consist",
+        "prompt_spatial_cons",
+        "prompt_logical_cons_ans",
+        "prompt_logical_cons",
+        "prompt_reasoning",
+        "prompt_reasoning_w_input",
+        "prompt_spatial_ref",
+        "prompt_spatial_ref_w_input",
+        "prompt_logical_txt",
+        "prompt_logical_img",
+        "prompt_spatial_ref_img",
     )
 }
 RISE_PROMPTS["prompt_spatial_ref_img"] = "PLACEHOLDER prompt_spatial_ref_img: instruction {instruct}\nFinal Score: <n>"

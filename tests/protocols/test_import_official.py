@@ -69,7 +69,9 @@ def test_gedit_official_prompts_render_the_instruction_where_the_checkout_puts_i
     assert protocol["prompts"]["PQ"]["images"] == ["edited"]
     assert protocol["prompts"]["PQ"]["criteria"] == ["perceptual_quality"]
     sc = (dest / protocol["prompts"]["SC"]["file"]).read_text()
-    rendered = sc.format(instruction="make it red", reference="", criterion="", criterion_description="", criteria="", scale_min=0, scale_max=10)
+    rendered = sc.format(
+        instruction="make it red", reference="", criterion="", criterion_description="", criteria="", scale_min=0, scale_max=10
+    )
     assert rendered.endswith("Editing instruction: make it red\n")
     assert '{\n"score" : [...],' in rendered  # the checkout's literal JSON braces survive
     manifest = yaml.safe_load((dest / "benchmark.yaml").read_text())

@@ -40,19 +40,33 @@ def official_run(kind: str, realdata: Path, checkout: Path, tmp_path: Path, monk
 
     root = IMAGE_ROOTS.get(kind)
     dest = tmp_path / f"{kind}-official"
-    run_import(kind, realdata / SOURCES[kind], dest, image_root=realdata / root if root else None,
-               protocol="official", official_repo=checkout, limit=LIMITS.get(kind), on_skip=lambda *_: None)
+    run_import(
+        kind,
+        realdata / SOURCES[kind],
+        dest,
+        image_root=realdata / root if root else None,
+        protocol="official",
+        official_repo=checkout,
+        limit=LIMITS.get(kind),
+        on_skip=lambda *_: None,
+    )
     report = ingest(dest)
     monkeypatch.setenv("EDITBENCH_BROKER_URL", f"redis://127.0.0.1:{_closed_port()}/0")
-    run_id = create_run(RunRequest(
-        benchmark=report.benchmark, benchmark_version=report.version,
-        editor=ModelRef("simulated", None, {"median_s": "0", "sigma": "0"}),
-        judge=ModelRef("simulated", None, {"per_image_s": "0"}), judge_batch_size=64,
-    ))
+    run_id = create_run(
+        RunRequest(
+            benchmark=report.benchmark,
+            benchmark_version=report.version,
+            editor=ModelRef("simulated", None, {"median_s": "0", "sigma": "0"}),
+            judge=ModelRef("simulated", None, {"per_image_s": "0"}),
+            judge_batch_size=64,
+        )
+    )
     with session_scope() as s:
         edits = [(e.sample_id, e.category_id) for e in s.scalars(select(Edit).where(Edit.run_id == run_id))]
     for sample_id, _ in edits:
-        edit_sample.apply(args=(run_id, sample_id), task_id=f"edit-{sample_id}").get()
+        edit_sample.apply(args=(run_id, sample_id), task_id=f"edit-{sample_id}").get(
+            propagate=False
+        )  # a failed sample ends FAILURE, after recording
     monkeypatch.setitem(app.conf, "task_always_eager", True)
     for category_id in sorted({c for _, c in edits}):
         score_category.apply(args=(None, run_id, category_id), task_id=f"score-{category_id}").get()
@@ -185,13 +199,17 @@ def test_a_report_of_editbenchs_own_rubric_says_so_and_has_no_official_table(sql
 
     ingest(write_example_benchmark(tmp_path / "bench", per_category=1))
     monkeypatch.setenv("EDITBENCH_BROKER_URL", f"redis://127.0.0.1:{_closed_port()}/0")
-    run_id = create_run(RunRequest(
-        benchmark="editbench-example", categories=["physics"],
-        editor=ModelRef("simulated", None, {"median_s": "0", "sigma": "0"}), judge=ModelRef("simulated", None, {}),
-    ))
+    run_id = create_run(
+        RunRequest(
+            benchmark="editbench-example",
+            categories=["physics"],
+            editor=ModelRef("simulated", None, {"median_s": "0", "sigma": "0"}),
+            judge=ModelRef("simulated", None, {}),
+        )
+    )
     with session_scope() as s:
         sample_id = s.scalar(select(Edit.sample_id).where(Edit.run_id == run_id))
-    edit_sample.apply(args=(run_id, sample_id), task_id="edit-1").get()
+    edit_sample.apply(args=(run_id, sample_id), task_id="edit-1").get(propagate=False)
     summary, markdown, html = _report(run_id, tmp_path / "report")
     assert "official" not in summary
     assert "Protocol: editbench's own rubric" in markdown and "editbench&#39;s own rubric" in html

@@ -26,7 +26,7 @@ def _close(ours: float | None, theirs: float | None, places: int | None = None) 
         return False
     if places is None:
         return math.isclose(ours, theirs, rel_tol=1e-12, abs_tol=1e-12)
-    return round(ours, places) == pytest.approx(theirs, abs=10 ** -places / 2 + 1e-12)
+    return round(ours, places) == pytest.approx(theirs, abs=10**-places / 2 + 1e-12)
 
 
 # --- GEdit-Bench: calculate_statistics.py ----------------------------------------------------
@@ -162,7 +162,11 @@ def test_imgedit_type_scores_match_step2():
 def test_kris_parsers_read_answers_as_the_official_scripts_wrote_them_into_metrics_json():
     answers = json.loads((FIXTURES / "kris" / "answers.json").read_text())
     ours = sorted(
-        (kris.sample_from_answers(category, sample_id, record) for category, records in answers.items() for sample_id, record in records.items()),
+        (
+            kris.sample_from_answers(category, sample_id, record)
+            for category, records in answers.items()
+            for sample_id, record in records.items()
+        ),
         key=lambda s: (s.category, s.id),
     )
     official = sorted(kris.samples_from_metrics(FIXTURES / "kris" / "results" / "fixture"), key=lambda s: (s.category, s.id))

@@ -163,10 +163,7 @@ class Ledger:
             )
             session.add(run)
             session.flush()
-            samples = {
-                s.external_id: s
-                for s in session.query(Sample).filter(Sample.benchmark_id == benchmark_id).order_by(Sample.id)
-            }
+            samples = {s.external_id: s for s in session.query(Sample).filter(Sample.benchmark_id == benchmark_id).order_by(Sample.id)}
             for n, (external_id, per_criterion) in enumerate(results.items()):
                 sample = samples[external_id]
                 edit_status, edit_code = _status_code(edits.get(external_id, "done"))
@@ -211,7 +208,9 @@ class Ledger:
                             score=score,
                             confidence=0.9 if score is not None else None,
                             reasoning=f"{criterion} of {external_id}: looks <fine>" if score is not None else None,
-                            raw_output=f'{{"score": {score}}}' if score is not None else ("I cannot rate this" if j_status == "refusal" else "garbled ###" if j_status == "parse_error" else None),
+                            raw_output=f'{{"score": {score}}}'
+                            if score is not None
+                            else ("I cannot rate this" if j_status == "refusal" else "garbled ###" if j_status == "parse_error" else None),
                             error_code=code,
                             error=f"{code} detail" if code else None,
                             judge_identity="judge-identity-1" if score is not None else None,

@@ -82,7 +82,11 @@ def test_folder_layout_holds_every_sample_with_its_images_and_labels(ledger, tmp
     assert (first["filepath"], first["status"], first["overall"]) == ("edited/physics/p1.png", "done", 6.0)
     assert first["scores"] == {SC: 9.0, PQ: 4.0}
     assert (second["filepath"], second["source_filepath"]) == (None, "source/physics/p_2.png")
-    assert (second["status"], second["edit_status"], second["error_code"]) == ("failed", "failed", "oom")  # an edit that failed counts as failed, not missing
+    assert (second["status"], second["edit_status"], second["error_code"]) == (
+        "failed",
+        "failed",
+        "oom",
+    )  # an edit that failed counts as failed, not missing
     for entry in labels["samples"]:
         for key in ("filepath", "source_filepath"):
             assert entry[key] is None or (root / entry[key]).is_file()

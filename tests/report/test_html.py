@@ -15,9 +15,7 @@ from editbench.schema.db import session_scope
 from tests.report.conftest import PQ, SC, chromium_binary
 
 CHROMIUM = chromium_binary()
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium) - HTML filters untested"
-)
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium) - HTML filters untested")
 ARTICLE = re.compile(r"<article ([^>]*)>")
 ATTR = re.compile(r'([a-z-]+)(?:="([^"]*)")?')
 
@@ -107,7 +105,7 @@ def test_filters_in_chromium(report, tmp_path):
     ordered = _articles(dom)
     scores = [float(a["data-score"]) for a in ordered if a["data-score"]]
     assert scores == sorted(scores) and scores[0] == 1.0
-    assert all(not a["data-score"] for a in ordered[len(scores):])  # unscored last
+    assert all(not a["data-score"] for a in ordered[len(scores) :])  # unscored last
 
 
 def test_thumbnails_are_shared_through_the_cache(report, tmp_path):

@@ -7,7 +7,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from editbench.cli.report import leaderboard_command
+from editbench.cli import main as editbench_cli
 from editbench.report import load_run, stats
 from editbench.report.leaderboard import (
     build_leaderboard,
@@ -70,7 +70,7 @@ def test_markdown_csv_and_latex_from_the_cli(runs, ledger, tmp_path, monkeypatch
     monkeypatch.setenv("EDITBENCH_DATABASE_URL", ledger.url)
     monkeypatch.setenv("EDITBENCH_HOME", str(tmp_path / "home"))
     out = tmp_path / "tables"
-    result = CliRunner().invoke(leaderboard_command, ["base_model", str(runs[1].id), "--out", str(out)])
+    result = CliRunner().invoke(editbench_cli, ["leaderboard", "base_model", str(runs[1].id), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "| cand | 2 | " in result.output
     assert "7.00 [7.00, 7.00]↑" in result.output and "6.58 " in result.output
@@ -125,6 +125,6 @@ def test_a_single_run_has_no_marks_and_an_unknown_run_is_a_clear_error(runs, led
     assert all(c.mark == "" for c in board.rows[0].categories.values())
     assert render_csv(board).splitlines()[1].startswith(f"{runs[0].id},base_model,")
     monkeypatch.setenv("EDITBENCH_DATABASE_URL", ledger.url)
-    result = CliRunner().invoke(leaderboard_command, ["base_model", "nope", "--out", str(tmp_path / "x")])
+    result = CliRunner().invoke(editbench_cli, ["leaderboard", "base_model", "nope", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "nope" in result.output
     assert not (tmp_path / "x").exists()

@@ -46,9 +46,7 @@ def _validate(rows):
 def test_jsonl_has_one_valid_row_per_sample_and_criterion(paths):
     rows = [json.loads(line) for line in paths.samples_jsonl.read_text(encoding="utf-8").splitlines()]
     _validate(rows)
-    assert [(r["item_id"], r["criterion"]) for r in rows] == [
-        ("p1", SC), ("p1", PQ), ("p2", SC), ("p2", PQ), ("s1", SC), ("s1", PQ)
-    ]
+    assert [(r["item_id"], r["criterion"]) for r in rows] == [("p1", SC), ("p1", PQ), ("p2", SC), ("p2", PQ), ("s1", SC), ("s1", PQ)]
     p1 = rows[0]
     assert (p1["status"], p1["score"], p1["sample_status"], p1["passed"]) == ("done", 9.0, "done", True)
     assert p1["overall"] == pytest.approx((9 * 8) ** 0.5)

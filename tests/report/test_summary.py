@@ -171,7 +171,6 @@ def test_report_files_and_run_card(ledger, tmp_path):
     assert card["times"]["created_at"].startswith("2025-01-01T12:00:00")
 
 
-
 def test_capacity_planning_runs_are_flagged_before_citing(ledger):
     """A run made with random full-size weights must say so where a reader looks first."""
     bench = ledger.benchmark({"physics": {}}, {"physics": ["p1"]})

@@ -37,11 +37,20 @@ def test_model_text_keeps_its_length_budget_and_says_what_was_cut() -> None:
 
 def _one_sample_run(session, name: str = "") -> tuple[int, int]:
     record = records.Benchmark(
-        name="text", version="1", description="", content_hash="x", score_min=0, score_max=10, overall="min",
-        criteria=(records.Criterion("c"),), source_path="/nowhere", categories=(records.Category("cat"),),
+        name="text",
+        version="1",
+        description="",
+        content_hash="x",
+        score_min=0,
+        score_max=10,
+        overall="min",
+        criteria=(records.Criterion("c"),),
+        source_path="/nowhere",
+        categories=(records.Category("cat"),),
     )
-    sample = ledger.SampleRecord(external_id="s", category="cat", instruction="do", instruction_language="en",
-                                 source_sha256="0" * 64, source_path="/nowhere/s.png")
+    sample = ledger.SampleRecord(
+        external_id="s", category="cat", instruction="do", instruction_language="en", source_sha256="0" * 64, source_path="/nowhere/s.png"
+    )
     bench = ledger.register_benchmark(session, record, [sample])
     run_id = ledger.create_run(session, ledger.RunSpec(bench.benchmark_id, "identity", None, "simulated", None, name=name))
     return run_id, session.scalar(select(Edit.sample_id).where(Edit.run_id == run_id))
@@ -55,8 +64,9 @@ def test_nul_and_over_long_model_text_is_stored_alike_on_both_databases(db_url: 
         ledger.record_edit(s, run_id, sample_id, "t1", ledger.EditOutcome(Status.DONE, seed=1, output_sha256="a" * 64))
     with session_scope() as s:
         assert ledger.claim_judgments(s, run_id, [sample_id], task_id="j1", worker="w", lease_s=60, max_attempts=3)
-        outcome = ledger.JudgmentOutcome("c", Status.FAILED, raw_output="7\x00", reasoning="\x00" * 3,
-                                         error_code="x\x00" * 100, error="boom\x00")
+        outcome = ledger.JudgmentOutcome(
+            "c", Status.FAILED, raw_output="7\x00", reasoning="\x00" * 3, error_code="x\x00" * 100, error="boom\x00"
+        )
         assert ledger.record_judgments(s, run_id, sample_id, "j1", [outcome]) == 1
     with session_scope() as s:
         j = s.scalar(select(Judgment).where(Judgment.run_id == run_id))

@@ -16,13 +16,19 @@ from editbench.schema.models import Edit, Judgment, Run, RunStatus, Sample, Stat
 
 def _benchmark(categories=("physics", "social"), per_category=3, version="1") -> tuple[records.Benchmark, list[ledger.SampleRecord]]:
     record = records.Benchmark(
-        name="toy", version=version, description="", content_hash="h" * 64, score_min=0, score_max=10,
+        name="toy",
+        version=version,
+        description="",
+        content_hash="h" * 64,
+        score_min=0,
+        score_max=10,
         overall="geometric_mean",
         criteria=(records.Criterion("semantic_consistency"), records.Criterion("perceptual_quality")),
         source_path="/tmp/toy",
         categories=tuple(
-            records.Category(c, "", f"prompts/{c}.v1.txt", "Rate {instruction}", "v" * 16,
-                             criteria=("semantic_consistency", "perceptual_quality"))
+            records.Category(
+                c, "", f"prompts/{c}.v1.txt", "Rate {instruction}", "v" * 16, criteria=("semantic_consistency", "perceptual_quality")
+            )
             for c in categories
         ),
     )

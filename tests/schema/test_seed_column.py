@@ -16,8 +16,15 @@ from editbench.schema.models import Edit, Status
 def _one_sample_run() -> tuple[int, int]:
     with session_scope() as s:
         record = records.Benchmark(
-            name="seeds", version="1", description="", content_hash="x", score_min=0, score_max=10, overall="min",
-            criteria=(records.Criterion("c"),), source_path="/nowhere",
+            name="seeds",
+            version="1",
+            description="",
+            content_hash="x",
+            score_min=0,
+            score_max=10,
+            overall="min",
+            criteria=(records.Criterion("c"),),
+            source_path="/nowhere",
             categories=(records.Category("cat", prompt_version="v1", criteria=("c",)),),
         )
         sample = ledger.SampleRecord("s1", "cat", "do it", "en", "0" * 64, "a.png")
@@ -34,6 +41,8 @@ def test_a_63_bit_sample_seed_is_recorded(db_url) -> None:
     with session_scope() as s:
         assert ledger.claim_edit(s, run_id, sample_id, task_id="t", worker="w", lease_s=60, max_attempts=3)
     with session_scope() as s:
-        assert ledger.record_edit(s, run_id, sample_id, "t", ledger.EditOutcome(Status.DONE, seed=seed, output_sha256="a" * 64, output_path="/x.png"))
+        assert ledger.record_edit(
+            s, run_id, sample_id, "t", ledger.EditOutcome(Status.DONE, seed=seed, output_sha256="a" * 64, output_path="/x.png")
+        )
     with session_scope() as s:
         assert s.scalar(select(Edit.seed).where(Edit.run_id == run_id)) == seed

@@ -31,8 +31,14 @@ def test_an_object_store_run_leaves_no_image_on_local_disk_but_the_bounded_cache
     workers.wait_ready(2)
     from editbench.producer.submit import RunRequest, submit
 
-    run_id = submit(RunRequest(benchmark=benchmark, categories=["physics", "social", "causal"],
-                               editor=ModelRef("simulated", None, {"median_s": 0.05}), judge=ModelRef("simulated", None, {})))
+    run_id = submit(
+        RunRequest(
+            benchmark=benchmark,
+            categories=["physics", "social", "causal"],
+            editor=ModelRef("simulated", None, {"median_s": 0.05}),
+            judge=ModelRef("simulated", None, {}),
+        )
+    )
     wait_done(run_id, workers, timeout_s=120)
     assert_exactly_once(run_id)
 

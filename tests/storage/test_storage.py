@@ -150,8 +150,7 @@ def test_a_cache_hit_is_always_the_right_content(tmp_path: Path) -> None:
 
 def test_store_settings_refuse_bad_urls_with_one_clear_error(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("EDITBENCH_HOME", str(tmp_path))
-    for url, words in [("ftp://host/x", "unsupported scheme"), ("s3://", "name a bucket"),
-                       ("s3://AKIA:secret@bucket/x", "not in the URL")]:
+    for url, words in [("ftp://host/x", "unsupported scheme"), ("s3://", "name a bucket"), ("s3://AKIA:secret@bucket/x", "not in the URL")]:
         monkeypatch.setenv("EDITBENCH_STORE_URL", url)
         with pytest.raises(StorageURLError, match=words) as info:
             StorageSettings.from_env()
@@ -173,8 +172,10 @@ def test_the_cli_refuses_a_bad_store_url_with_one_line_and_no_traceback(tmp_path
     import sys
 
     env = {**os.environ, "EDITBENCH_HOME": str(tmp_path), "EDITBENCH_STORE_URL": "gs://user:hunter2@bucket/x"}
-    result = subprocess.run([sys.executable, "-m", "editbench.cli", "benchmarks"], env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 1
+    result = subprocess.run(
+        [sys.executable, "-m", "editbench.cli", "benchmarks"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2  # bad input (docs/cli.md)
     assert "unsupported scheme 'gs'" in result.stderr and "Traceback" not in result.stderr
     assert "hunter2" not in result.stderr + result.stdout
     assert not (tmp_path / "editbench.db").exists()  # nothing recorded for a refused command

@@ -48,11 +48,15 @@ def server(db_url: str, monkeypatch: pytest.MonkeyPatch):
 
 def _run(tmp_path: Path, judge_params: dict[str, str], editor: ModelRef | None = None) -> int:
     ingest(write_example_benchmark(tmp_path / "bench", per_category=2))
-    return create_run(RunRequest(
-        benchmark="editbench-example", categories=["physics"],
-        editor=editor or ModelRef("simulated", None, {"median_s": "0", "sigma": "0"}),
-        judge=ModelRef.parse("openai:fake-vl", judge_params), judge_batch_size=2,
-    ))
+    return create_run(
+        RunRequest(
+            benchmark="editbench-example",
+            categories=["physics"],
+            editor=editor or ModelRef("simulated", None, {"median_s": "0", "sigma": "0"}),
+            judge=ModelRef.parse("openai:fake-vl", judge_params),
+            judge_batch_size=2,
+        )
+    )
 
 
 def _edit_all(run_id: int) -> list[int]:
@@ -70,9 +74,7 @@ def _category(run_id: int) -> int:
         return s.scalar(select(Edit.category_id).where(Edit.run_id == run_id).limit(1))
 
 
-def test_each_judge_batch_records_its_usage_and_the_run_card_and_report_show_the_totals(
-    server, tmp_path: Path
-) -> None:
+def test_each_judge_batch_records_its_usage_and_the_run_card_and_report_show_the_totals(server, tmp_path: Path) -> None:
     from editbench.report import write_report
     from editbench.workers.score import judge_samples
 
@@ -114,9 +116,7 @@ def test_a_reached_budget_stops_judging_and_leaves_the_rest_pending_for_resume(s
         totals = queries.run_api_usage(s, run_id)
         held = queries.budget_held_categories(s, run_id)
         assert s.get(Run, run_id).status == RunStatus.RUNNING
-    assert {(sid, st, code) for sid, st, code, _ in rows} == {
-        (first, Status.DONE, None), (second, Status.PENDING, "budget_exhausted")
-    }
+    assert {(sid, st, code) for sid, st, code, _ in rows} == {(first, Status.DONE, None), (second, Status.PENDING, "budget_exhausted")}
     assert all(attempts == 0 for sid, *_, attempts in rows if sid == second)  # the attempt was given back
     assert totals.counters["requests"] == 1 and totals.held == CRITERIA and "budget reached" in totals.stopped
     assert held == {category}  # the sweeper leaves it alone; `resume` sends it
@@ -185,10 +185,14 @@ def test_with_one_model_resident_a_served_judge_still_starts_before_all_edits_ar
     ingest(write_example_benchmark(tmp_path / "bench", per_category=1))
     plans = {}
     for judge in (ModelRef.parse("openai:fake-vl", {"base_url": server.url}), ModelRef("simulated", None, {})):
-        run_id = create_run(RunRequest(
-            benchmark="editbench-example", categories=["physics", "social"],
-            editor=ModelRef("simulated", None, {"median_s": "0", "sigma": "0"}), judge=judge,
-        ))
+        run_id = create_run(
+            RunRequest(
+                benchmark="editbench-example",
+                categories=["physics", "social"],
+                editor=ModelRef("simulated", None, {"median_s": "0", "sigma": "0"}),
+                judge=judge,
+            )
+        )
         with session_scope() as s:
             physics = s.execute(select(Edit.sample_id, Edit.category_id).where(Edit.run_id == run_id)).all()[0]
         edit_sample(run_id, physics[0], f"edit-{run_id}")  # social's edit stays open

@@ -27,11 +27,15 @@ MISSING = "No module named 'flash_attn_drill'"
 def _submit(tmp_path: Path, editor: dict, judge: dict) -> int:
     folder = write_example_benchmark(tmp_path / "bench", per_category=3)
     ingest(folder)
-    return submit(RunRequest(
-        benchmark="editbench-example", categories=["physics", "social"], judge_batch_size=2,
-        editor=ModelRef("simulated", None, {"median_s": "0", "sigma": "0", **editor}),
-        judge=ModelRef("simulated", None, {"per_image_s": "0", **judge}),
-    ))
+    return submit(
+        RunRequest(
+            benchmark="editbench-example",
+            categories=["physics", "social"],
+            judge_batch_size=2,
+            editor=ModelRef("simulated", None, {"median_s": "0", "sigma": "0", **editor}),
+            judge=ModelRef("simulated", None, {"per_image_s": "0", **judge}),
+        )
+    )
 
 
 def _wait_status(run_id: int, wanted: str, workers, timeout_s: float = 90) -> None:
@@ -45,8 +49,10 @@ def _wait_status(run_id: int, wanted: str, workers, timeout_s: float = 90) -> No
 
 def _rows(run_id: int) -> tuple[list[Edit], list[Judgment]]:
     with session_scope() as s:
-        return (list(s.scalars(select(Edit).where(Edit.run_id == run_id))),
-                list(s.scalars(select(Judgment).where(Judgment.run_id == run_id))))
+        return (
+            list(s.scalars(select(Edit).where(Edit.run_id == run_id))),
+            list(s.scalars(select(Judgment).where(Judgment.run_id == run_id))),
+        )
 
 
 @pytest.mark.parametrize("role", ["editor", "judge"])

@@ -51,9 +51,7 @@ class RecordingJudge:
 
     def score(self, requests: Sequence[JudgeRequest]) -> list[JudgeResult]:
         SEEN.extend(requests)
-        return [
-            JudgeResult(r.key, [CriterionScore(c.name, Outcome.DONE, score=3.0) for c in r.criteria]) for r in requests
-        ]
+        return [JudgeResult(r.key, [CriterionScore(c.name, Outcome.DONE, score=3.0) for c in r.criteria]) for r in requests]
 
 
 def _closed_port() -> int:
@@ -89,17 +87,24 @@ def test_ingest_keeps_extra_images_in_order_with_labels_and_hashes(db_url: str, 
     assert all(len(e.sha256) == 64 for e in temporal)
     assert samples["temporal_prediction_1"].reference_sha256  # gt_img stays the reference
     assert [e.label for e in queries.extra_images(samples["multi-element_composition_21"])] == [
-        "image 2", "image 3", "image 4",
+        "image 2",
+        "image 3",
+        "image 4",
     ]
     assert queries.extra_images(samples["physics_1"]) == () and samples["physics_1"].extra_images is None
 
 
 def _run(editor: ModelRef, monkeypatch: pytest.MonkeyPatch, category: str) -> int:
     monkeypatch.setenv("EDITBENCH_BROKER_URL", f"redis://127.0.0.1:{_closed_port()}/0")
-    return create_run(RunRequest(
-        benchmark="kris-bench", categories=[category], editor=editor,
-        judge=ModelRef("test-recording-judge", None, {}), judge_batch_size=8,
-    ))
+    return create_run(
+        RunRequest(
+            benchmark="kris-bench",
+            categories=[category],
+            editor=editor,
+            judge=ModelRef("test-recording-judge", None, {}),
+            judge_batch_size=8,
+        )
+    )
 
 
 def _edit_all(run_id: int) -> dict[str, Edit]:
@@ -123,7 +128,8 @@ def test_a_multi_image_editor_edits_with_every_input_and_the_judge_sees_them_lab
     run_id = _run(ModelRef("qwen-image-edit-plus", str(tiny_models.editor), FAST), monkeypatch, "temporal_prediction")
     edits = _edit_all(run_id)
     assert {name: e.status for name, e in edits.items()} == {
-        "temporal_prediction_1": Status.DONE, "temporal_prediction_16": Status.DONE,
+        "temporal_prediction_1": Status.DONE,
+        "temporal_prediction_16": Status.DONE,
     }
     SEEN.clear()
     monkeypatch.setitem(app.conf, "task_always_eager", True)
@@ -145,8 +151,11 @@ def test_a_one_image_editor_records_unsupported_input_for_multi_image_samples_on
     sqlite_db: str, kris_multi: Path, tiny_models, monkeypatch: pytest.MonkeyPatch, editor: str
 ) -> None:
     ingest(kris_multi)
-    ref = (ModelRef("qwen-image-edit", str(tiny_models.editor), FAST) if editor == "qwen-image-edit"
-           else ModelRef("simulated", None, {"median_s": "0", "sigma": "0"}))
+    ref = (
+        ModelRef("qwen-image-edit", str(tiny_models.editor), FAST)
+        if editor == "qwen-image-edit"
+        else ModelRef("simulated", None, {"median_s": "0", "sigma": "0"})
+    )
     run_id = _run(ref, monkeypatch, "multi-element_composition")
     edits = _edit_all(run_id)
     assert len(edits) == 4

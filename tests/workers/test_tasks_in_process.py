@@ -32,11 +32,15 @@ def run_id(sqlite_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> i
     monkeypatch.setenv("EDITBENCH_BROKER_URL", f"redis://127.0.0.1:{_closed_port()}/0")
     folder = write_example_benchmark(tmp_path / "bench", per_category=2)
     ingest(folder)
-    return create_run(RunRequest(
-        benchmark="editbench-example", categories=["physics"],
-        editor=ModelRef("simulated", None, {"median_s": "0", "sigma": "0"}),
-        judge=ModelRef("simulated", None, {"per_image_s": "0"}), judge_batch_size=1,
-    ))
+    return create_run(
+        RunRequest(
+            benchmark="editbench-example",
+            categories=["physics"],
+            editor=ModelRef("simulated", None, {"median_s": "0", "sigma": "0"}),
+            judge=ModelRef("simulated", None, {"per_image_s": "0"}),
+            judge_batch_size=1,
+        )
+    )
 
 
 def _edits(run_id: int) -> dict[int, Edit]:

@@ -9,17 +9,21 @@ from editbench.cluster.serve import default_spec
 from editbench.queue.names import (
     CONTROL_QUEUE,
     CPU_JUDGE_QUEUE,
+    JUDGE_QUEUE,
     SHARED_QUEUE,
     judge_queue,
+    pinned_judge_queue,
     pinned_queue,
     worker_queues,
 )
 
 
 def test_each_worker_role_takes_its_queues() -> None:
-    assert worker_queues(2) == [SHARED_QUEUE, pinned_queue(2), CONTROL_QUEUE, CPU_JUDGE_QUEUE]
-    assert worker_queues(2, "models") == [SHARED_QUEUE, pinned_queue(2), CONTROL_QUEUE]
-    assert worker_queues(2, "api") == [CPU_JUDGE_QUEUE, CONTROL_QUEUE]
+    # most urgent first: chord bodies, judge batches (a served judge's too, for ``all``), edits
+    judges = [JUDGE_QUEUE, pinned_judge_queue(2)]
+    assert worker_queues(2) == [CONTROL_QUEUE, *judges, CPU_JUDGE_QUEUE, SHARED_QUEUE, pinned_queue(2)]
+    assert worker_queues(2, "models") == [CONTROL_QUEUE, *judges, SHARED_QUEUE, pinned_queue(2)]
+    assert worker_queues(2, "api") == [CONTROL_QUEUE, CPU_JUDGE_QUEUE]
     with pytest.raises(ValueError, match="unknown worker role"):
         worker_queues(0, "judges")
 
@@ -27,8 +31,8 @@ def test_each_worker_role_takes_its_queues() -> None:
 def test_judge_batches_of_a_served_judge_go_to_the_cpu_queue_whatever_the_routing() -> None:
     assert judge_queue("cpu", "round-robin", 3, 2) == CPU_JUDGE_QUEUE
     assert judge_queue("cpu", "shared", 0, 1) == CPU_JUDGE_QUEUE
-    assert judge_queue("gpu", "round-robin", 3, 2) == pinned_queue(1)
-    assert judge_queue("gpu", "shared", 3, 2) == SHARED_QUEUE
+    assert judge_queue("gpu", "round-robin", 3, 2) == pinned_judge_queue(1)
+    assert judge_queue("gpu", "shared", 3, 2) == JUDGE_QUEUE
 
 
 def _spec(cpu_workers: int | None):
