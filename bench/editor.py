@@ -258,9 +258,7 @@ def timed_edits(editor: QwenImageEditor, request: EditRequest, repeats: int) -> 
         "host_wall_s_all": [round(w, 3) for w in walls],
         "stages_s": stages,
         "forward_cond_median_s": round(statistics.median(forwards["forward_cond"]), 4),
-        "forward_uncond_median_s": (
-            round(statistics.median(forwards["forward_uncond"]), 4) if forwards["forward_uncond"] else None
-        ),
+        "forward_uncond_median_s": (round(statistics.median(forwards["forward_uncond"]), 4) if forwards["forward_uncond"] else None),
         "image_size": list(image.size) if image is not None else None,
     }
 
@@ -403,9 +401,7 @@ def kernel_profile(fn: Any, device: torch.device, top: int = 30) -> dict[str, An
     return {
         "total_kernel_ms": round(sum(cats.values()) / 1000, 3),
         "by_category_ms": {k: round(v / 1000, 3) for k, v in sorted(cats.items(), key=lambda kv: -kv[1])},
-        "top_kernels": [
-            {"name": n[:160], "ms": round(us / 1000, 3), "count": c, "cat": category(n)} for n, (us, c) in rows
-        ],
+        "top_kernels": [{"name": n[:160], "ms": round(us / 1000, 3), "count": c, "cat": category(n)} for n, (us, c) in rows],
     }
 
 
@@ -415,8 +411,9 @@ def kernel_profile(fn: Any, device: torch.device, top: int = 30) -> dict[str, An
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tiny", action="store_true", help="capacity=tiny on the CPU, 64² area, 2 steps (CI smoke test)")
-    p.add_argument("--models", type=Path, default=None,
-                   help="editor folder supplying tokenizer + processor (default: a tiny folder built offline)")
+    p.add_argument(
+        "--models", type=Path, default=None, help="editor folder supplying tokenizer + processor (default: a tiny folder built offline)"
+    )
     p.add_argument("--device", default=None, help="adapter device (default: cuda if available; cpu with --tiny)")
     p.add_argument("--dtype", default=None, help="adapter dtype (default: bfloat16 on CUDA, float32 on CPU)")
     p.add_argument("--steps", type=int, default=None, help="denoising steps (default 50; 2 with --tiny)")
@@ -431,11 +428,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--gelu-epilogue", action="store_true", help="fuse_gelu=true: GELU in the GEMM epilogue")
     p.add_argument("--repeats", type=int, default=None, help="timed edits (default 3; 1 with --tiny)")
     p.add_argument("--warmup-steps", type=int, default=2, help="steps of the untimed warm-up edit (compiles)")
-    p.add_argument("--plan", default="",
-                   help=f"ordered comma list of e2e:VARIANT:steps:cfg|nocfg:repeats and prof:VARIANT[:steps:cfg|nocfg]; "
-                        f"variants: {','.join(PRESETS)}")
-    p.add_argument("--check", action="store_true", help="numerical checks on block 0: real vs complex RoPE, "
-                   "GELU epilogue, FP8 vs bf16")
+    p.add_argument(
+        "--plan",
+        default="",
+        help=f"ordered comma list of e2e:VARIANT:steps:cfg|nocfg:repeats and prof:VARIANT[:steps:cfg|nocfg]; variants: {','.join(PRESETS)}",
+    )
+    p.add_argument("--check", action="store_true", help="numerical checks on block 0: real vs complex RoPE, GELU epilogue, FP8 vs bf16")
     p.add_argument("--budget-s", type=float, default=1e9, help="skip remaining items after this many seconds")
     p.add_argument("--json", default=None, help="write all results here (rewritten after each item)")
     args = p.parse_args(argv)
@@ -447,9 +445,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.area = args.area or (64 if args.tiny else 1024)
     args.repeats = args.repeats or (1 if args.tiny else 3)
     try:
-        args.items = parse_plan(args.plan, args.steps, args.cfg) if args.plan else [
-            PlanItem("e2e", variant_from_flags(args), args.steps, args.cfg, args.repeats)
-        ]
+        args.items = (
+            parse_plan(args.plan, args.steps, args.cfg)
+            if args.plan
+            else [PlanItem("e2e", variant_from_flags(args), args.steps, args.cfg, args.repeats)]
+        )
     except ValueError as exc:
         p.error(str(exc))
     return args
@@ -556,8 +556,7 @@ def main(argv: list[str] | None = None) -> int:
     results["total_wall_s"] = round(time.perf_counter() - t_start, 1)
     save()
     summary = {
-        f"{e['variant']['name']}:{e['steps']}:{'cfg' if e['cfg'] else 'nocfg'}": e["seconds_per_image_median"]
-        for e in results["e2e"]
+        f"{e['variant']['name']}:{e['steps']}:{'cfg' if e['cfg'] else 'nocfg'}": e["seconds_per_image_median"] for e in results["e2e"]
     }
     print(json.dumps({"summary_e2e": summary}))
     return 1 if results.get("errors") and not results["e2e"] else 0

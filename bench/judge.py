@@ -72,13 +72,8 @@ def make_batch(
 ) -> dict[str, torch.Tensor]:
     rng = random.Random(seed)
     src, edt = area
-    template = (
-        24  # chat-template tokens around the rubric (system/user/assistant markers)
-    )
-    texts = [
-        rubric_tokens + template + (rng.randint(-ragged, ragged) if ragged else 0)
-        for _ in range(batch)
-    ]
+    template = 24  # chat-template tokens around the rubric (system/user/assistant markers)
+    texts = [rubric_tokens + template + (rng.randint(-ragged, ragged) if ragged else 0) for _ in range(batch)]
     images = [[(src, src), (edt, edt)] for _ in range(batch)]
     return capacity_helpers.synthetic_vl_batch(
         judge.model.config,
@@ -97,9 +92,7 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def wall(
-    fn, device: torch.device, warmup: int, repeats: int
-) -> tuple[float, list[float], float]:
+def wall(fn, device: torch.device, warmup: int, repeats: int) -> tuple[float, list[float], float]:
     t0 = time.perf_counter()
     for _ in range(warmup):
         fn()
@@ -149,24 +142,18 @@ def sdpa_equal_len_attention(
 
     _, h, s, d = query.shape  # [1, heads, total patches, dim]
     n = 1 if cu_seq_lens_q is None else cu_seq_lens_q.shape[0] - 1
-    if cu_seq_lens_q is None or (
-        max_length_q is not None and n * int(max_length_q) == s
-    ):
+    if cu_seq_lens_q is None or (max_length_q is not None and n * int(max_length_q) == s):
         L = s // n
 
         def split(x: torch.Tensor) -> torch.Tensor:
             return x.reshape(h, n, L, d).transpose(0, 1)
 
-        out = F.scaled_dot_product_attention(
-            split(query), split(key), split(value), scale=scaling
-        )
+        out = F.scaled_dot_product_attention(split(query), split(key), split(value), scale=scaling)
         return out.permute(0, 2, 1, 3).reshape(1, s, h, d), None
     lengths = (cu_seq_lens_q[1:] - cu_seq_lens_q[:-1]).tolist()
     outs = [
         F.scaled_dot_product_attention(q, k, v, scale=scaling)
-        for q, k, v in zip(
-            *(torch.split(t, lengths, dim=2) for t in (query, key, value))
-        )
+        for q, k, v in zip(*(torch.split(t, lengths, dim=2) for t in (query, key, value)))
     ]
     return torch.cat(outs, dim=2).transpose(1, 2), None
 
@@ -176,20 +163,12 @@ class PatchEmbedMatmul(torch.nn.Module):
 
     def __init__(self, conv: torch.nn.Conv3d) -> None:
         super().__init__()
-        self.weight = torch.nn.Parameter(
-            conv.weight.detach().reshape(conv.out_channels, -1), requires_grad=False
-        )
-        self.bias = (
-            None
-            if conv.bias is None
-            else torch.nn.Parameter(conv.bias.detach(), requires_grad=False)
-        )
+        self.weight = torch.nn.Parameter(conv.weight.detach().reshape(conv.out_channels, -1), requires_grad=False)
+        self.bias = None if conv.bias is None else torch.nn.Parameter(conv.bias.detach(), requires_grad=False)
         self.out_channels = conv.out_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = torch.nn.functional.linear(
-            x.reshape(x.shape[0], -1), self.weight, self.bias
-        )
+        y = torch.nn.functional.linear(x.reshape(x.shape[0], -1), self.weight, self.bias)
         return y.view(x.shape[0], self.out_channels, 1, 1, 1)
 
 
@@ -231,12 +210,8 @@ def check_vision_opt(judge: Qwen3VLJudge, device: Any, dtype: Any) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument(
-        "--tiny", action="store_true", help="tiny random judge on CPU (CI smoke test)"
-    )
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tiny", action="store_true", help="tiny random judge on CPU (CI smoke test)")
     p.add_argument("--device", default=None)
     p.add_argument("--dtype", default=None)
     p.add_argument(
@@ -289,38 +264,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--compile-prefill",
         default="",
-        help="batch sizes to re-time logits mode with regional "
-        "torch.compile of the text decoder layers (e.g. 16,32); runs last",
+        help="batch sizes to re-time logits mode with regional torch.compile of the text decoder layers (e.g. 16,32); runs last",
     )
     p.add_argument(
         "--vision-opt",
         action="store_true",
-        help="batched vision attention over equal-size images "
-        "and matmul patch embedding (exact); checked against the stock path first",
+        help="batched vision attention over equal-size images and matmul patch embedding (exact); checked against the stock path first",
     )
     p.add_argument("--budget-s", type=float, default=1e9)
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
 
     t_start = time.perf_counter()
-    device = torch.device(
-        args.device or ("cpu" if args.tiny or not torch.cuda.is_available() else "cuda")
-    )
+    device = torch.device(args.device or ("cpu" if args.tiny or not torch.cuda.is_available() else "cuda"))
     dtype = getattr(torch, args.dtype or ("float32" if args.tiny else "bfloat16"))
-    areas = [
-        parse_area(a)
-        for a in (args.areas or ("64" if args.tiny else "512,1024")).split(",")
-    ]
-    bss = [
-        int(x)
-        for x in (args.batch_sizes or ("1,2" if args.tiny else "1,2,4,8,16,32")).split(
-            ","
-        )
-    ]
-    gbss = [
-        int(x)
-        for x in (args.gen_batch_sizes or ("2" if args.tiny else "1,16")).split(",")
-    ]
+    areas = [parse_area(a) for a in (args.areas or ("64" if args.tiny else "512,1024")).split(",")]
+    bss = [int(x) for x in (args.batch_sizes or ("1,2" if args.tiny else "1,2,4,8,16,32")).split(",")]
+    gbss = [int(x) for x in (args.gen_batch_sizes or ("2" if args.tiny else "1,16")).split(",")]
     repeats = args.repeats or (1 if args.tiny else 3)
     modes = set(args.mode.split(","))
     new_tokens = 4 if args.tiny and args.new_tokens == 32 else args.new_tokens
@@ -483,9 +443,7 @@ def main(argv: list[str] | None = None) -> int:
             for area in areas:
 
                 def vision(x: dict[str, torch.Tensor]) -> Any:
-                    return model.model.get_image_features(
-                        x["pixel_values"], x["image_grid_thw"]
-                    )
+                    return model.model.get_image_features(x["pixel_values"], x["image_grid_thw"])
 
                 record("vision-only", area, args.uniform_at or 16, vision)
         if "generate" in modes:
@@ -510,17 +468,11 @@ def main(argv: list[str] | None = None) -> int:
                     )
 
     # decode cost per token = (generate - logits prefill) / new tokens, where both were measured
-    by = {
-        (r["mode"], r["source"], r["edited"], r["batch"]): r
-        for r in results["runs"]
-        if "median_s" in r
-    }
+    by = {(r["mode"], r["source"], r["edited"], r["batch"]): r for r in results["runs"] if "median_s" in r}
     for (mode, s, e, b), r in by.items():
         if mode in ("generate", "static") and ("logits", s, e, b) in by:
             r["decode_ms_per_token"] = round(
-                1000
-                * (r["median_s"] - by[("logits", s, e, b)]["median_s"])
-                / new_tokens,
+                1000 * (r["median_s"] - by[("logits", s, e, b)]["median_s"]) / new_tokens,
                 2,
             )
     results["total_wall_s"] = round(time.perf_counter() - t_start, 1)

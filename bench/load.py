@@ -209,7 +209,8 @@ class BenchCluster:
         for slot in range(self.workers):
             self.processes[slot] = spawn(
                 [sys.executable, str(self.script), "--worker-slot", str(slot), "--worker-loglevel", self.loglevel],
-                env=env, log=self.log_dir / f"worker-{slot}.log",
+                env=env,
+                log=self.log_dir / f"worker-{slot}.log",
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -302,7 +303,14 @@ def _set_consuming(queue: str, on: bool, workers: int) -> None:
 
 
 def push_probes(
-    tag: str, count: int, *, workers: int, queued: bool, sleep_s: float = 0.0, timeout_s: float = 300.0, settle_s: float = 1.0,
+    tag: str,
+    count: int,
+    *,
+    workers: int,
+    queued: bool,
+    sleep_s: float = 0.0,
+    timeout_s: float = 300.0,
+    settle_s: float = 1.0,
 ) -> dict[str, Any]:
     """Send ``count`` probe tasks to the shared queue, wait for all, check exactly-once.
 
@@ -372,10 +380,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis", default="auto", help="auto (local 127.0.0.1:6379 db --db, else embedded) | embedded | URL")
     parser.add_argument("--db", type=int, default=13, help="database number on the local Redis (FLUSHDB'd)")
     parser.add_argument("--loglevel", default="INFO", help="worker log level (editbench's default: INFO)")
-    parser.add_argument("--modes", default="queued,streaming",
-                        help="queued: all tasks queued first, then drained; streaming: consumed while sent")
-    parser.add_argument("--celery-conf", default=None,
-                        help='diagnostics: JSON of Celery settings to override in the workers, e.g. \'{"task_track_started": false}\'')
+    parser.add_argument(
+        "--modes", default="queued,streaming", help="queued: all tasks queued first, then drained; streaming: consumed while sent"
+    )
+    parser.add_argument(
+        "--celery-conf",
+        default=None,
+        help="diagnostics: JSON of Celery settings to override in the workers, e.g. '{\"task_track_started\": false}'",
+    )
     parser.add_argument("--quick", action="store_true", help="CI smoke run: 400 tasks, 2 workers")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary home (logs, ledger)")
@@ -396,16 +408,18 @@ def main(argv: list[str] | None = None) -> int:
         json.loads(args.celery_conf)  # fail here, not in every worker
         os.environ["EDITBENCH_BENCH_CELERY_CONF"] = args.celery_conf
     stop_on_sigterm()
-    cluster = BenchCluster(args.workers, Path(__file__).resolve(), redis=args.redis, db_number=args.db,
-                           loglevel=args.loglevel, keep=args.keep)
+    cluster = BenchCluster(
+        args.workers, Path(__file__).resolve(), redis=args.redis, db_number=args.db, loglevel=args.loglevel, keep=args.keep
+    )
     started = time.monotonic()
     results: dict[str, dict[str, Any]] = {}
     try:
         cluster.configure().start()
         warm_up(args.workers)
         for mode in modes:
-            results[mode] = push_probes(f"load-{mode}", args.tasks, workers=args.workers, queued=mode == "queued",
-                                        sleep_s=args.sleep_ms / 1000)
+            results[mode] = push_probes(
+                f"load-{mode}", args.tasks, workers=args.workers, queued=mode == "queued", sleep_s=args.sleep_ms / 1000
+            )
     finally:
         cluster.stop()
     ok = all(r["lost"] == 0 and r["duplicated"] == 0 and r["unexpected"] == 0 and r["queued_left"] == 0 for r in results.values())
@@ -421,8 +435,10 @@ def main(argv: list[str] | None = None) -> int:
         "wall_s": time.monotonic() - started,
         "modes": results,
     }
-    print(f"machine: {report['machine']['cpu']}, {report['machine']['cores']} cores; {report['broker']}; "
-          f"{args.workers} workers; {args.tasks} tasks per mode; {report['machine']['date']}")
+    print(
+        f"machine: {report['machine']['cpu']}, {report['machine']['cores']} cores; {report['broker']}; "
+        f"{args.workers} workers; {args.tasks} tasks per mode; {report['machine']['date']}"
+    )
     print_table(results)
     print(f"zero loss (every task's effect observed exactly once, queues empty): {'yes' if ok else 'NO'}")
     if args.json:

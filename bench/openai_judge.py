@@ -47,7 +47,10 @@ PROMPT = JudgePrompt("Does the edited image follow '{instruction}'? Rate {criter
 def start_server(latency_ms: float) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.http_fake.openai_server", "--latency-ms", str(latency_ms)],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     line = process.stdout.readline()
     if not line.startswith("PORT "):
@@ -117,8 +120,11 @@ def compare_transports(url: str, server: psutil.Process, concurrency: int, laten
     body = {"model": "bench-vl", "messages": [{"role": "user", "content": "x" * 20_000}]}
     count = max(2 * concurrency, round(seconds * concurrency / latency_s))
     pool = ThreadPoolExecutor(concurrency)
-    shared = httpx.Client(base_url=url + "/", headers={"Authorization": f"Bearer {DEFAULT_KEY}"},
-                          limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency))
+    shared = httpx.Client(
+        base_url=url + "/",
+        headers={"Authorization": f"Bearer {DEFAULT_KEY}"},
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+    )
     ours = OpenAIClient(Endpoint(url, DEFAULT_KEY), ClientLimits(concurrency=concurrency), Price())
     senders = {
         "httpx.Client": lambda _: shared.post("chat/completions", json=body).json(),
@@ -140,8 +146,12 @@ def compare_transports(url: str, server: psutil.Process, concurrency: int, laten
     shared.close()
     ours.close()
     return {
-        name: {"concurrency": concurrency, "requests": count, "median_ratio": statistics.median(v["ratio"]),
-               "client_cpu_ms_per_request": statistics.median(v["client_ms"])}
+        name: {
+            "concurrency": concurrency,
+            "requests": count,
+            "median_ratio": statistics.median(v["ratio"]),
+            "client_cpu_ms_per_request": statistics.median(v["client_ms"]),
+        }
         for name, v in samples.items()
     }
 
@@ -168,7 +178,8 @@ def main() -> None:
         rows = [measure(url, server, c, args.latency_ms / 1000, args.seconds, args.repeats) for c in args.concurrency]
         transports = (
             compare_transports(url, server, max(args.concurrency), args.latency_ms / 1000, args.seconds, args.repeats)
-            if args.compare_transports else None
+            if args.compare_transports
+            else None
         )
         load_after = os.getloadavg()
     finally:
@@ -178,21 +189,32 @@ def main() -> None:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
         "latency_ms": args.latency_ms,
-        "machine": {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
-                    "python": platform.python_version(), "loadavg_before": load_before, "loadavg_after": load_after},
+        "machine": {
+            "cores": os.cpu_count(),
+            "cpu": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+            "loadavg_before": load_before,
+            "loadavg_after": load_after,
+        },
         "levels": rows,
         "transports": transports,
     }
-    print(f"openai judge vs loopback server, {args.latency_ms:g} ms latency, {os.cpu_count()} cores, "
-          f"load average {load_before[0]:.1f} -> {load_after[0]:.1f}")
+    print(
+        f"openai judge vs loopback server, {args.latency_ms:g} ms latency, {os.cpu_count()} cores, "
+        f"load average {load_before[0]:.1f} -> {load_after[0]:.1f}"
+    )
     print(f"{'in flight':>9} {'requests':>8} {'ideal/s':>8} {'median/s':>9} {'ratio':>6} {'best':>6} {'client ms':>9} {'server ms':>9}")
     for r in rows:
-        print(f"{r['concurrency']:>9} {r['requests']:>8} {r['ideal_per_s']:>8.0f} {r['median_per_s']:>9.1f} "
-              f"{r['median_ratio']:>6.3f} {r['best_ratio']:>6.3f} {r['client_cpu_ms_per_request']:>9.3f} "
-              f"{r['server_cpu_ms_per_request']:>9.3f}")
+        print(
+            f"{r['concurrency']:>9} {r['requests']:>8} {r['ideal_per_s']:>8.0f} {r['median_per_s']:>9.1f} "
+            f"{r['median_ratio']:>6.3f} {r['best_ratio']:>6.3f} {r['client_cpu_ms_per_request']:>9.3f} "
+            f"{r['server_cpu_ms_per_request']:>9.3f}"
+        )
     for name, t in (transports or {}).items():
-        print(f"bare POSTs, {t['concurrency']} in flight, {name:>12}: ratio {t['median_ratio']:.3f}, "
-              f"client {t['client_cpu_ms_per_request']:.3f} ms CPU/request")
+        print(
+            f"bare POSTs, {t['concurrency']} in flight, {name:>12}: ratio {t['median_ratio']:.3f}, "
+            f"client {t['client_cpu_ms_per_request']:.3f} ms CPU/request"
+        )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 

@@ -74,25 +74,45 @@ def build_run(url: str, images: Path, n_samples: int, size: int) -> int:
     n_categories = 10
     with session_scope(url) as session:
         bench = Benchmark(
-            name="speed", version="1", content_hash="0" * 64, overall="geometric_mean",
-            criteria=[{"name": c, "description": c} for c in CRITERIA], created_at=now,
+            name="speed",
+            version="1",
+            content_hash="0" * 64,
+            overall="geometric_mean",
+            criteria=[{"name": c, "description": c} for c in CRITERIA],
+            created_at=now,
         )
         session.add(bench)
         session.flush()
         categories = []
         for i in range(n_categories):
             category = Category(
-                benchmark_id=bench.id, name=f"category_{i}", prompt_path=f"prompts/c{i}.txt",
-                prompt_text="...", prompt_version=f"{i:064x}"[:16], criteria=list(CRITERIA), weights={},
-                pass_rule={"all_at_least": 8} if i % 2 else None, created_at=now,
+                benchmark_id=bench.id,
+                name=f"category_{i}",
+                prompt_path=f"prompts/c{i}.txt",
+                prompt_text="...",
+                prompt_version=f"{i:064x}"[:16],
+                criteria=list(CRITERIA),
+                weights={},
+                pass_rule={"all_at_least": 8} if i % 2 else None,
+                created_at=now,
             )
             session.add(category)
             categories.append(category)
         session.flush()
         run = Run(
-            benchmark_id=bench.id, name="speed", editor_kind="qwen-image-edit", editor_path="/models/q",
-            editor_params={"steps": 50}, judge_kind="qwen3-vl", judge_path="/models/j", judge_params={},
-            seed=0, status=RunStatus.DONE, run_card={}, created_at=now, finished_at=now,
+            benchmark_id=bench.id,
+            name="speed",
+            editor_kind="qwen-image-edit",
+            editor_path="/models/q",
+            editor_params={"steps": 50},
+            judge_kind="qwen3-vl",
+            judge_path="/models/j",
+            judge_params={},
+            seed=0,
+            status=RunStatus.DONE,
+            run_card={},
+            created_at=now,
+            finished_at=now,
         )
         session.add(run)
         session.flush()
@@ -112,17 +132,36 @@ def build_run(url: str, images: Path, n_samples: int, size: int) -> int:
             shutil.copyfile(pool[n % 64], source)
             shutil.copyfile(pool[(n * 7 + 3) % 64], edited)
             samples.append(
-                {"id": n + 1, "benchmark_id": bench.id, "category_id": category.id, "external_id": f"item-{n}",
-                 "instruction": f"Change the colour of object {n} to red and keep everything else.",
-                 "instruction_language": "en", "source_sha256": f"{n:064x}", "source_path": str(source),
-                 "tags": [], "provenance": {}, "created_at": now}
+                {
+                    "id": n + 1,
+                    "benchmark_id": bench.id,
+                    "category_id": category.id,
+                    "external_id": f"item-{n}",
+                    "instruction": f"Change the colour of object {n} to red and keep everything else.",
+                    "instruction_language": "en",
+                    "source_sha256": f"{n:064x}",
+                    "source_path": str(source),
+                    "tags": [],
+                    "provenance": {},
+                    "created_at": now,
+                }
             )
             edit_failed = n % 97 == 13
             edits.append(
-                {"run_id": run.id, "sample_id": n + 1, "category_id": category.id,
-                 "status": Status.FAILED if edit_failed else Status.DONE, "attempts": 1, "seed": n,
-                 "output_path": None if edit_failed else str(edited), "output_sha256": None if edit_failed else f"{n + 10**6:064x}",
-                 "error_code": "oom" if edit_failed else None, "duration_s": 11.5, "started_at": now, "finished_at": now}
+                {
+                    "run_id": run.id,
+                    "sample_id": n + 1,
+                    "category_id": category.id,
+                    "status": Status.FAILED if edit_failed else Status.DONE,
+                    "attempts": 1,
+                    "seed": n,
+                    "output_path": None if edit_failed else str(edited),
+                    "output_sha256": None if edit_failed else f"{n + 10**6:064x}",
+                    "error_code": "oom" if edit_failed else None,
+                    "duration_s": 11.5,
+                    "started_at": now,
+                    "finished_at": now,
+                }
             )
             for c in CRITERIA:
                 status, score, code = Status.DONE, float(rng.integers(0, 11)), None
@@ -133,12 +172,24 @@ def build_run(url: str, images: Path, n_samples: int, size: int) -> int:
                 elif n % 53 == 5:
                     status, score, code = Status.REFUSAL, None, "refused"
                 judgments.append(
-                    {"run_id": run.id, "sample_id": n + 1, "category_id": category.id, "criterion": c,
-                     "status": status, "attempts": 1, "score": score, "confidence": 0.8,
-                     "reasoning": REASONING if score is not None else None,
-                     "raw_output": '{"reasoning": "' + REASONING + '", "score": ' + str(score) + "}",
-                     "error_code": code, "judge_identity": "j" * 16, "prompt_version": category.prompt_version,
-                     "duration_s": 0.7, "started_at": now, "finished_at": now}
+                    {
+                        "run_id": run.id,
+                        "sample_id": n + 1,
+                        "category_id": category.id,
+                        "criterion": c,
+                        "status": status,
+                        "attempts": 1,
+                        "score": score,
+                        "confidence": 0.8,
+                        "reasoning": REASONING if score is not None else None,
+                        "raw_output": '{"reasoning": "' + REASONING + '", "score": ' + str(score) + "}",
+                        "error_code": code,
+                        "judge_identity": "j" * 16,
+                        "prompt_version": category.prompt_version,
+                        "duration_s": 0.7,
+                        "started_at": now,
+                        "finished_at": now,
+                    }
                 )
         session.execute(insert(Sample), samples)
         session.execute(insert(Edit), edits)
@@ -194,13 +245,24 @@ def main() -> None:
         stages["html (thumbnails warm)"] = time.perf_counter() - t
         size_mb = len(html.encode()) / 1e6
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
-    print(f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}; "
-          f"load average at the end {os.getloadavg()[0]:.2f} (other processes slow the cold numbers)")
+    cpu = (
+        next(
+            (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
+    print(
+        f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}; "
+        f"load average at the end {os.getloadavg()[0]:.2f} (other processes slow the cold numbers)"
+    )
     print(f"date: {datetime.now(UTC).isoformat(timespec='seconds')}")
-    print(f"write_report, cold (fresh folder, {2 * args.samples} thumbnails made): "
-          + ", ".join(f"{x:.2f}" for x in cold) + f" s; median {statistics.median(cold):.2f} s")
+    print(
+        f"write_report, cold (fresh folder, {2 * args.samples} thumbnails made): "
+        + ", ".join(f"{x:.2f}" for x in cold)
+        + f" s; median {statistics.median(cold):.2f} s"
+    )
     print(f"write_report, cached (fresh folder, thumbnails from the cache): {cached:.2f} s")
     print(f"write_report, refresh (same folder): {refresh:.2f} s")
     print("one cold report by stage: " + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items()))

@@ -86,10 +86,10 @@ def ledger_figures(run_id: int) -> dict:
 
     with session_scope() as s:
         run = s.get(Run, run_id)
-        edits = s.execute(select(Edit.worker, Edit.started_at, Edit.finished_at, Edit.duration_s, Edit.status)
-                          .where(Edit.run_id == run_id)).all()
-        judgments = s.execute(select(Judgment.started_at, Judgment.finished_at, Judgment.status)
-                              .where(Judgment.run_id == run_id)).all()
+        edits = s.execute(
+            select(Edit.worker, Edit.started_at, Edit.finished_at, Edit.duration_s, Edit.status).where(Edit.run_id == run_id)
+        ).all()
+        judgments = s.execute(select(Judgment.started_at, Judgment.finished_at, Judgment.status).where(Judgment.run_id == run_id)).all()
         created, finished = _ts(run.created_at), _ts(run.finished_at) if run.finished_at else None
     done = [e for e in edits if e.finished_at is not None]
     gaps = []
@@ -130,6 +130,7 @@ def log_figures(log_dir: Path, run_id: int) -> dict:
                 store.append(float(m.group(2)) / 1000)
             elif m := _SUCCEEDED.search(line):
                 succeeded[m.group(1)].append(float(m.group(2)))
+
     def med(xs: list[float]) -> float | None:
         return statistics.median(xs) if xs else None
 
@@ -144,10 +145,22 @@ def log_figures(log_dir: Path, run_id: int) -> dict:
 
 def submit_and_wait(args, models: Path, name: str) -> tuple[int, float]:
     editor, judge = (TINY_EDITOR, TINY_JUDGE) if args.tiny else (GPU_EDITOR, GPU_JUDGE)
-    command = cli("run", "--benchmark", "editbench-example", "--editor", f"qwen-image-edit:{models / 'editor'}",
-                  "--judge", f"qwen3-vl:{models / 'judge'}", "--judge-batch-size", str(args.judge_batch),
-                  "--name", name, "--wait",
-                  *[a for p in editor for a in ("--param", p)], *[a for p in judge for a in ("--judge-param", p)])
+    command = cli(
+        "run",
+        "--benchmark",
+        "editbench-example",
+        "--editor",
+        f"qwen-image-edit:{models / 'editor'}",
+        "--judge",
+        f"qwen3-vl:{models / 'judge'}",
+        "--judge-batch-size",
+        str(args.judge_batch),
+        "--name",
+        name,
+        "--wait",
+        *[a for p in editor for a in ("--param", p)],
+        *[a for p in judge for a in ("--judge-param", p)],
+    )
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout, check=False)
     wall = time.perf_counter() - started

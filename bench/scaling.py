@@ -38,19 +38,34 @@ def _configure_home(home: Path) -> None:
     os.environ.pop("EDITBENCH_BROKER_URL", None)
 
 
-def _run_and_wait(benchmark: str, models, categories: list[str], *, routing: str, gpus: int, judge_batch: int,
-                  editor_params: dict, judge_params: dict, timeout_s: float) -> tuple[int, float]:
+def _run_and_wait(
+    benchmark: str,
+    models,
+    categories: list[str],
+    *,
+    routing: str,
+    gpus: int,
+    judge_batch: int,
+    editor_params: dict,
+    judge_params: dict,
+    timeout_s: float,
+) -> tuple[int, float]:
     from editbench.producer.progress import read_status
     from editbench.producer.submit import ModelRef, RunRequest, submit
 
     started = time.perf_counter()
-    run_id = submit(RunRequest(
-        benchmark=benchmark,
-        editor=ModelRef("qwen-image-edit", str(models.editor), dict(editor_params)),
-        judge=ModelRef("qwen3-vl", str(models.judge), dict(judge_params)),
-        categories=categories, routing=routing, gpus=gpus, judge_batch_size=judge_batch,
-        name=f"scaling N={gpus} {routing}",
-    ))
+    run_id = submit(
+        RunRequest(
+            benchmark=benchmark,
+            editor=ModelRef("qwen-image-edit", str(models.editor), dict(editor_params)),
+            judge=ModelRef("qwen3-vl", str(models.judge), dict(judge_params)),
+            categories=categories,
+            routing=routing,
+            gpus=gpus,
+            judge_batch_size=judge_batch,
+            name=f"scaling N={gpus} {routing}",
+        )
+    )
     while not read_status(run_id).finished:
         if time.perf_counter() - started > timeout_s:
             raise TimeoutError(f"run {run_id} did not finish in {timeout_s:.0f}s")
@@ -80,21 +95,49 @@ def _model_loads(log_dir: Path) -> dict[str, list[str]]:
 def measure(n: int, *, use_gpus: bool, benchmark: str, models, sample_ids: dict[str, list[str]], args) -> dict:
     from editbench.cluster.launcher import Cluster, ClusterSpec
 
-    editor_params = {"steps": args.steps, "true_cfg_scale": args.cfg, "working_area": args.area, "output_size": "source",
-                     "capacity": args.capacity, **({"dtype": "bfloat16", "compile": str(args.compile).lower()} if use_gpus else {})}
-    judge_params = {"mode": "logits", "capacity": args.capacity, "batch_size": args.judge_batch,
-                    **({"dtype": "bfloat16"} if use_gpus else {})}
+    editor_params = {
+        "steps": args.steps,
+        "true_cfg_scale": args.cfg,
+        "working_area": args.area,
+        "output_size": "source",
+        "capacity": args.capacity,
+        **({"dtype": "bfloat16", "compile": str(args.compile).lower()} if use_gpus else {}),
+    }
+    judge_params = {
+        "mode": "logits",
+        "capacity": args.capacity,
+        "batch_size": args.judge_batch,
+        **({"dtype": "bfloat16"} if use_gpus else {}),
+    }
     spec = ClusterSpec(gpus=list(range(n)) if use_gpus else [], cpu_workers=0 if use_gpus else n, beat=False)
     log_dir = Path(os.environ["EDITBENCH_HOME"]) / "logs"
     for old in log_dir.glob("*.log"):
         old.unlink()
     with Cluster(spec) as cluster:
         cluster.wait_for_workers(n, timeout_s=300)
-        warm_run, warm_s = _run_and_wait(benchmark, models, [f"warm{n}"], routing="round-robin", gpus=n, judge_batch=1,
-                                         editor_params=editor_params, judge_params=judge_params, timeout_s=args.timeout)
+        warm_run, warm_s = _run_and_wait(
+            benchmark,
+            models,
+            [f"warm{n}"],
+            routing="round-robin",
+            gpus=n,
+            judge_batch=1,
+            editor_params=editor_params,
+            judge_params=judge_params,
+            timeout_s=args.timeout,
+        )
         measured = [f"measure{n}-{k}" for k in range(MEASURED_CATEGORIES)]
-        run_id, wall_s = _run_and_wait(benchmark, models, measured, routing="shared", gpus=n, judge_batch=args.judge_batch,
-                                       editor_params=editor_params, judge_params=judge_params, timeout_s=args.timeout)
+        run_id, wall_s = _run_and_wait(
+            benchmark,
+            models,
+            measured,
+            routing="shared",
+            gpus=n,
+            judge_batch=args.judge_batch,
+            editor_params=editor_params,
+            judge_params=judge_params,
+            timeout_s=args.timeout,
+        )
         loads = _model_loads(log_dir)
     samples = sum(len(sample_ids[name]) for name in measured)
     return {
@@ -184,8 +227,10 @@ def main() -> int:
     print(f"{'workers':>7} {'samples':>7} {'wall s':>8} {'img/s':>8} {'vs N×1':>7}  model loads per worker")
     for r in results:
         loads = {w: len(v) for w, v in r["model_loads"].items()}
-        print(f"{r['workers']:>7} {r['samples']:>7} {r['wall_s']:>8.2f} {r['images_per_s']:>8.3f} "
-              f"{r['efficiency_vs_n_times_single']:>7.3f}  {loads}")
+        print(
+            f"{r['workers']:>7} {r['samples']:>7} {r['wall_s']:>8.2f} {r['images_per_s']:>8.3f} "
+            f"{r['efficiency_vs_n_times_single']:>7.3f}  {loads}"
+        )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))
     return 0

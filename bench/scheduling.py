@@ -127,7 +127,14 @@ def category_names(sizes: tuple[int, ...]) -> list[str]:
 
 
 def create_run(
-    benchmark: str, study: Study, *, sigma: float, seed: int, routing: str, categories: list[str], name: str,
+    benchmark: str,
+    study: Study,
+    *,
+    sigma: float,
+    seed: int,
+    routing: str,
+    categories: list[str],
+    name: str,
     judge_batch_size: int | None = None,
 ) -> int:
     from editbench.producer.submit import ModelRef, RunRequest
@@ -135,10 +142,19 @@ def create_run(
 
     editor = ModelRef("simulated", None, {"median_s": study.median_s, "sigma": sigma, "seed": seed})
     judge = ModelRef("simulated", None, {"per_image_s": study.judge_per_image_s, "seed": seed})
-    return _create_run(RunRequest(
-        benchmark=benchmark, editor=editor, judge=judge, categories=categories, seed=seed, routing=routing,
-        gpus=study.workers, judge_batch_size=judge_batch_size or study.judge_batch_size, name=name,
-    ))
+    return _create_run(
+        RunRequest(
+            benchmark=benchmark,
+            editor=editor,
+            judge=judge,
+            categories=categories,
+            seed=seed,
+            routing=routing,
+            gpus=study.workers,
+            judge_batch_size=judge_batch_size or study.judge_batch_size,
+            name=name,
+        )
+    )
 
 
 def run_samples(run_id: int) -> list[tuple[int, list[tuple[int, str]]]]:
@@ -151,7 +167,9 @@ def run_samples(run_id: int) -> list[tuple[int, list[tuple[int, str]]]]:
     with session_scope() as session:
         rows = session.execute(
             select(Edit.category_id, Edit.sample_id, Sample.external_id)
-            .join(Sample, Sample.id == Edit.sample_id).where(Edit.run_id == run_id).order_by(Edit.sample_id)
+            .join(Sample, Sample.id == Edit.sample_id)
+            .where(Edit.run_id == run_id)
+            .order_by(Edit.sample_id)
         ).all()
     by_category: dict[int, list[tuple[int, str]]] = {}
     for category_id, sample_id, external_id in rows:
@@ -211,12 +229,15 @@ def ledger_counts(run_id: int) -> dict[str, int]:
     from editbench.schema.models import Edit, Judgment, Status
 
     with session_scope() as session:
+
         def count(model: type, *cond: Any) -> int:
             return session.scalar(select(func.count()).select_from(model).where(model.run_id == run_id, *cond)) or 0
 
         return {
-            "edits": count(Edit), "edits_done": count(Edit, Edit.status == Status.DONE),
-            "judgments": count(Judgment), "judgments_done": count(Judgment, Judgment.status == Status.DONE),
+            "edits": count(Edit),
+            "edits_done": count(Edit, Edit.status == Status.DONE),
+            "judgments": count(Judgment),
+            "judgments_done": count(Judgment, Judgment.status == Status.DONE),
         }
 
 
@@ -315,8 +336,16 @@ def warm_up(benchmark: str, study: Study, *, sigma: float, seed: int) -> None:
     everywhere first."""
     from editbench.queue import dispatch
 
-    run_id = create_run(benchmark, study, sigma=sigma, seed=seed, routing="round-robin", categories=[WARMUP_CATEGORY],
-                        name=f"warmup-sigma{sigma}-seed{seed}", judge_batch_size=1)
+    run_id = create_run(
+        benchmark,
+        study,
+        sigma=sigma,
+        seed=seed,
+        routing="round-robin",
+        categories=[WARMUP_CATEGORY],
+        name=f"warmup-sigma{sigma}-seed{seed}",
+        judge_batch_size=1,
+    )
     dispatch.submit_run(run_id)
     if not wait_finished(run_id, 120)[1]:
         print(f"  warning: warm-up run {run_id}: all work final but the run was never marked done", flush=True)
@@ -335,7 +364,8 @@ def edit_timeline(run_id: int, study: Study, sigma: float, seed: int) -> dict[st
     with session_scope() as session:
         rows = session.execute(
             select(Edit.worker, Edit.started_at, Edit.finished_at, Sample.external_id)
-            .join(Sample, Sample.id == Edit.sample_id).where(Edit.run_id == run_id)
+            .join(Sample, Sample.id == Edit.sample_id)
+            .where(Edit.run_id == run_id)
         ).all()
     by_worker: dict[str, list[tuple[float, float, str]]] = {}
     for worker, started, finished, external in rows:
@@ -358,8 +388,15 @@ def _ms_quantiles(values: list[float]) -> dict[str, float]:
 def measure(benchmark: str, study: Study, schedule: str, sigma: float, rep: int) -> dict[str, Any]:
     seed = rep
     routing = "shared" if schedule == "editbench" else "round-robin"
-    run_id = create_run(benchmark, study, sigma=sigma, seed=seed, routing=routing,
-                        categories=category_names(study.sizes), name=f"{schedule}-sigma{sigma}-rep{rep}")
+    run_id = create_run(
+        benchmark,
+        study,
+        sigma=sigma,
+        seed=seed,
+        routing=routing,
+        categories=category_names(study.sizes),
+        name=f"{schedule}-sigma{sigma}-rep{rep}",
+    )
     durations = edit_durations(run_id, study, sigma, seed)
     ideal = ideal_makespan(durations, study)
     model, model_last_edit = (_model_editbench if schedule == "editbench" else _model_original)(durations, study)
@@ -375,10 +412,17 @@ def measure(benchmark: str, study: Study, schedule: str, sigma: float, rep: int)
     timeline = edit_timeline(run_id, study, sigma, seed)
     first_claim, last_edit = timeline["first_claim"], timeline["last_record"]
     return {
-        "schedule": schedule, "sigma": sigma, "rep": rep, "seed": seed, "run_id": run_id,
+        "schedule": schedule,
+        "sigma": sigma,
+        "rep": rep,
+        "seed": seed,
+        "run_id": run_id,
         "marked_done": marked_done,
-        "makespan_s": makespan, "ideal_s": ideal, "ratio": makespan / ideal,
-        "model_s": model, "model_ratio": model / ideal,
+        "makespan_s": makespan,
+        "ideal_s": ideal,
+        "ratio": makespan / ideal,
+        "model_s": model,
+        "model_ratio": model / ideal,
         # Measured minus zero-overhead model: the fixed cost of tasks, barriers and ledger writes.
         "overhead_s": makespan - model,
         # Fixed costs stay fixed when edits take FULL_SCALE_MEDIAN_S instead of median_s.
@@ -386,8 +430,10 @@ def measure(benchmark: str, study: Study, schedule: str, sigma: float, rep: int)
         # Where the fixed cost goes: before the first edit starts, during the edits, after them.
         "phases_s": {
             "to_first_claim": first_claim - started,
-            "edits": last_edit - started, "edits_model": model_last_edit,
-            "after_last_edit": finished - last_edit, "after_last_edit_model": model - model_last_edit,
+            "edits": last_edit - started,
+            "edits_model": model_last_edit,
+            "after_last_edit": finished - last_edit,
+            "after_last_edit_model": model - model_last_edit,
         },
         "edit_in_task": _ms_quantiles(timeline["in_task"]),
         "edit_gap": _ms_quantiles(timeline["gap"]),
@@ -404,16 +450,22 @@ def summarize(runs: list[dict[str, Any]], study: Study) -> list[dict[str, Any]]:
             if not mine:
                 continue
             ratios = [r["ratio"] for r in mine]
-            rows.append({
-                "sigma": sigma, "schedule": schedule, "reps": len(mine),
-                "makespan_s": statistics.median(r["makespan_s"] for r in mine),
-                "ideal_s": statistics.median(r["ideal_s"] for r in mine),
-                "ratio": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
-                "model_ratio": statistics.median(r["model_ratio"] for r in mine),
-                "overhead_s": statistics.median(r["overhead_s"] for r in mine),
-                "projected_ratio": statistics.median(r["projected_ratio"] for r in mine),
-                "phases_s": {k: statistics.median(r["phases_s"][k] for r in mine) for k in mine[0]["phases_s"]},
-            })
+            rows.append(
+                {
+                    "sigma": sigma,
+                    "schedule": schedule,
+                    "reps": len(mine),
+                    "makespan_s": statistics.median(r["makespan_s"] for r in mine),
+                    "ideal_s": statistics.median(r["ideal_s"] for r in mine),
+                    "ratio": statistics.median(ratios),
+                    "ratio_min": min(ratios),
+                    "ratio_max": max(ratios),
+                    "model_ratio": statistics.median(r["model_ratio"] for r in mine),
+                    "overhead_s": statistics.median(r["overhead_s"] for r in mine),
+                    "projected_ratio": statistics.median(r["projected_ratio"] for r in mine),
+                    "phases_s": {k: statistics.median(r["phases_s"][k] for r in mine) for k in mine[0]["phases_s"]},
+                }
+            )
     return rows
 
 
@@ -432,34 +484,50 @@ def print_report(report: dict[str, Any]) -> None:
     m = report["machine"]
     print()
     print(f"machine: {m['cpu']}, {m['cores']} cores; {report['broker']}; {report['ledger']}; {m['date']}")
-    print(f"{study['workers']} workers; {sum(study['sizes'])} pairs in categories {list(study['sizes'])}; "
-          f"median edit {study['median_s']} s (time scaled {FULL_SCALE_MEDIAN_S / study['median_s']:.0f}x down from "
-          f"{FULL_SCALE_MEDIAN_S:.0f} s), judge {study['judge_per_image_s'] * 1000:.2f} ms/image in batches of "
-          f"{study['judge_batch_size']}; medians of {study['reps']} repetitions")
-    print(f"  {'spread':>6}  {'schedule':<9}  {'makespan':>9}  {'ideal':>7}  {'x ideal':>7}  {'min-max':>11}  "
-          f"{'model':>6}  {'fixed cost':>10}  {'at 40 s/edit':>12}")
+    print(
+        f"{study['workers']} workers; {sum(study['sizes'])} pairs in categories {list(study['sizes'])}; "
+        f"median edit {study['median_s']} s (time scaled {FULL_SCALE_MEDIAN_S / study['median_s']:.0f}x down from "
+        f"{FULL_SCALE_MEDIAN_S:.0f} s), judge {study['judge_per_image_s'] * 1000:.2f} ms/image in batches of "
+        f"{study['judge_batch_size']}; medians of {study['reps']} repetitions"
+    )
+    print(
+        f"  {'spread':>6}  {'schedule':<9}  {'makespan':>9}  {'ideal':>7}  {'x ideal':>7}  {'min-max':>11}  "
+        f"{'model':>6}  {'fixed cost':>10}  {'at 40 s/edit':>12}"
+    )
     for row in report["summary"]:
-        print(f"  {row['sigma'] * 100:>5.0f}%  {row['schedule']:<9}  {row['makespan_s']:>8.2f}s  {row['ideal_s']:>6.2f}s  "
-              f"{row['ratio']:>7.3f}  {row['ratio_min']:>5.3f}-{row['ratio_max']:<5.3f}  {row['model_ratio']:>6.3f}  "
-              f"{row['overhead_s']:>9.2f}s  {row['projected_ratio']:>12.3f}")
+        print(
+            f"  {row['sigma'] * 100:>5.0f}%  {row['schedule']:<9}  {row['makespan_s']:>8.2f}s  {row['ideal_s']:>6.2f}s  "
+            f"{row['ratio']:>7.3f}  {row['ratio_min']:>5.3f}-{row['ratio_max']:<5.3f}  {row['model_ratio']:>6.3f}  "
+            f"{row['overhead_s']:>9.2f}s  {row['projected_ratio']:>12.3f}"
+        )
     print("  model: the same schedule and durations with zero per-task cost; fixed cost: makespan - model;")
-    print(f"  {'':>6}  {'':<9}  where the fixed cost goes (s, medians):  to first claim | edits done: measured - model "
-          f"| after the last edit: measured - model")
+    print(
+        f"  {'':>6}  {'':<9}  where the fixed cost goes (s, medians):  to first claim | edits done: measured - model "
+        f"| after the last edit: measured - model"
+    )
     for row in report["summary"]:
         ph = row["phases_s"]
-        print(f"  {row['sigma'] * 100:>5.0f}%  {row['schedule']:<9}  {ph['to_first_claim']:>45.2f} | "
-              f"{ph['edits'] - ph['edits_model']:>+27.2f} | {ph['after_last_edit'] - ph['after_last_edit_model']:>+33.2f}")
-    print(f"  at 40 s/edit: (model x {FULL_SCALE_MEDIAN_S / study['median_s']:.0f} + fixed cost) / (ideal x "
-          f"{FULL_SCALE_MEDIAN_S / study['median_s']:.0f}), the fixed cost kept as measured")
+        print(
+            f"  {row['sigma'] * 100:>5.0f}%  {row['schedule']:<9}  {ph['to_first_claim']:>45.2f} | "
+            f"{ph['edits'] - ph['edits_model']:>+27.2f} | {ph['after_last_edit'] - ph['after_last_edit_model']:>+33.2f}"
+        )
+    print(
+        f"  at 40 s/edit: (model x {FULL_SCALE_MEDIAN_S / study['median_s']:.0f} + fixed cost) / (ideal x "
+        f"{FULL_SCALE_MEDIAN_S / study['median_s']:.0f}), the fixed cost kept as measured"
+    )
     costs = report.get("edit_costs")
     if costs and costs["runs"]:
-        print(f"editbench cost per edit (ledger, {costs['runs']} runs): claim->record beyond the sleep p50 "
-              f"{costs['in_task']['p50_ms']:.1f} ms p99 {costs['in_task']['p99_ms']:.1f} ms; record->next claim on the "
-              f"same worker p50 {costs['gap']['p50_ms']:.1f} ms p99 {costs['gap']['p99_ms']:.1f} ms")
+        print(
+            f"editbench cost per edit (ledger, {costs['runs']} runs): claim->record beyond the sleep p50 "
+            f"{costs['in_task']['p50_ms']:.1f} ms p99 {costs['in_task']['p99_ms']:.1f} ms; record->next claim on the "
+            f"same worker p50 {costs['gap']['p50_ms']:.1f} ms p99 {costs['gap']['p99_ms']:.1f} ms"
+        )
     for name, o in (report.get("overhead") or {}).items():
-        print(f"Celery per-task overhead, {o['tasks']} {name} tasks ({o['sleep_ms']:.0f} ms each) queued then drained by "
-              f"{study['workers']} workers: p50 {o['overhead_p50_ms']:.2f} ms, p99 {o['overhead_p99_ms']:.2f} ms; "
-              f"{o['throughput_per_s']:.0f} tasks/s; lost {o['lost']}, duplicated {o['duplicated']}")
+        print(
+            f"Celery per-task overhead, {o['tasks']} {name} tasks ({o['sleep_ms']:.0f} ms each) queued then drained by "
+            f"{study['workers']} workers: p50 {o['overhead_p50_ms']:.2f} ms, p99 {o['overhead_p99_ms']:.2f} ms; "
+            f"{o['throughput_per_s']:.0f} tasks/s; lost {o['lost']}, duplicated {o['duplicated']}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -475,9 +543,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--short-tasks", type=int, default=2_000, help="20 ms tasks for the unsaturated overhead measurement (0: skip)")
     parser.add_argument("--redis", default="auto", help="auto (local 127.0.0.1:6379 db --db, else embedded) | embedded | URL")
     parser.add_argument("--db", type=int, default=12, help="database number on the local Redis (FLUSHDB'd)")
-    parser.add_argument("--database", default="sqlite",
-                        help="sqlite (default: a file in the temporary home) or a PostgreSQL admin URL, e.g. "
-                             "postgresql+psycopg2://postgres@127.0.0.1:5432/test (a fresh database is made and dropped)")
+    parser.add_argument(
+        "--database",
+        default="sqlite",
+        help="sqlite (default: a file in the temporary home) or a PostgreSQL admin URL, e.g. "
+        "postgresql+psycopg2://postgres@127.0.0.1:5432/test (a fresh database is made and dropped)",
+    )
     parser.add_argument("--quick", action="store_true", help="CI smoke run: 2 workers, 13 pairs, 0.05 s edits, one repetition")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary home (ledger, logs)")
@@ -492,14 +563,20 @@ def main(argv: list[str] | None = None) -> int:
         args.spreads = "0.10"
         args.overhead_tasks, args.short_tasks = min(args.overhead_tasks, 300), min(args.short_tasks, 30)
     study = Study(
-        workers=args.workers, sizes=tuple(int(x) for x in args.sizes.split(",")), median_s=args.median_s,
-        judge_per_image_s=args.median_s * args.judge_ratio, judge_batch_size=args.judge_batch_size,
-        spreads=tuple(float(x) for x in args.spreads.split(",")), reps=args.reps, overhead_tasks=args.overhead_tasks,
+        workers=args.workers,
+        sizes=tuple(int(x) for x in args.sizes.split(",")),
+        median_s=args.median_s,
+        judge_per_image_s=args.median_s * args.judge_ratio,
+        judge_batch_size=args.judge_batch_size,
+        spreads=tuple(float(x) for x in args.spreads.split(",")),
+        reps=args.reps,
+        overhead_tasks=args.overhead_tasks,
     )
 
     harness.stop_on_sigterm()
-    cluster = harness.BenchCluster(study.workers, Path(__file__).resolve(), redis=args.redis, db_number=args.db, keep=args.keep,
-                                     database=args.database)
+    cluster = harness.BenchCluster(
+        study.workers, Path(__file__).resolve(), redis=args.redis, db_number=args.db, keep=args.keep, database=args.database
+    )
     began = time.monotonic()
 
     def step(what: str) -> None:
@@ -524,8 +601,11 @@ def main(argv: list[str] | None = None) -> int:
                 for schedule in order:
                     run = measure(benchmark, study, schedule, sigma, rep)
                     runs.append(run)
-                    print(f"  sigma {sigma:.2f} rep {rep} {schedule:<9} makespan {run['makespan_s']:7.2f}s "
-                          f"ideal {run['ideal_s']:6.2f}s  x{run['ratio']:.3f}  (model x{run['model_ratio']:.3f})", flush=True)
+                    print(
+                        f"  sigma {sigma:.2f} rep {rep} {schedule:<9} makespan {run['makespan_s']:7.2f}s "
+                        f"ideal {run['ideal_s']:6.2f}s  x{run['ratio']:.3f}  (model x{run['model_ratio']:.3f})",
+                        flush=True,
+                    )
         step("schedules measured")
         if study.overhead_tasks:
             overhead["tiny"] = harness.push_probes("tiny", study.overhead_tasks, workers=study.workers, queued=True)
@@ -562,8 +642,10 @@ def main(argv: list[str] | None = None) -> int:
     print_report(report)
     unmarked = [r["run_id"] for r in runs if not r["marked_done"]]
     if unmarked:
-        print(f"warning: runs {unmarked} finished all their work but no worker marked them done (timed to their "
-              "last recorded item; without a sweeper they would stay open)")
+        print(
+            f"warning: runs {unmarked} finished all their work but no worker marked them done (timed to their "
+            "last recorded item; without a sweeper they would stay open)"
+        )
     print(f"all edits and judgments done in every run: {'yes' if complete else 'NO'}; wall {report['wall_s']:.0f} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

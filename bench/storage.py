@@ -123,8 +123,13 @@ def _throughput(run_id: int, n_hosts: int, median_s: float) -> dict[str, Any]:
     makespan = (last - first).total_seconds()
     # Perfect packing of the simulated edit sleeps over the hosts, no overhead at all.
     ideal = sum(edit_duration(i, median_s=median_s, sigma=0.1) for i in ids) / n_hosts
-    return {"samples": samples, "makespan_s": round(makespan, 2), "ideal_s": round(ideal, 2),
-            "samples_per_s": round(samples / makespan, 3), "hosts": hosts}
+    return {
+        "samples": samples,
+        "makespan_s": round(makespan, 2),
+        "ideal_s": round(ideal, 2),
+        "samples_per_s": round(samples / makespan, 3),
+        "hosts": hosts,
+    }
 
 
 def measure_hosts(per_category: int, median_s: float) -> dict[str, Any]:
@@ -144,9 +149,26 @@ def measure_hosts(per_category: int, median_s: float) -> dict[str, Any]:
         results = {}
 
         def run(*extra: str, median: float = median_s) -> int:
-            submitted = cluster.cli("run", "--benchmark", "editbench-example", "--editor", "simulated:", "--param", f"median_s={median}",
-                                    "--param", "sigma=0.1", "--judge", "simulated:", "--judge-param", f"per_image_s={median * 0.003}",
-                                    "--judge-batch-size", "8", "--wait", *extra, timeout_s=900)
+            submitted = cluster.cli(
+                "run",
+                "--benchmark",
+                "editbench-example",
+                "--editor",
+                "simulated:",
+                "--param",
+                f"median_s={median}",
+                "--param",
+                "sigma=0.1",
+                "--judge",
+                "simulated:",
+                "--judge-param",
+                f"per_image_s={median * 0.003}",
+                "--judge-batch-size",
+                "8",
+                "--wait",
+                *extra,
+                timeout_s=900,
+            )
             assert submitted.returncode == 0, submitted.stderr
             return int(submitted.stdout.split("run ", 1)[1].split()[0])
 
@@ -161,8 +183,14 @@ def measure_hosts(per_category: int, median_s: float) -> dict[str, Any]:
             print(f"{n_hosts} host(s): {results[f'{n_hosts}_host']}", flush=True)
         results["ratio_two_vs_one"] = round(results["2_host"]["samples_per_s"] / results["1_host"]["samples_per_s"], 3)
         results["load_average_1m_after"] = round(os.getloadavg()[0], 2)
-        results["setup"] = {"per_category": per_category, "categories": 5, "editor_median_s": median_s,
-                            "workers_per_host": 1, "store": "S3 (moto) on the head's veth address", "ledger": "PostgreSQL (private)"}
+        results["setup"] = {
+            "per_category": per_category,
+            "categories": 5,
+            "editor_median_s": median_s,
+            "workers_per_host": 1,
+            "store": "S3 (moto) on the head's veth address",
+            "ledger": "PostgreSQL (private)",
+        }
     return results
 
 
@@ -177,8 +205,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.reps, args.per_category, args.median_s = 5, 2, 0.2
-    report: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "load_average_1m_before": round(os.getloadavg()[0], 2)},
-                              "overhead": measure_overhead(args.reps)}
+    report: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "load_average_1m_before": round(os.getloadavg()[0], 2)},
+        "overhead": measure_overhead(args.reps),
+    }
     print(json.dumps(report["overhead"], indent=2), flush=True)
     if not args.skip_hosts:
         report["hosts"] = measure_hosts(args.per_category, args.median_s)

@@ -46,7 +46,9 @@ def main() -> int:
         encoders = {f"PIL level {lvl}": (lambda im, lvl=lvl: _pil(im, lvl)) for lvl in (6, 1)}
         for threads in (int(t) for t in args.threads.split(",")):
             pool = ThreadPoolExecutor(threads)
-            encoders[f"editbench level 1, {threads} threads"] = lambda im, pool=pool, threads=threads: encode_png(im, 1, pool, strips=threads)
+            encoders[f"editbench level 1, {threads} threads"] = lambda im, pool=pool, threads=threads: encode_png(
+                im, 1, pool, strips=threads
+            )
         for label, encode in encoders.items():
             times = []
             for _ in range(args.repeats):
@@ -54,11 +56,28 @@ def main() -> int:
                 data = encode(image)
                 times.append(time.perf_counter() - started)
             exact = bool((np.asarray(Image.open(io.BytesIO(data)).convert("RGB")) == pixels).all())
-            rows.append({"image": name, "encoder": label, "ms_median": round(1000 * statistics.median(times), 1), "kib": len(data) // 1024, "exact": exact})
+            rows.append(
+                {
+                    "image": name,
+                    "encoder": label,
+                    "ms_median": round(1000 * statistics.median(times), 1),
+                    "kib": len(data) // 1024,
+                    "exact": exact,
+                }
+            )
             print(f"{name:7} {label:32} {rows[-1]['ms_median']:8.1f} ms {rows[-1]['kib']:6d} KiB exact={exact}", flush=True)
     if args.json:
-        args.json.write_text(json.dumps({"date": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
-                                         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "rows": rows}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "cpus": os.cpu_count(),
+                    "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+                    "rows": rows,
+                },
+                indent=1,
+            )
+        )
     return 0
 
 

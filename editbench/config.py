@@ -30,22 +30,64 @@ class Variable:
 # these (plus the ``EDITBENCH_CELERY_*`` family, see ``celeryconfig``); docs/settings.md lists them.
 VARIABLES: tuple[Variable, ...] = (
     Variable("EDITBENCH_HOME", ".editbench", "Folder for the SQLite ledger, image store, artifacts, reports, logs and the embedded Redis."),
-    Variable("EDITBENCH_DATABASE_URL", "sqlite:///$EDITBENCH_HOME/editbench.db", "The ledger: SQLite (default) or postgresql://user:pass@host/db."),
-    Variable("EDITBENCH_BROKER_URL", "", "Redis URL of the broker; empty: the embedded Redis that `editbench up` started (EDITBENCH_HOME/broker.url)."),
-    Variable("EDITBENCH_LEASE_SECONDS", "60", "How long a claim on an edit or judgment lives without a heartbeat; a dead worker's work is free again after it."),
-    Variable("EDITBENCH_MAX_ATTEMPTS", "3", "Claims per work item before it fails with attempts_exhausted (stops a poison sample from looping)."),
-    Variable("EDITBENCH_IMAGE_TTL_SECONDS", str(WEEK_S), "How long an edited image stays in Redis for the judge (the artifact file is the durable copy)."),
+    Variable(
+        "EDITBENCH_DATABASE_URL",
+        "sqlite:///$EDITBENCH_HOME/editbench.db",
+        "The ledger: SQLite (default) or postgresql://user:pass@host/db.",
+    ),
+    Variable(
+        "EDITBENCH_BROKER_URL",
+        "",
+        "Redis URL of the broker; empty: the embedded Redis that `editbench up` started (EDITBENCH_HOME/broker.url).",
+    ),
+    Variable(
+        "EDITBENCH_LEASE_SECONDS",
+        "60",
+        "How long a claim on an edit or judgment lives without a heartbeat; a dead worker's work is free again after it.",
+    ),
+    Variable(
+        "EDITBENCH_MAX_ATTEMPTS", "3", "Claims per work item before it fails with attempts_exhausted (stops a poison sample from looping)."
+    ),
+    Variable(
+        "EDITBENCH_IMAGE_TTL_SECONDS",
+        str(WEEK_S),
+        "How long an edited image stays in Redis for the judge (the artifact file is the durable copy).",
+    ),
     Variable("EDITBENCH_DB_RETRY_SECONDS", "300", "How long a worker keeps retrying a ledger write while the database is unreachable."),
-    Variable("EDITBENCH_RESIDENT", "both", "both: editor and judge stay loaded together; one: loading either unloads the other (smaller cards)."),
+    Variable(
+        "EDITBENCH_RESIDENT", "both", "both: editor and judge stay loaded together; one: loading either unloads the other (smaller cards)."
+    ),
     Variable("EDITBENCH_DEVICE", "cpu", "Device the worker runs models on (cpu or cuda); set by `editbench worker --gpu/--cpu`."),
     Variable("EDITBENCH_WORKER_SLOT", "", "The worker's GPU index or CPU slot (names its pinned queue); set by `editbench worker`."),
-    Variable("EDITBENCH_STORE_URL", "", "Where images and artifacts live: empty for EDITBENCH_HOME, or s3://bucket/prefix (any S3-compatible service)."),
-    Variable("EDITBENCH_S3_ENDPOINT_URL", "", "Endpoint of an S3-compatible object store (else AWS_ENDPOINT_URL); credentials come from AWS_* variables."),
-    Variable("EDITBENCH_STORE_CACHE_MB", "2048", "Size bound of each host's local read cache of an object store (EDITBENCH_HOME/cache/objects)."),
-    Variable("EDITBENCH_COMPILE_CACHE", "$EDITBENCH_HOME/compile-cache", "Where workers keep torch.compile's caches (Inductor FX graphs, AOTAutograd, Triton kernels), so a compile is paid once per machine, not per worker or `up`; `off`: torch's own defaults."),
-    Variable("EDITBENCH_PNG_COMPRESS_LEVEL", "1", "zlib level (0-9) of the edited images' PNGs (deflated in parallel strips on the worker's critical path): lossless at any level; higher levels, smaller files of real images, more host time per edit."),
+    Variable(
+        "EDITBENCH_STORE_URL",
+        "",
+        "Where images and artifacts live: empty for EDITBENCH_HOME, or s3://bucket/prefix (any S3-compatible service).",
+    ),
+    Variable(
+        "EDITBENCH_S3_ENDPOINT_URL",
+        "",
+        "Endpoint of an S3-compatible object store (else AWS_ENDPOINT_URL); credentials come from AWS_* variables.",
+    ),
+    Variable(
+        "EDITBENCH_STORE_CACHE_MB", "2048", "Size bound of each host's local read cache of an object store (EDITBENCH_HOME/cache/objects)."
+    ),
+    Variable(
+        "EDITBENCH_COMPILE_CACHE",
+        "$EDITBENCH_HOME/compile-cache",
+        "Where workers keep torch.compile's caches (Inductor FX graphs, AOTAutograd, Triton kernels), so a compile is paid once per machine, not per worker or `up`; `off`: torch's own defaults.",
+    ),
+    Variable(
+        "EDITBENCH_PNG_COMPRESS_LEVEL",
+        "1",
+        "zlib level (0-9) of the edited images' PNGs (deflated in parallel strips on the worker's critical path): lossless at any level; higher levels, smaller files of real images, more host time per edit.",
+    ),
     Variable("EDITBENCH_DEBUG", "", "1: the CLI prints the full Python traceback of an unexpected error (same as `editbench --debug`)."),
-    Variable("EDITBENCH_FAULT_CRASH_ON", "", "Tests and drills only: comma-separated sample ids whose edit kills its worker process right after the claim."),
+    Variable(
+        "EDITBENCH_FAULT_CRASH_ON",
+        "",
+        "Tests and drills only: comma-separated sample ids whose edit kills its worker process right after the claim.",
+    ),
 )
 CELERY_PREFIX = "EDITBENCH_CELERY_"
 _DEFAULTS = {v.name: v.default for v in VARIABLES}

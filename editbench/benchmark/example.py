@@ -95,9 +95,7 @@ _ENVIRONMENT = (
     ),
     _Template(scenes.landscape, "Make it rain heavily", None, "weather"),
     _Template(scenes.landscape, "Add thick morning fog", None, "weather"),
-    _Template(
-        scenes.landscape, "Make it autumn", "The tree's leaves are orange and red and some lie on the grass.", "season"
-    ),
+    _Template(scenes.landscape, "Make it autumn", "The tree's leaves are orange and red and some lie on the grass.", "season"),
     _Template(
         scenes.landscape,
         "Show the same scene at sunset",
@@ -127,12 +125,8 @@ _SOCIAL = (
         "The gift is between them, held out by the left person and taken by the right person.",
         "exchange",
     ),
-    _Template(
-        scenes.people((1.0, 0.95, 1.05)), "Make the three people stand in a queue one behind the other", None, "group"
-    ),
-    _Template(
-        scenes.people((1.0, 1.0), table=True), "Make the two people sit at the table facing each other", None, "group"
-    ),
+    _Template(scenes.people((1.0, 0.95, 1.05)), "Make the three people stand in a queue one behind the other", None, "group"),
+    _Template(scenes.people((1.0, 1.0), table=True), "Make the two people sit at the table facing each other", None, "group"),
     _Template(
         scenes.people((1.0, 0.55)),
         "Make the child hold the adult's hand",
@@ -214,9 +208,7 @@ _REFERENTIAL = (
         "position",
     ),
     _Template(
-        scenes.shapes(
-            (("circle", "red", 1.0), ("square", "blue", 1.0), ("triangle", "green", 1.0), ("circle", "yellow", 1.0))
-        ),
+        scenes.shapes((("circle", "red", 1.0), ("square", "blue", 1.0), ("triangle", "green", 1.0), ("circle", "yellow", 1.0))),
         "Remove the second shape from the right",
         "The green triangle is removed; the red circle, blue square and yellow circle remain.",
         "position",
@@ -240,9 +232,7 @@ _REFERENTIAL = (
         "size",
     ),
     _Template(
-        scenes.shapes(
-            (("square", "red", 0.9), ("circle", "green", 0.9), ("triangle", "red", 0.9), ("square", "blue", 0.9))
-        ),
+        scenes.shapes((("square", "red", 0.9), ("circle", "green", 0.9), ("triangle", "red", 0.9), ("square", "blue", 0.9))),
         "Delete every shape that is not red",
         "Only the red square and the red triangle remain.",
         "colour",
@@ -289,18 +279,14 @@ def _prepare(dest: Path, overwrite: bool) -> None:
     if dest.exists() and any(dest.iterdir()):
         if not overwrite:
             # The message is for the person at the command line, who has no overwrite flag.
-            raise FileExistsError(
-                f"{dest} is not empty; choose a new or empty folder (the example never writes over other files)"
-            )
+            raise FileExistsError(f"{dest} is not empty; choose a new or empty folder (the example never writes over other files)")
         for name in ("images", "prompts"):
             shutil.rmtree(dest / name, ignore_errors=True)
     (dest / "images").mkdir(parents=True, exist_ok=True)
     (dest / "prompts").mkdir(parents=True, exist_ok=True)
 
 
-def _write_item(
-    dest: Path, category: str, index: int, templates: tuple[_Template, ...], rng: random.Random
-) -> dict[str, Any]:
+def _write_item(dest: Path, category: str, index: int, templates: tuple[_Template, ...], rng: random.Random) -> dict[str, Any]:
     template = templates[index % len(templates)]
     size = SIZES[rng.randrange(len(SIZES))]
     image = scenes.render(size, rng, template.scene)

@@ -19,7 +19,13 @@ from editbench.benchmark.spec import ExtraImage, ItemSpec, ReasonCode, Rejection
 
 REQUIRED_FIELDS = ("id", "category", "instruction", "source_image")
 OPTIONAL_FIELDS = (
-    "subcategory", "instruction_language", "reference_text", "reference_image", "extra_images", "tags", "source",
+    "subcategory",
+    "instruction_language",
+    "reference_text",
+    "reference_image",
+    "extra_images",
+    "tags",
+    "source",
 )
 EXTRA_IMAGE_KEYS = ("label", "path")
 DEFAULT_LANGUAGE = "en"
@@ -67,18 +73,14 @@ class ItemValidator:
         except _Invalid as invalid:
             where = f"{origin.file}:{origin.line}" if origin.line is not None else origin.file
             who = f": item {item_id!r}" if item_id is not None else ""
-            return Rejection(
-                invalid.file or origin.file, item_id, invalid.code, f"{where}{who}: {invalid.detail}", origin.line
-            )
+            return Rejection(invalid.file or origin.file, item_id, invalid.code, f"{where}{who}: {invalid.detail}", origin.line)
 
     def _validate(self, record: Record, origin: Origin) -> ItemSpec:
         _check_fields(record)
         item_id = _limited(_text(record, "id", allow_int=True), "id", limits.MAX_ID_CHARS)
         self._claim_id(item_id, origin)
         if any(has_surrogates(text) for text in _strings(record)):
-            raise _Invalid(
-                ReasonCode.NOT_UTF8, "contains an unpaired surrogate (\\ud800-\\udfff escape), not valid UTF-8"
-            )
+            raise _Invalid(ReasonCode.NOT_UTF8, "contains an unpaired surrogate (\\ud800-\\udfff escape), not valid UTF-8")
         if any(limits.NUL in text for text in _strings(record)):
             # SQLite would store it; PostgreSQL refuses the whole ingest transaction.
             raise _Invalid(ReasonCode.NUL_CHARACTER, "contains a NUL character (\\u0000); remove it")
@@ -98,9 +100,7 @@ class ItemValidator:
             "instruction_language",
             limits.MAX_LANGUAGE_CHARS,
         )
-        reference_text = _limited(
-            _optional_text(record, "reference_text"), "reference_text", limits.MAX_REFERENCE_CHARS
-        )
+        reference_text = _limited(_optional_text(record, "reference_text"), "reference_text", limits.MAX_REFERENCE_CHARS)
         tags, source = _tags(record), _source(record)
         extra_fields = _extra_image_fields(record)
         source_path, source_info = self._image(record["source_image"], "source_image", origin)
@@ -170,9 +170,7 @@ class ItemValidator:
         try:
             path = (base_dir / value).resolve()
         except (OSError, RuntimeError) as error:  # RuntimeError: symlink loop on Python 3.11
-            raise _Invalid(
-                ReasonCode.MISSING_FILE, f"{field} {value!r} cannot be resolved: {error}", file=shown
-            ) from None
+            raise _Invalid(ReasonCode.MISSING_FILE, f"{field} {value!r} cannot be resolved: {error}", file=shown) from None
         if not path.is_relative_to(self.root):
             raise _Invalid(ReasonCode.PATH_ESCAPE, f"{field} {value!r} leads outside the benchmark folder", file=shown)
         return path
@@ -229,16 +227,12 @@ def _extra_image_fields(record: Record) -> list[tuple[str, str]]:
             f'extra_images must be a list of {{"label": ..., "path": ...}} objects, got {type(value).__name__}',
         )
     if len(value) > limits.MAX_EXTRA_IMAGES:
-        raise _Invalid(
-            ReasonCode.TOO_LONG, f"extra_images lists {len(value)} images; at most {limits.MAX_EXTRA_IMAGES} allowed"
-        )
+        raise _Invalid(ReasonCode.TOO_LONG, f"extra_images lists {len(value)} images; at most {limits.MAX_EXTRA_IMAGES} allowed")
     pairs: list[tuple[str, str]] = []
     for index, entry in enumerate(value):
         where = f"extra_images[{index}]"
         if not isinstance(entry, dict):
-            raise _Invalid(
-                ReasonCode.INVALID_FIELD, f'{where} must be an object {{"label": ..., "path": ...}}, got {entry!r}'
-            )
+            raise _Invalid(ReasonCode.INVALID_FIELD, f'{where} must be an object {{"label": ..., "path": ...}}, got {entry!r}')
         unknown = sorted(key for key in entry if key not in EXTRA_IMAGE_KEYS)
         if unknown:
             raise _Invalid(ReasonCode.UNKNOWN_FIELD, f"{where} has unknown field(s) {', '.join(unknown)}; allowed: label, path")

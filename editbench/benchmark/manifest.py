@@ -110,9 +110,7 @@ def _load_yaml(path: Path) -> dict[str, Any]:
 def _reject_unknown_keys(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(str(key) for key in data if key not in allowed)
     if unknown:
-        raise BenchmarkFormatError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-        )
+        raise BenchmarkFormatError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
 
 
 def _require_name(data: Mapping[str, Any]) -> str:
@@ -130,9 +128,7 @@ def _require_version(data: Mapping[str, Any]) -> str:
         raise BenchmarkFormatError(f"{MANIFEST}: missing required key 'version'")
     if not isinstance(version, str) or not version.strip():
         # YAML reads 1.10 as the float 1.1: an unquoted version silently changes meaning.
-        raise BenchmarkFormatError(
-            f'{MANIFEST}: version must be a quoted string, e.g. version: "1.0" (got {version!r})'
-        )
+        raise BenchmarkFormatError(f'{MANIFEST}: version must be a quoted string, e.g. version: "1.0" (got {version!r})')
     return fits(version.strip(), f"{MANIFEST}: version", limits.MAX_VERSION_CHARS)
 
 
@@ -185,9 +181,7 @@ def _overall(value: Any) -> str:
     return str(value)
 
 
-def _categories(
-    root: Path, value: Any, criteria: tuple[Criterion, ...], score_min: int, score_max: int
-) -> tuple[Category, ...]:
+def _categories(root: Path, value: Any, criteria: tuple[Criterion, ...], score_min: int, score_max: int) -> tuple[Category, ...]:
     if not isinstance(value, list) or not value:
         raise BenchmarkFormatError(f"{MANIFEST}: categories must be a non-empty list")
     categories: list[Category] = []
@@ -199,9 +193,7 @@ def _categories(
     return tuple(categories)
 
 
-def _category(
-    root: Path, entry: Any, criteria: tuple[Criterion, ...], score_min: int, score_max: int
-) -> Category:
+def _category(root: Path, entry: Any, criteria: tuple[Criterion, ...], score_min: int, score_max: int) -> Category:
     if not isinstance(entry, dict):
         raise BenchmarkFormatError(f"{MANIFEST}: each category must be a mapping, got {entry!r}")
     name = entry.get("name")
@@ -236,9 +228,7 @@ def _category_criteria(value: Any, criteria: tuple[Criterion, ...], where: str) 
         raise BenchmarkFormatError(f"{where}: criteria must be a non-empty list of criterion names")
     unknown = [v for v in value if v not in known]
     if unknown:
-        raise BenchmarkFormatError(
-            f"{where}: unknown criterion {', '.join(map(repr, unknown))}; declared criteria: {', '.join(known)}"
-        )
+        raise BenchmarkFormatError(f"{where}: unknown criterion {', '.join(map(repr, unknown))}; declared criteria: {', '.join(known)}")
     if len(set(value)) != len(value):
         raise BenchmarkFormatError(f"{where}: criteria lists a criterion twice")
     return tuple(value)
@@ -268,9 +258,7 @@ def _pass_rule(value: Any, score_min: int, score_max: int, where: str) -> PassRu
         raise BenchmarkFormatError(f"{where}: pass_rule must be {{all_at_least: <number>}}, got {value!r}")
     threshold = value["all_at_least"]
     if not _is_number(threshold) or not score_min <= threshold <= score_max:
-        raise BenchmarkFormatError(
-            f"{where}: pass_rule.all_at_least must be a number in [{score_min}, {score_max}], got {threshold!r}"
-        )
+        raise BenchmarkFormatError(f"{where}: pass_rule.all_at_least must be a number in [{score_min}, {score_max}], got {threshold!r}")
     return PassRule(float(threshold))
 
 
@@ -284,9 +272,7 @@ def fits(text: str, what: str, limit: int | None = None) -> str:
         raise BenchmarkFormatError(f"{what} contains a NUL character (\\u0000); remove it", ReasonCode.NUL_CHARACTER)
     if limit is not None and len(text) > limit:
         shown = text[:40] + "…" if len(text) > 40 else text
-        raise BenchmarkFormatError(
-            f"{what} {shown!r} is {len(text):,} characters long; at most {limit:,} allowed", ReasonCode.TOO_LONG
-        )
+        raise BenchmarkFormatError(f"{what} {shown!r} is {len(text):,} characters long; at most {limit:,} allowed", ReasonCode.TOO_LONG)
     return text
 
 

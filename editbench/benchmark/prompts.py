@@ -21,9 +21,7 @@ from editbench.benchmark.limits import NUL
 from editbench.benchmark.spec import ReasonCode
 from editbench.errors import BenchmarkFormatError
 
-TEMPLATE_FIELDS = frozenset(
-    {"instruction", "reference", "criterion", "criterion_description", "criteria", "scale_min", "scale_max"}
-)
+TEMPLATE_FIELDS = frozenset({"instruction", "reference", "criterion", "criterion_description", "criteria", "scale_min", "scale_max"})
 BUILTIN_PREFIX = "builtin:"
 DEFAULT_PROMPT = BUILTIN_PREFIX + "default.v1.txt"
 
@@ -46,9 +44,7 @@ def read_prompt(root: Path, relative: str) -> PromptFile:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise BenchmarkFormatError(
-            f"prompt {relative}: not valid UTF-8 ({error.reason} at byte {error.start})"
-        ) from None
+        raise BenchmarkFormatError(f"prompt {relative}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
     check_template(text, relative)
     return PromptFile(relative, text, hashlib.sha256(data).hexdigest())
 
@@ -60,9 +56,7 @@ def check_template(text: str, where: str) -> None:
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError as error:
-        raise BenchmarkFormatError(
-            f"prompt {where}: not a valid template ({error}); write literal braces as {{{{ and }}}}"
-        ) from None
+        raise BenchmarkFormatError(f"prompt {where}: not a valid template ({error}); write literal braces as {{{{ and }}}}") from None
     if NUL in text:
         raise BenchmarkFormatError(f"prompt {where}: contains a NUL character; remove it", ReasonCode.NUL_CHARACTER)
     for _literal, field_name, spec, conversion in parsed:
@@ -97,9 +91,7 @@ def _read_local(root: Path, relative: str) -> bytes:
         raise BenchmarkFormatError(f"prompt {relative}: must be a path relative to the benchmark folder")
     path = (root / relative).resolve()
     if not path.is_relative_to(root):
-        raise BenchmarkFormatError(
-            f"prompt {relative}: leads outside the benchmark folder {root}", ReasonCode.PATH_ESCAPE
-        )
+        raise BenchmarkFormatError(f"prompt {relative}: leads outside the benchmark folder {root}", ReasonCode.PATH_ESCAPE)
     if not path.is_file():
         raise BenchmarkFormatError(f"prompt {relative}: file not found in {root}")
     return path.read_bytes()

@@ -40,9 +40,7 @@ def read_jsonl(path: Path, file: str) -> Iterator[tuple[int, Record | Rejection]
         yield number, _parse_json_line(raw, file, number)
 
 
-def read_csv(
-    path: Path, file: str, allowed: frozenset[str], required: frozenset[str]
-) -> Iterator[tuple[int, Record | Rejection]]:
+def read_csv(path: Path, file: str, allowed: frozenset[str], required: frozenset[str]) -> Iterator[tuple[int, Record | Rejection]]:
     """Yield ``(line number, record or rejection)`` for every data row of a CSV file with a header.
 
     The file is decoded with ``surrogateescape`` so that a bad byte only marks its own row:
@@ -113,14 +111,10 @@ def has_surrogates(text: str) -> bool:
 
 def _parse_json_line(raw: bytes, file: str, number: int) -> Record | Rejection:
     if len(raw) > MAX_LINE_BYTES:
-        return _reject(
-            file, number, None, ReasonCode.TOO_LONG, f"line is {len(raw):,} bytes; one item may take {MAX_LINE_BYTES:,}"
-        )
+        return _reject(file, number, None, ReasonCode.TOO_LONG, f"line is {len(raw):,} bytes; one item may take {MAX_LINE_BYTES:,}")
     depth = json_depth(raw)
     if depth > MAX_JSON_DEPTH:
-        return _reject(
-            file, number, None, ReasonCode.TOO_DEEP, f"JSON is nested {depth} levels deep; at most {MAX_JSON_DEPTH} allowed"
-        )
+        return _reject(file, number, None, ReasonCode.TOO_DEEP, f"JSON is nested {depth} levels deep; at most {MAX_JSON_DEPTH} allowed")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -134,15 +128,11 @@ def _parse_json_line(raw: bytes, file: str, number: int) -> Record | Rejection:
     try:
         record = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
     except json.JSONDecodeError as error:
-        return _reject(
-            file, number, None, ReasonCode.MALFORMED_JSON, f"not valid JSON: {error.msg} at column {error.colno}"
-        )
+        return _reject(file, number, None, ReasonCode.MALFORMED_JSON, f"not valid JSON: {error.msg} at column {error.colno}")
     except ValueError as error:
         return _reject(file, number, _guess_id(raw), ReasonCode.MALFORMED_JSON, str(error))
     if not isinstance(record, dict):
-        return _reject(
-            file, number, None, ReasonCode.MALFORMED_JSON, f"line is JSON but a {type(record).__name__}, not an object"
-        )
+        return _reject(file, number, None, ReasonCode.MALFORMED_JSON, f"line is JSON but a {type(record).__name__}, not an object")
     return record
 
 
@@ -186,9 +176,7 @@ def _guess_id(raw: bytes) -> str | None:
     return str(item_id) if isinstance(item_id, (str, int)) and not isinstance(item_id, bool) else None
 
 
-def _check_header(
-    header: list[str] | None, file: str, allowed: frozenset[str], required: frozenset[str]
-) -> Rejection | None:
+def _check_header(header: list[str] | None, file: str, allowed: frozenset[str], required: frozenset[str]) -> Rejection | None:
     if header is None:
         return _reject(
             file,
@@ -202,9 +190,7 @@ def _check_header(
     columns = [name.strip() for name in header]
     missing = sorted(required - set(columns))
     if missing:
-        return _reject(
-            file, 1, None, ReasonCode.MISSING_FIELD, f"header lacks column(s) {', '.join(missing)}; found {columns}"
-        )
+        return _reject(file, 1, None, ReasonCode.MISSING_FIELD, f"header lacks column(s) {', '.join(missing)}; found {columns}")
     unknown = sorted(set(columns) - allowed)
     if unknown:
         return _reject(

@@ -67,8 +67,7 @@ def read_simple_layout(root: Path, max_pixels: int) -> tuple[Benchmark, list[Ite
     rejections += [_missing_instructions(folder) for folder in folders if folder.instructions is None]
     if not with_rows:
         raise BenchmarkFormatError(
-            f"{root}: no benchmark.yaml, and no category folder with {JSONL_NAME} or {CSV_NAME}; "
-            "see docs/benchmark-format.md"
+            f"{root}: no benchmark.yaml, and no category folder with {JSONL_NAME} or {CSV_NAME}; see docs/benchmark-format.md"
         )
     spec = Benchmark(
         name=simple_name(root.name),
@@ -119,8 +118,7 @@ def _usable_folders(root: Path, folders: list[_CategoryFolder]) -> tuple[list[_C
                     f"{folder.name}/",
                     None,
                     ReasonCode.TOO_LONG,
-                    f"{folder.name[:40]}…/: a category name may have at most {MAX_CATEGORY_NAME_CHARS} characters; "
-                    "the folder was skipped",
+                    f"{folder.name[:40]}…/: a category name may have at most {MAX_CATEGORY_NAME_CHARS} characters; the folder was skipped",
                 )
             )
         elif folder.instructions is not None and not folder.instructions.resolve().is_relative_to(root):

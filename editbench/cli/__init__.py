@@ -30,11 +30,16 @@ for _flag in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
     os.environ.setdefault(_flag, "1")
 
 
-@click.group(name="editbench", cls=EditbenchGroup,
-             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(name="editbench", cls=EditbenchGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="editbench")
-@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=set_debug,
-              help="Print the full traceback of an unexpected error (also: EDITBENCH_DEBUG=1).")
+@click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=set_debug,
+    help="Print the full traceback of an unexpected error (also: EDITBENCH_DEBUG=1).",
+)
 def main() -> None:
     """Benchmark instruction-based image editors on a pool of GPUs, judged by a VLM.
 
@@ -67,11 +72,24 @@ def main() -> None:
 
 
 for _command in (
-    example_command, ingest_command, benchmarks_command,
-    run_command, runs_command, status_command, resume_command, follow_command, cancel_command, judge_command,
-    up_command, worker_command, demo_command,
-    report_command, compare_command, export_command,
+    example_command,
+    ingest_command,
+    benchmarks_command,
+    run_command,
+    runs_command,
+    status_command,
+    resume_command,
+    follow_command,
+    cancel_command,
+    judge_command,
+    up_command,
+    worker_command,
+    demo_command,
+    report_command,
+    compare_command,
+    export_command,
     leaderboard_command,
-    import_command, models_group,
+    import_command,
+    models_group,
 ):
     main.add_command(_command)

@@ -38,12 +38,17 @@ def example_command(dest: Path, per_category: int, seed: int) -> None:
 def _print_report(report: IngestReport) -> None:
     for r in report.rejections:
         where = f"{r.file}:{r.line}" if r.line else r.file
-        err_console.print(f"[red]rejected[/] {escape(where)} id={escape(r.item_id or '-')} reason={r.reason_code.value}: {escape(r.reason)}",
-                          highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[red]rejected[/] {escape(where)} id={escape(r.item_id or '-')} reason={r.reason_code.value}: {escape(r.reason)}",
+            highlight=False,
+            soft_wrap=True,
+        )
     verb = "registered" if report.created else "updated"
     added = ", ".join(f"{name} +{n}" for name, n in sorted(report.added_samples.items())) or "nothing new"
-    console.print(f"{verb} [bold]{report.benchmark}[/] v{report.version}: {added}"
-                  + (f"; {len(report.rejections)} item(s) rejected" if report.rejections else ""))
+    console.print(
+        f"{verb} [bold]{report.benchmark}[/] v{report.version}: {added}"
+        + (f"; {len(report.rejections)} item(s) rejected" if report.rejections else "")
+    )
     sys.stdout.flush()  # with --watch into a log file, each batch shows up as it happens
 
 
@@ -51,7 +56,12 @@ def _print_report(report: IngestReport) -> None:
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--watch", "watch_mode", is_flag=True, help="Keep running; ingest new category folders and items as they appear.")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between polls with --watch.")
-@click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse images above this many pixels (decompression-bomb guard; default 40M).")
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Refuse images above this many pixels (decompression-bomb guard; default 40M).",
+)
 def ingest_command(path: Path, watch_mode: bool, interval: float, max_pixels: int | None) -> None:
     """Validate the benchmark folder PATH and register it in the ledger.
 

@@ -83,8 +83,9 @@ def fail(message: str, code: int) -> NoReturn:
 class EditbenchGroup(click.Group):
     """``click.Group`` whose ``main`` turns every exception into the contract above."""
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None, standalone_mode: bool = True, **extra: Any
+    ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:

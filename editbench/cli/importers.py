@@ -53,8 +53,7 @@ Examples, one per KIND:
     "--image-root",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
-    help="Folder that image paths in the annotation are relative to "
-    "(default: the annotation file's folder; kris ignores it).",
+    help="Folder that image paths in the annotation are relative to (default: the annotation file's folder; kris ignores it).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace DEST if it already holds a benchmark folder.")
 @click.option(
@@ -62,8 +61,7 @@ Examples, one per KIND:
     type=click.Choice(PROTOCOLS),
     default="editbench",
     show_default=True,
-    help="Judge prompts and criteria: editbench's own rubric, or the benchmark's official "
-    "evaluation (read from --official-repo).",
+    help="Judge prompts and criteria: editbench's own rubric, or the benchmark's official evaluation (read from --official-repo).",
 )
 @click.option(
     "--official-repo",
@@ -86,8 +84,15 @@ def import_command(
 
     try:
         report = run_import(
-            kind, src, dest, limit=limit, overwrite=overwrite, on_skip=echo_skip, image_root=image_root,
-            protocol=protocol, official_repo=official_repo,
+            kind,
+            src,
+            dest,
+            limit=limit,
+            overwrite=overwrite,
+            on_skip=echo_skip,
+            image_root=image_root,
+            protocol=protocol,
+            official_repo=official_repo,
         )
     except ImporterError as exc:
         raise click.ClickException(str(exc)) from exc

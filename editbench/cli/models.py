@@ -83,9 +83,6 @@ def list_command(as_json: bool) -> None:
             if info.error:
                 click.echo(f"  {'':<{width}}  BROKEN: {info.error}")
     for info in shadowed:
-        click.echo(
-            f"ignored: {info.role} {info.kind!r} from {info.origin} ({info.target}): "
-            f"already provided by {info.shadowed_by}"
-        )
+        click.echo(f"ignored: {info.role} {info.kind!r} from {info.origin} ({info.target}): already provided by {info.shadowed_by}")
     for note in notes:
         click.echo(f"note: {note}")

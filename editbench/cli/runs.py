@@ -40,27 +40,64 @@ RUN_HELP = "RUN is a run id or a run name (the newest run with that name); `edit
 @click.option("--benchmark", "benchmark", help="Registered benchmark name (see `editbench benchmarks`).")
 @click.option("--benchmark-version", default=None, help="Use this registered version of the benchmark.  [default: the newest]")
 @click.option("--editor", help="KIND:PATH, e.g. qwen-image-edit:/models/Qwen-Image-Edit, identity:, precomputed:/edits.")
-@click.option("--judge", help="KIND:PATH, e.g. qwen3-vl:/models/Qwen3-VL-8B-Instruct, or openai:gpt-4.1 (a model on an "
-              "OpenAI-compatible server: --judge-param base_url=http://HOST:PORT/v1, key in EDITBENCH_OPENAI_API_KEY).")
+@click.option(
+    "--judge",
+    help="KIND:PATH, e.g. qwen3-vl:/models/Qwen3-VL-8B-Instruct, or openai:gpt-4.1 (a model on an "
+    "OpenAI-compatible server: --judge-param base_url=http://HOST:PORT/v1, key in EDITBENCH_OPENAI_API_KEY).",
+)
 @click.option("--category", "categories", multiple=True, help="Only these categories (repeatable). Default: all.")
 @click.option("--param", "params", multiple=True, help="Editor parameter key=value (repeatable), e.g. steps=8, working_area=512*512.")
 @click.option("--judge-param", "judge_params", multiple=True, help="Judge parameter key=value, e.g. mode=logits, batch_size=16.")
-@click.option("--seed", type=int, default=None, help="Run seed (0 to 2^63-1); each sample's seed derives from it and the sample id.  [default: 0]")
-@click.option("--routing", type=click.Choice(["shared", "round-robin"]), default=None,
-              help="shared: idle GPUs pull the next sample (default, fastest); round-robin: sample i → GPU i mod N.")
+@click.option(
+    "--seed", type=int, default=None, help="Run seed (0 to 2^63-1); each sample's seed derives from it and the sample id.  [default: 0]"
+)
+@click.option(
+    "--routing",
+    type=click.Choice(["shared", "round-robin"]),
+    default=None,
+    help="shared: idle GPUs pull the next sample (default, fastest); round-robin: sample i → GPU i mod N.",
+)
 @click.option("--gpus", type=int, default=None, help="Number of GPU queues for round-robin routing (>= 1).  [default: 1]")
 @click.option("--judge-batch-size", type=int, default=None, help="Samples per judge batch (>= 1).  [default: 8]")
 @click.option("--follow", is_flag=True, help="Standing run: categories and items ingested later are enqueued automatically.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="run.yaml with the same fields (see examples/).")
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="run.yaml with the same fields (see examples/)."
+)
 @click.option("--name", default="", help="A label for reports; other commands accept it in place of the run id.")
-@click.option("--limit", type=int, default=None,
-              help="Only the first N items of each category (ingest order): a quick try. Recorded and shown in every report.")
-@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
-              help="Only items whose metadata match (repeatable; keys AND, a repeated key ORs): language=en, "
-                   "subcategory=..., tag=..., or any key of the items' source, e.g. intersection_exist=true.")
+@click.option(
+    "--limit",
+    type=int,
+    default=None,
+    help="Only the first N items of each category (ingest order): a quick try. Recorded and shown in every report.",
+)
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Only items whose metadata match (repeatable; keys AND, a repeated key ORs): language=en, "
+    "subcategory=..., tag=..., or any key of the items' source, e.g. intersection_exist=true.",
+)
 @click.option("--wait", is_flag=True, help="Show progress bars, then the headline table; exit 1 if any sample failed or was not scored.")
-def run_command(benchmark, benchmark_version, editor, judge, categories, params, judge_params, seed, routing, gpus,
-                judge_batch_size, follow, config_path, name, limit, where, wait) -> None:
+def run_command(
+    benchmark,
+    benchmark_version,
+    editor,
+    judge,
+    categories,
+    params,
+    judge_params,
+    seed,
+    routing,
+    gpus,
+    judge_batch_size,
+    follow,
+    config_path,
+    name,
+    limit,
+    where,
+    wait,
+) -> None:
     """Record a run and enqueue one chord per category: edit tasks on the GPU queues, then the
     category's judging once its edits are through. Needs a running cluster (`editbench up`).
 
@@ -77,10 +114,25 @@ def run_command(benchmark, benchmark_version, editor, judge, categories, params,
       editbench run ... --limit 5 --where language=en      # a quick try on a slice
     """
     cfg = load_run_config(config_path) if config_path else {}
-    request = _request(cfg, benchmark=benchmark, benchmark_version=benchmark_version, editor=editor, judge=judge,
-                       categories=categories, params=params, judge_params=judge_params, seed=seed, routing=routing,
-                       gpus=gpus, judge_batch_size=judge_batch_size, follow=follow, name=name, limit=limit, where=where,
-                       config_path=config_path)
+    request = _request(
+        cfg,
+        benchmark=benchmark,
+        benchmark_version=benchmark_version,
+        editor=editor,
+        judge=judge,
+        categories=categories,
+        params=params,
+        judge_params=judge_params,
+        seed=seed,
+        routing=routing,
+        gpus=gpus,
+        judge_batch_size=judge_batch_size,
+        follow=follow,
+        name=name,
+        limit=limit,
+        where=where,
+        config_path=config_path,
+    )
     run_id = submit(request)
     console.print(f"run [bold]{run_id}[/] submitted  (editbench status {run_id} · editbench report {run_id})")
     if wait:
@@ -101,10 +153,14 @@ def _request(cfg: dict[str, Any], *, config_path: Path | None, **options: Any) -
     try:
         benchmark = options["benchmark"] or cfg.get("benchmark") or _missing("--benchmark")
         editor_cfg, judge_cfg = _section(cfg, "editor"), _section(cfg, "judge")
-        editor_ref = ModelRef.parse(options["editor"] or _ref(editor_cfg, "--editor"),
-                                    {**_mapping(editor_cfg.get("params"), "editor.params"), **parse_params(list(options["params"]))})
-        judge_ref = ModelRef.parse(options["judge"] or _ref(judge_cfg, "--judge"),
-                                   {**_mapping(judge_cfg.get("params"), "judge.params"), **parse_params(list(options["judge_params"]))})
+        editor_ref = ModelRef.parse(
+            options["editor"] or _ref(editor_cfg, "--editor"),
+            {**_mapping(editor_cfg.get("params"), "editor.params"), **parse_params(list(options["params"]))},
+        )
+        judge_ref = ModelRef.parse(
+            options["judge"] or _ref(judge_cfg, "--judge"),
+            {**_mapping(judge_cfg.get("params"), "judge.params"), **parse_params(list(options["judge_params"]))},
+        )
         categories = list(options["categories"]) or cfg.get("categories") or None
         if categories is not None and (not isinstance(categories, list) or not all(isinstance(c, str) for c in categories)):
             raise RunConfigError("categories must be a list of category names")
@@ -183,7 +239,8 @@ def _watch(run_id: int) -> RunStatusView:
         err_console.print(
             f"stopped watching; run {run_id} goes on in the workers. Re-attach: editbench status {run_id} --watch "
             f"(stop it: editbench cancel {run_id})",
-            highlight=False, soft_wrap=True,
+            highlight=False,
+            soft_wrap=True,
         )
         sys.exit(EXIT_INTERRUPTED)
 
@@ -197,8 +254,7 @@ def _raise_unless_clean(view: RunStatusView) -> None:
     reasons = ", ".join(f"{f.stage} {f.error_code} ×{f.count}" for f in view.failures[:3])
     raise CommandFailed(
         f"run {view.run_id} finished with {t['edit_failed']} failed edit(s) and {t['judgments'] - t['scored']} "
-        f"unscored judgment(s) of {t['judgments']}" + (f" ({reasons})" if reasons else "")
-        + f"; `editbench status {view.run_id}` shows why"
+        f"unscored judgment(s) of {t['judgments']}" + (f" ({reasons})" if reasons else "") + f"; `editbench status {view.run_id}` shows why"
     )
 
 
@@ -217,8 +273,13 @@ def _print_headline(run_id: int) -> None:
         table.add_row(name, str(cat.n_samples), str(block.count), _num(block.mean), _interval(block.ci95))
     overall = summary.overall
     table.add_section()
-    table.add_row("overall (macro)", str(overall.samples.n_total), str(overall.samples.count),
-                  _num(overall.macro_mean.value), _interval(overall.macro_mean.ci95))
+    table.add_row(
+        "overall (macro)",
+        str(overall.samples.n_total),
+        str(overall.samples.count),
+        _num(overall.macro_mean.value),
+        _interval(overall.macro_mean.ci95),
+    )
     table.add_row("overall (micro)", "", "", _num(overall.micro_mean.value), _interval(getattr(overall.micro_mean, "ci95", None)))
     console.print(table)
 
@@ -248,17 +309,28 @@ def runs_command(as_json: bool, limit: int | None) -> None:
     if as_json:
         from editbench.producer.json_documents import RunsDocument
 
-        click.echo(RunsDocument.model_validate([
-            {
-                "id": r.id, "name": r.name, "benchmark": r.benchmark, "benchmark_version": r.benchmark_version,
-                "editor": r.editor, "judge": r.judge, "status": r.status,
-                "work_total": r.work_total, "work_final": r.work_final, "work_failed": r.work_failed,
-                "created_at": _aware(r.created_at).isoformat(),
-                "finished_at": _aware(r.finished_at).isoformat() if r.finished_at else None,
-                "wall_s": _wall_s(r.created_at, r.finished_at, now),
-            }
-            for r in rows
-        ]).model_dump_json(indent=2))
+        click.echo(
+            RunsDocument.model_validate(
+                [
+                    {
+                        "id": r.id,
+                        "name": r.name,
+                        "benchmark": r.benchmark,
+                        "benchmark_version": r.benchmark_version,
+                        "editor": r.editor,
+                        "judge": r.judge,
+                        "status": r.status,
+                        "work_total": r.work_total,
+                        "work_final": r.work_final,
+                        "work_failed": r.work_failed,
+                        "created_at": _aware(r.created_at).isoformat(),
+                        "finished_at": _aware(r.finished_at).isoformat() if r.finished_at else None,
+                        "wall_s": _wall_s(r.created_at, r.finished_at, now),
+                    }
+                    for r in rows
+                ]
+            ).model_dump_json(indent=2)
+        )
         return
     if not rows:
         console.print("no runs yet: `editbench run --benchmark NAME --editor KIND:PATH --judge KIND:PATH`")
@@ -268,9 +340,17 @@ def runs_command(as_json: bool, limit: int | None) -> None:
         table.add_column(column, justify="right" if column in ("id", "progress", "wall time") else "left")
     for r in rows:
         progress = f"{r.work_final}/{r.work_total}" + (f" [red]({r.work_failed} failed)[/]" if r.work_failed else "")
-        table.add_row(str(r.id), escape(r.name), escape(f"{r.benchmark} v{r.benchmark_version}"), escape(r.editor), escape(r.judge),
-                      _status_markup(r.status), progress, _aware(r.created_at).strftime("%Y-%m-%d %H:%M"),
-                      format_duration(_wall_s(r.created_at, r.finished_at, now)))
+        table.add_row(
+            str(r.id),
+            escape(r.name),
+            escape(f"{r.benchmark} v{r.benchmark_version}"),
+            escape(r.editor),
+            escape(r.judge),
+            _status_markup(r.status),
+            progress,
+            _aware(r.created_at).strftime("%Y-%m-%d %H:%M"),
+            format_duration(_wall_s(r.created_at, r.finished_at, now)),
+        )
     console.print(table)
 
 
@@ -333,8 +413,12 @@ def status_command(run: str, as_json: bool, watch: bool) -> None:
 @click.command("resume", epilog=RUN_HELP)
 @click.argument("run")
 @click.option("--wait", is_flag=True, help="Show progress bars and return when the run is done.")
-@click.option("--judge-param", "judge_params", multiple=True,
-              help="Change a judge parameter its adapter allows on a recorded run, e.g. budget_usd=20 after the budget stopped judging.")
+@click.option(
+    "--judge-param",
+    "judge_params",
+    multiple=True,
+    help="Change a judge parameter its adapter allows on a recorded run, e.g. budget_usd=20 after the budget stopped judging.",
+)
 def resume_command(run: str, wait: bool, judge_params: tuple[str, ...]) -> None:
     """Finish RUN from the ledger after a crash, or restart a stopped or cancelled run: work
     whose worker died goes back to the queue, pending work is re-enqueued, lost chord bodies are
@@ -345,8 +429,10 @@ def resume_command(run: str, wait: bool, judge_params: tuple[str, ...]) -> None:
     run_id = find_run(run)
     require_reachable_broker()
     report = resume_run(run_id, parse_params(list(judge_params)))
-    console.print(f"run {run_id}: re-enqueued {report.requeued_edits} edit(s), {report.scored_categories} category scoring(s)"
-                  + (" — run already complete" if report.finished_runs else ""))
+    console.print(
+        f"run {run_id}: re-enqueued {report.requeued_edits} edit(s), {report.scored_categories} category scoring(s)"
+        + (" — run already complete" if report.finished_runs else "")
+    )
     if wait:
         _wait(run_id)
 
@@ -388,11 +474,13 @@ def judge_command(run: str, judge: str, judge_params: tuple[str, ...], judge_bat
     """
     from editbench.producer.rejudge import RejudgeRequest, submit_rejudge
 
-    request = RejudgeRequest(str(find_run(run)), ModelRef.parse(judge, parse_params(list(judge_params))), name=name,
-                             judge_batch_size=judge_batch_size)
+    request = RejudgeRequest(
+        str(find_run(run)), ModelRef.parse(judge, parse_params(list(judge_params))), name=name, judge_batch_size=judge_batch_size
+    )
     run_id = submit_rejudge(request)  # refusals raise EditbenchError: one `error:` line (cli.contract)
-    console.print(f"run [bold]{run_id}[/] submitted: judging run {run} again, no edits "
-                  f"(editbench status {run_id} · editbench compare {run} {run_id})")
+    console.print(
+        f"run [bold]{run_id}[/] submitted: judging run {run} again, no edits (editbench status {run_id} · editbench compare {run} {run_id})"
+    )
     if wait:
         follow_run(run_id, console=console)
 

@@ -23,8 +23,7 @@ class AlreadyRunningError(RuntimeError):
     def __init__(self, home: Path, pid: int | None) -> None:
         shown = f"pid {pid}" if pid is not None else "pid unknown"
         super().__init__(
-            f"editbench up is already running for EDITBENCH_HOME={home} ({shown}); "
-            "stop it first, or set EDITBENCH_HOME to another folder"
+            f"editbench up is already running for EDITBENCH_HOME={home} ({shown}); stop it first, or set EDITBENCH_HOME to another folder"
         )
         self.home, self.pid = home, pid
 

@@ -49,7 +49,10 @@ def gpu_description(fields: str = "name,memory.total,driver_version") -> str:
     try:
         return subprocess.run(
             ["nvidia-smi", f"--query-gpu={fields}", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=20, check=False,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "n/a"
@@ -130,13 +133,23 @@ class Cluster:
         threads = str(max(1, (os.cpu_count() or 1) // max(len(self.spec.gpus) + self.spec.cpu_workers, 1)))
         worker_env = {**self.env, "OMP_NUM_THREADS": self.env.get("OMP_NUM_THREADS", threads)}
         for gpu in self.spec.gpus:
-            self.processes[f"worker-gpu{gpu}"] = spawn([*editbench, "worker", "--gpu", str(gpu), "--serve", self.spec.gpu_role], env=worker_env, log=self.log_dir / f"worker-gpu{gpu}.log")
+            self.processes[f"worker-gpu{gpu}"] = spawn(
+                [*editbench, "worker", "--gpu", str(gpu), "--serve", self.spec.gpu_role],
+                env=worker_env,
+                log=self.log_dir / f"worker-gpu{gpu}.log",
+            )
         for slot in range(self.spec.cpu_workers):
-            self.processes[f"worker-cpu{slot}"] = spawn([*editbench, "worker", "--cpu", "--slot", str(slot), "--serve", self.spec.cpu_role], env=worker_env, log=self.log_dir / f"worker-cpu{slot}.log")
+            self.processes[f"worker-cpu{slot}"] = spawn(
+                [*editbench, "worker", "--cpu", "--slot", str(slot), "--serve", self.spec.cpu_role],
+                env=worker_env,
+                log=self.log_dir / f"worker-cpu{slot}.log",
+            )
         celery = [sys.executable, "-m", "celery", "-A", "editbench.queue.app:app"]
         if self.spec.beat:
             schedule = settings.home / "beat-schedule"
-            self.processes["beat"] = spawn([*celery, "beat", "-s", str(schedule), "--loglevel", "INFO"], env=self.env, log=self.log_dir / "beat.log")
+            self.processes["beat"] = spawn(
+                [*celery, "beat", "-s", str(schedule), "--loglevel", "INFO"], env=self.env, log=self.log_dir / "beat.log"
+            )
         if self.spec.flower:
             flower_argv, flower_env = flower_command(self.spec, self.env)
             self.processes["flower"] = spawn([*celery, *flower_argv], env=flower_env, log=self.log_dir / "flower.log")

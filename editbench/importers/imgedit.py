@@ -57,9 +57,7 @@ CRITERIA = (
         "physical_detail_fidelity",
         "Do material, lighting and fine detail of the changed object stay believable?",
     ),
-    Criterion(
-        "physical_consistency", "Do perspective, lighting and scale of the new background fit the subject?"
-    ),
+    Criterion("physical_consistency", "Do perspective, lighting and scale of the new background fit the subject?"),
     Criterion(
         "physical_consistency_fine_detail",
         "Are physics and fine detail consistent across all the combined changes?",
@@ -108,8 +106,7 @@ EDIT_TYPES: dict[str, tuple[str, tuple[str, str, str], tuple[str, str, str]]] = 
         (
             "target still there or the wrong object removed = {scale_min}; target partly removed = 3; "
             "exactly the target removed, completely = {scale_max}.",
-            "a visible hole, smear or patch = {scale_min}; the filled area is noticeable = 3; the fill "
-            "is invisible = {scale_max}.",
+            "a visible hole, smear or patch = {scale_min}; the filled area is noticeable = 3; the fill is invisible = {scale_max}.",
             "leftover shadows or reflections of the removed object, or broken surroundings = "
             "{scale_min}; small inconsistencies = 3; the scene is physically coherent and the rest "
             "unchanged = {scale_max}.",
@@ -121,8 +118,7 @@ EDIT_TYPES: dict[str, tuple[str, tuple[str, str, str], tuple[str, str, str]]] = 
         (
             "no replacement or a wrong object = {scale_min}; right object with wrong attributes = 3; "
             "the requested object with every stated attribute = {scale_max}.",
-            "pasted look, clashing style or resolution = {scale_min}; visible lighting or colour "
-            "mismatch = 3; seamless = {scale_max}.",
+            "pasted look, clashing style or resolution = {scale_min}; visible lighting or colour mismatch = 3; seamless = {scale_max}.",
             "wrong scale, contact or shadows, damaged surroundings = {scale_min}; minor errors = 3; "
             "physically right and the rest of the image unchanged = {scale_max}.",
         ),
@@ -133,8 +129,7 @@ EDIT_TYPES: dict[str, tuple[str, tuple[str, str, str], tuple[str, str, str]]] = 
         (
             "attribute unchanged or changed wrongly = {scale_min}; partly changed = 3; changed exactly "
             "as asked on the whole object = {scale_max}.",
-            "colour bleeding, halos or seams = {scale_min}; visible boundary issues = 3; no visible "
-            "boundary = {scale_max}.",
+            "colour bleeding, halos or seams = {scale_min}; visible boundary issues = 3; no visible boundary = {scale_max}.",
             "the object loses its shape, texture or lighting = {scale_min}; small detail loss = 3; "
             "material, lighting and detail fully believable = {scale_max}.",
         ),
@@ -147,8 +142,7 @@ EDIT_TYPES: dict[str, tuple[str, tuple[str, str, str], tuple[str, str, str]]] = 
             "reproduced faithfully over the whole image = {scale_max}.",
             "scene barely recognisable = {scale_min}; structure kept with local warping = 3; all "
             "objects and their layout kept = {scale_max}.",
-            "noise, banding or blur make it unusable = {scale_min}; moderate artifacts = 3; clean "
-            "and sharp throughout = {scale_max}.",
+            "noise, banding or blur make it unusable = {scale_min}; moderate artifacts = 3; clean and sharp throughout = {scale_max}.",
         ),
     ),
     "action": (
@@ -171,8 +165,7 @@ EDIT_TYPES: dict[str, tuple[str, tuple[str, str, str], tuple[str, str, str]]] = 
             "exactly the requested object, complete = {scale_max}.",
             "large background remnants or a non-white backdrop = {scale_min}; soft edges or a faint "
             "halo = 3; crisp edges on pure white = {scale_max}.",
-            "blurred, deformed or missing parts = {scale_min}; slight softness or colour shift = 3; "
-            "sharp with true colours = {scale_max}.",
+            "blurred, deformed or missing parts = {scale_min}; slight softness or colour shift = 3; sharp with true colours = {scale_max}.",
         ),
     ),
     "background": (
@@ -181,8 +174,7 @@ EDIT_TYPES: dict[str, tuple[str, tuple[str, str, str], tuple[str, str, str]]] = 
         (
             "background unchanged or wrong = {scale_min}; changed but not as described = 3; exactly "
             "the requested background = {scale_max}.",
-            "cut-out halos or a visible seam around the subject = {scale_min}; slight edge issues = 3; "
-            "no visible boundary = {scale_max}.",
+            "cut-out halos or a visible seam around the subject = {scale_min}; slight edge issues = 3; no visible boundary = {scale_max}.",
             "perspective, lighting or scale of subject and background disagree = {scale_min}; small "
             "mismatches = 3; one coherent photograph = {scale_max}.",
         ),
@@ -191,8 +183,7 @@ EDIT_TYPES: dict[str, tuple[str, tuple[str, str, str], tuple[str, str, str]]] = 
         "Carry out several edits given in one instruction.",
         ("instruction_compliance", "visual_naturalness", "physical_consistency_fine_detail"),
         (
-            "none of the requested edits done = {scale_min}; some done = 3; every requested edit done "
-            "correctly = {scale_max}.",
+            "none of the requested edits done = {scale_min}; some done = 3; every requested edit done correctly = {scale_max}.",
             "obviously edited, clashing regions = {scale_min}; visible but tolerable seams = 3; looks "
             "like an untouched photo = {scale_max}.",
             "broken physics or lost detail = {scale_min}; small inconsistencies = 3; physically "
@@ -229,11 +220,7 @@ def manifest_category(edit_type: str) -> Category:
     description, criteria, rubric = EDIT_TYPES.get(edit_type, GENERIC)
     if edit_type not in EDIT_TYPES:
         description = f"ImgEdit edit type {edit_type!r}."
-    extract_note = (
-        " The edited image should show only the extracted object on a white background."
-        if edit_type == "extract"
-        else ""
-    )
+    extract_note = " The edited image should show only the extracted object on a white background." if edit_type == "extract" else ""
     prompt = _PROMPT.replace("<EXTRACT_NOTE>", extract_note).replace("<DESCRIPTION>", description)
     for n, (criterion, line) in enumerate(zip(criteria, rubric, strict=True), start=1):
         prompt = prompt.replace(f"<C{n}>", criterion).replace(f"<R{n}>", line)

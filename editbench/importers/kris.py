@@ -208,9 +208,16 @@ def import_kris(
     """
     root = bench_root(Path(src))
     return import_into(
-        dest, MANIFEST, _records(root), lambda record, w: _convert(record, w, scoring), kind=KIND,
+        dest,
+        MANIFEST,
+        _records(root),
+        lambda record, w: _convert(record, w, scoring),
+        kind=KIND,
         provenance={"importer": KIND, "dataset": DATASET, "source": str(root.absolute())},
-        limit=limit, overwrite=overwrite, on_skip=on_skip, scoring=scoring,
+        limit=limit,
+        overwrite=overwrite,
+        on_skip=on_skip,
+        scoring=scoring,
     )
 
 
@@ -265,8 +272,7 @@ def _convert(record: tuple[str, str, Any, Path], writer: NativeBenchmarkWriter, 
     source_image = writer.copy_image(source_path, f"{category}/{source_name}")
     labels = extra_labels(category, [source_name, *extra_names])
     extra_images = tuple(
-        (label, writer.copy_image(path, f"{category}/{name}"))
-        for label, path, name in zip(labels, extra_paths, extra_names, strict=True)
+        (label, writer.copy_image(path, f"{category}/{name}")) for label, path, name in zip(labels, extra_paths, extra_names, strict=True)
     )
     reference_image = writer.copy_image(reference_path, f"{category}/{ground_truth}") if reference_path else None
     ori_img: Any = [source_name, *extra_names] if extra_names else source_name

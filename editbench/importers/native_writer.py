@@ -200,9 +200,7 @@ class NativeBenchmarkWriter:
     def commit(self, report: ImportReport, provenance: Mapping[str, Any]) -> None:
         """Write benchmark.yaml, items.jsonl, prompts and import-report.json, then move into place."""
         if not self._items:
-            raise ImporterError(
-                f"nothing to write: no record could be imported ({len(report.skipped)} skipped)"
-            )
+            raise ImporterError(f"nothing to write: no record could be imported ({len(report.skipped)} skipped)")
         used = [name for name in self._categories if any(item.category == name for item in self._items)]
         (self._staging / "prompts").mkdir(exist_ok=True)
         for relative, text in self._text_files.items():
@@ -210,9 +208,7 @@ class NativeBenchmarkWriter:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
         for name in used:
-            (self._staging / "prompts" / f"{name}.v1.txt").write_text(
-                self._categories[name].prompt_text, encoding="utf-8"
-            )
+            (self._staging / "prompts" / f"{name}.v1.txt").write_text(self._categories[name].prompt_text, encoding="utf-8")
         benchmark = self._benchmark_yaml(used)
         (self._staging / "benchmark.yaml").write_text(
             yaml.safe_dump(benchmark, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8"
@@ -226,9 +222,7 @@ class NativeBenchmarkWriter:
             "written": len(self._items),
             "skipped": [{"id": record_id, "reason": reason} for record_id, reason in report.skipped],
         }
-        (self._staging / "import-report.json").write_text(
-            json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
+        (self._staging / "import-report.json").write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         self._move_into_place()
 
     def _benchmark_yaml(self, used: list[str]) -> dict[str, Any]:
@@ -298,9 +292,7 @@ class NativeBenchmarkWriter:
         if not self._overwrite:
             raise ImporterError(f"{self.dest} is not empty; choose a new folder or pass --overwrite")
         if not (self.dest / "benchmark.yaml").is_file():
-            raise ImporterError(
-                f"refusing to overwrite {self.dest}: it is not a benchmark folder (no benchmark.yaml)"
-            )
+            raise ImporterError(f"refusing to overwrite {self.dest}: it is not a benchmark folder (no benchmark.yaml)")
 
     def _move_into_place(self) -> None:
         old = None

@@ -33,8 +33,6 @@ SkipCallback = Callable[[str, str], None]
 RawRecord = TypeVar("RawRecord")
 
 
-
-
 class SkipRecord(Exception):
     """One source record is malformed; it is left out and listed in the report."""
 
@@ -51,8 +49,6 @@ class ImportReport:
     dest: Path
     written: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
-
-
 
 
 def log_skip(record_id: str, reason: str) -> None:
@@ -173,9 +169,7 @@ def single_image_path(record: Mapping[str, Any], name: str) -> str:
     value = record[name]
     if isinstance(value, (list, tuple)):
         if len(value) != 1:
-            raise SkipRecord(
-                f"field {name!r} lists {len(value)} images; it names one image"
-            )
+            raise SkipRecord(f"field {name!r} lists {len(value)} images; it names one image")
         value = value[0]
     if not isinstance(value, str) or not value.strip():
         raise SkipRecord(f"field {name!r} is not an image path")

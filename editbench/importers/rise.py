@@ -121,8 +121,7 @@ _RUBRIC = {
         "{scale_max} = exactly the expected outcome; 3 = partly right; {scale_min} = wrong or unchanged."
     ),
     "visual_plausibility": (
-        "look at the edited image alone. {scale_max} = realistic and clean; "
-        "{scale_min} = heavily distorted or unrecognisable."
+        "look at the edited image alone. {scale_max} = realistic and clean; {scale_min} = heavily distorted or unrecognisable."
     ),
 }
 
@@ -137,11 +136,7 @@ _CATEGORY_NOTES = {
 def manifest_category(name: str) -> Category:
     weights = LOGICAL_WEIGHTS if name == "logical_reasoning" else THREE_WEIGHTS
     rubric = "\n".join(f"- {criterion}: {_RUBRIC[criterion]}" for criterion in weights)
-    prompt = (
-        _PROMPT.replace("<RUBRIC>", rubric)
-        .replace("<CATEGORY_NOTE>", _CATEGORY_NOTES.get(name, ""))
-        .replace("<CATEGORY>", name)
-    )
+    prompt = _PROMPT.replace("<RUBRIC>", rubric).replace("<CATEGORY_NOTE>", _CATEGORY_NOTES.get(name, "")).replace("<CATEGORY>", name)
     return Category(
         name=name,
         description=CATEGORY_DESCRIPTIONS.get(name, f"RISEBench category {name!r}."),
@@ -200,7 +195,11 @@ def default_image_root(annotation: Path, samples: list[Any], probe: int = 8) -> 
     image is found under either (each such item is then skipped with the path it looked for).
     """
     paths = [s["image"] for s in samples[:probe] if isinstance(s, dict) and isinstance(s.get("image"), str)]
-    paths += [s["image"][0] for s in samples[:probe] if isinstance(s, dict) and isinstance(s.get("image"), list) and s["image"] and isinstance(s["image"][0], str)]
+    paths += [
+        s["image"][0]
+        for s in samples[:probe]
+        if isinstance(s, dict) and isinstance(s.get("image"), list) and s["image"] and isinstance(s["image"][0], str)
+    ]
     candidates = (annotation.parent, annotation.parent / "data")
     found = [sum((root / p).is_file() for p in paths) for root in candidates]
     return candidates[1] if found[1] > found[0] else candidates[0]

@@ -58,8 +58,7 @@ def labelled(images: Sequence[InputImage | Image.Image]) -> tuple[InputImage, ..
     """``images`` as :class:`InputImage`; a bare image gets the label ``image N`` (N = its
     position counting the source as 1), so callers that pass plain images keep working."""
     return tuple(
-        image if isinstance(image, InputImage) else InputImage(f"image {index}", image)
-        for index, image in enumerate(images, start=2)
+        image if isinstance(image, InputImage) else InputImage(f"image {index}", image) for index, image in enumerate(images, start=2)
     )
 
 
@@ -217,10 +216,6 @@ OWN_DISTRIBUTION = "editbench"
 
 # Factories registered in this process with the decorators (not through entry points).
 _REGISTERED: dict[str, dict[str, Callable[..., Any]]] = {role: {} for role in ROLES}
-
-
-
-
 
 
 @dataclass(frozen=True)
@@ -442,8 +437,9 @@ def _load_entry(entry: _Entry) -> Any:
             entry.factory = factory
         except Exception as exc:  # noqa: BLE001 - any import-time failure of a plugin is reported
             entry.error = f"{type(exc).__name__}: {exc}"
-            log.warning("%s %r (%s, %s) failed to load: %s", entry.info.role, entry.info.kind,
-                        entry.info.origin, entry.info.target, entry.error)
+            log.warning(
+                "%s %r (%s, %s) failed to load: %s", entry.info.role, entry.info.kind, entry.info.origin, entry.info.target, entry.error
+            )
     return entry.factory
 
 

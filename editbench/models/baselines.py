@@ -23,8 +23,6 @@ from editbench.models.offline import local_model_dir
 PRECOMPUTED_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
-
-
 def _no_parameters(name: str, params: dict[str, Any]) -> None:
     params = {k: v for k, v in params.items() if k != "device"}  # workers pass device= to every adapter
     if params:
@@ -108,9 +106,7 @@ class PrecomputedEditor:
         if not found:
             raise FileNotFoundError(f"no precomputed image for sample {sample_id!r} in {self.folder}")
         if len(found) > 1:
-            raise FileExistsError(
-                f"several precomputed images for sample {sample_id!r}: {[p.name for p in found]}"
-            )
+            raise FileExistsError(f"several precomputed images for sample {sample_id!r}: {[p.name for p in found]}")
         resolved = found[0].resolve()
         # A symlink inside the folder must not lead outside it either.
         if not resolved.is_relative_to(self.folder):

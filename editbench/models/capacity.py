@@ -405,9 +405,7 @@ def check_tokenizer_fits(tokenizer: Any, config: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` if the tokenizer can produce ids beyond the config's vocabulary."""
     vocab = config["text_config"]["vocab_size"]
     if len(tokenizer) > vocab:
-        raise ValueError(
-            f"the tokenizer has {len(tokenizer)} tokens, more than the capacity-mode model's vocabulary of {vocab}"
-        )
+        raise ValueError(f"the tokenizer has {len(tokenizer)} tokens, more than the capacity-mode model's vocabulary of {vocab}")
 
 
 def capacity_record(

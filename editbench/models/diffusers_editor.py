@@ -79,8 +79,7 @@ QUIRKS: dict[str, PipelineQuirks] = {
         delegate="qwen-image-edit",
     ),
     "QwenImageEditPlusPipeline": PipelineQuirks(
-        note="as QwenImageEditPipeline; driven by the qwen-image-edit-plus adapter (extra images are "
-        "Picture 2, 3, ...)",
+        note="as QwenImageEditPipeline; driven by the qwen-image-edit-plus adapter (extra images are Picture 2, 3, ...)",
         delegate="qwen-image-edit-plus",
         multi_image=True,
     ),
@@ -91,8 +90,7 @@ QUIRKS: dict[str, PipelineQuirks] = {
         area_argument="max_area",
     ),
     "StableDiffusionInstructPix2PixPipeline": PipelineQuirks(
-        note="no height/width: the output has the size of the (working-area) input; image_guidance_scale "
-        "weighs the source",
+        note="no height/width: the output has the size of the (working-area) input; image_guidance_scale weighs the source",
     ),
     "StableDiffusionXLInstructPix2PixPipeline": PipelineQuirks(
         note="height/width set the output; image_guidance_scale weighs the source",
@@ -109,12 +107,9 @@ QUIRKS: dict[str, PipelineQuirks] = {
         multi_image=True,
         min_side=64,
     ),
-    "JoyImageEditPlusPipeline": PipelineQuirks(
-        note="takes images= (a list): the source first, extra images after it", multi_image=True
-    ),
+    "JoyImageEditPlusPipeline": PipelineQuirks(note="takes images= (a list): the source first, extra images after it", multi_image=True),
     "LongCatImageEditPipeline": PipelineQuirks(
-        note="__call__ resizes the source to ~1024² itself and has no height/width: only working_area=1024*1024 "
-        "is accepted",
+        note="__call__ resizes the source to ~1024² itself and has no height/width: only working_area=1024*1024 is accepted",
         fixed_area=1024 * 1024,
     ),
 }
@@ -134,9 +129,22 @@ UNSUPPORTED: dict[str, str] = {
 }
 
 # Request fields the editor supplies itself; any other argument without a default is refused.
-_SUPPLIED = {"image", "images", "prompt", "generator", "num_inference_steps", "height", "width", "output_type",
-             "num_images_per_prompt", "return_dict", "negative_prompt", "guidance_scale", "true_cfg_scale",
-             "image_guidance_scale"}
+_SUPPLIED = {
+    "image",
+    "images",
+    "prompt",
+    "generator",
+    "num_inference_steps",
+    "height",
+    "width",
+    "output_type",
+    "num_images_per_prompt",
+    "return_dict",
+    "negative_prompt",
+    "guidance_scale",
+    "true_cfg_scale",
+    "image_guidance_scale",
+}
 # Settings that map one-to-one onto call arguments of the same meaning.
 _SETTING_ARGUMENTS = {
     "steps": "num_inference_steps",
@@ -220,9 +228,7 @@ def plan_pipeline(path: str | None, params: dict[str, Any] | None = None) -> Pip
         )
     signature = inspect.signature(cls.__call__)
     arguments = tuple(name for name in signature.parameters if name != "self")
-    defaults = {
-        name: p.default for name, p in signature.parameters.items() if p.default is not inspect.Parameter.empty
-    }
+    defaults = {name: p.default for name, p in signature.parameters.items() if p.default is not inspect.Parameter.empty}
     if not any(name in arguments for name in _IMAGE_ARGUMENTS):
         raise UnsupportedPipelineError(f"{class_name} takes no image (a text-to-image pipeline generates, it does not edit)")
     if "prompt" not in arguments:
@@ -234,7 +240,8 @@ def plan_pipeline(path: str | None, params: dict[str, Any] | None = None) -> Pip
     required = [
         name
         for name, p in signature.parameters.items()
-        if name != "self" and p.default is inspect.Parameter.empty
+        if name != "self"
+        and p.default is inspect.Parameter.empty
         and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
         and name not in _SUPPLIED
     ]
@@ -301,8 +308,7 @@ class DelegatedEditor:
 
     def identity(self) -> dict[str, Any]:
         assert self.plan.quirks is not None
-        return {**self.inner.identity(), "kind": KIND, "driven_by": self.plan.quirks.delegate,
-                "quirk": self.plan.quirks.note}
+        return {**self.inner.identity(), "kind": KIND, "driven_by": self.plan.quirks.delegate, "quirk": self.plan.quirks.note}
 
     @property
     def accepts_extra_images(self) -> bool:
@@ -409,9 +415,7 @@ class DiffusersEditor:
         images = [im.convert("RGB") for im in request.images]
         multi = self.accepts_extra_images
         if len(images) > 1 and not multi:
-            raise UnsupportedInputError(
-                f"{self.plan.class_name} edits one image; this sample has {len(images) - 1} extra input image(s)"
-            )
+            raise UnsupportedInputError(f"{self.plan.class_name} edits one image; this sample has {len(images) - 1} extra input image(s)")
         if request.sample_id in self._oom_ids:
             raise simulated_oom(f"sample {request.sample_id!r} listed in simulate_oom_for")
         source = images[0]
@@ -451,8 +455,10 @@ class DiffusersEditor:
         floor = self.plan.quirks.min_side if self.plan.quirks else None
         if floor and min(width, height) < floor:
             scale = floor / min(width, height)
-            width, height = (math.ceil(width * scale / self.multiple) * self.multiple,
-                             math.ceil(height * scale / self.multiple) * self.multiple)
+            width, height = (
+                math.ceil(width * scale / self.multiple) * self.multiple,
+                math.ceil(height * scale / self.multiple) * self.multiple,
+            )
         return width, height
 
     def _output_plan(self, source_size: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int] | None]:

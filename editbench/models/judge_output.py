@@ -50,9 +50,7 @@ class _DuplicateKey(ValueError):
     pass
 
 
-def parse_judge_output(
-    text: str, criteria: Sequence[str], scale_min: float, scale_max: float
-) -> ParsedScores | ParseFailure:
+def parse_judge_output(text: str, criteria: Sequence[str], scale_min: float, scale_max: float) -> ParsedScores | ParseFailure:
     """Parse ``text`` strictly; see the module docstring for what is accepted."""
     body, problem = _strip_wrappers(text)
     if problem is None:
@@ -108,9 +106,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _validate(
-    obj: Any, criteria: Sequence[str], scale_min: float, scale_max: float
-) -> ParsedScores | ParseFailure:
+def _validate(obj: Any, criteria: Sequence[str], scale_min: float, scale_max: float) -> ParsedScores | ParseFailure:
     scores = obj.get("scores") if isinstance(obj, dict) else None
     if not isinstance(scores, dict):
         return ParseFailure(Outcome.PARSE_ERROR, 'the JSON object needs a "scores" object')
@@ -123,9 +119,7 @@ def _validate(
         if value is None:
             return ParseFailure(Outcome.PARSE_ERROR, f"score for {name} is not a number: {scores[name]!r}")
         if not scale_min <= value <= scale_max:
-            return ParseFailure(
-                Outcome.PARSE_ERROR, f"score for {name} is {value:g}, outside {scale_min:g}..{scale_max:g}"
-            )
+            return ParseFailure(Outcome.PARSE_ERROR, f"score for {name} is {value:g}, outside {scale_min:g}..{scale_max:g}")
         parsed[name] = value
     reasoning = obj.get("reasoning")
     return ParsedScores(parsed, reasoning if isinstance(reasoning, str) else None)

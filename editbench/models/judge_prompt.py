@@ -38,20 +38,14 @@ GENERATE_FORMAT = (
     "Every score is a number from SCALE_MIN to SCALE_MAX."
 )
 LOGITS_FORMAT = "\n\nAnswer with a single digit from 0 to 9 and nothing else."
-REASK = (
-    "Your previous answer could not be used: REASON. Reply again with exactly one JSON object of the form "
-)
+REASK = "Your previous answer could not be used: REASON. Reply again with exactly one JSON object of the form "
 LOGITS_SCALE = (0, 9)
 
 PROMPT_FORMAT_VERSION = hashlib.sha256(
-    "\x00".join(
-        (SOURCE_LABEL, EDITED_LABEL, REFERENCE_LABEL, EXTRA_LABEL, NO_REFERENCE, GENERATE_FORMAT, LOGITS_FORMAT, REASK)
-    ).encode()
+    "\x00".join((SOURCE_LABEL, EDITED_LABEL, REFERENCE_LABEL, EXTRA_LABEL, NO_REFERENCE, GENERATE_FORMAT, LOGITS_FORMAT, REASK)).encode()
 ).hexdigest()[:12]
 
 Conversation = list[dict[str, Any]]
-
-
 
 
 @dataclass(frozen=True)
@@ -72,11 +66,7 @@ class ImageBudget:
         ratio = image.width / image.height
         width = max(self.multiple, round(math.sqrt(self.area * ratio) / self.multiple) * self.multiple)
         height = max(self.multiple, round(math.sqrt(self.area / ratio) / self.multiple) * self.multiple)
-        return (
-            image
-            if image.size == (width, height)
-            else image.resize((width, height), Image.Resampling.BICUBIC)
-        )
+        return image if image.size == (width, height) else image.resize((width, height), Image.Resampling.BICUBIC)
 
 
 def generate_conversation(request: JudgeRequest, budget: ImageBudget) -> Conversation:
@@ -100,9 +90,7 @@ def answer_format(request: JudgeRequest) -> str:
     )
 
 
-def reask_conversation(
-    conversation: Conversation, previous_answer: str, reason: str, request: JudgeRequest
-) -> Conversation:
+def reask_conversation(conversation: Conversation, previous_answer: str, reason: str, request: JudgeRequest) -> Conversation:
     """The same conversation plus the unusable answer and a request to fix it."""
     fix = REASK.replace("REASON", reason) + answer_format(request).split("form:\n", 1)[1]
     return [
@@ -114,15 +102,11 @@ def reask_conversation(
 
 def logits_conversation(request: JudgeRequest, criterion: Criterion, budget: ImageBudget) -> Conversation:
     """One turn asking for a single digit 0–9 for one criterion (see :mod:`digit_scale`)."""
-    rubric = render_rubric(
-        request, criterion=criterion.name, criterion_description=criterion.description, scale=LOGITS_SCALE
-    )
+    rubric = render_rubric(request, criterion=criterion.name, criterion_description=criterion.description, scale=LOGITS_SCALE)
     return [_user_turn(request, budget, rubric + LOGITS_FORMAT)]
 
 
-def render_rubric(
-    request: JudgeRequest, *, criterion: str, criterion_description: str, scale: tuple[float, float]
-) -> str:
+def render_rubric(request: JudgeRequest, *, criterion: str, criterion_description: str, scale: tuple[float, float]) -> str:
     """Fill the rubric's ``str.format`` fields; unknown fields are a template error, not a crash."""
     fields = {
         "instruction": request.instruction,
@@ -136,9 +120,7 @@ def render_rubric(
     try:
         return request.prompt.text.format(**fields)
     except (KeyError, IndexError, ValueError) as exc:
-        raise PromptTemplateError(
-            f"prompt {request.prompt.version}: cannot fill template ({exc!r})"
-        ) from None
+        raise PromptTemplateError(f"prompt {request.prompt.version}: cannot fill template ({exc!r})") from None
 
 
 def extra_label(label: str) -> str:
@@ -232,14 +214,21 @@ def protocol_result(
             value = parsed.get(name)
             if value is None:
                 scores[name] = CriterionScore(
-                    name, Outcome.PARSE_ERROR, raw_output=answer, error_code="parse_error",
+                    name,
+                    Outcome.PARSE_ERROR,
+                    raw_output=answer,
+                    error_code="parse_error",
                     error=f"the official {protocol.kind} parser finds no {name} score in the answer to {question.name}",
                     extra=meta,
                 )
             elif not request.scale_min <= value <= request.scale_max:
                 scores[name] = CriterionScore(
-                    name, Outcome.PARSE_ERROR, raw_output=answer, error_code="parse_error",
-                    error=f"{name} = {value:g} is outside {request.scale_min:g}-{request.scale_max:g}", extra=meta,
+                    name,
+                    Outcome.PARSE_ERROR,
+                    raw_output=answer,
+                    error_code="parse_error",
+                    error=f"{name} = {value:g} is outside {request.scale_min:g}-{request.scale_max:g}",
+                    extra=meta,
                 )
             else:
                 scores[name] = CriterionScore(name, Outcome.DONE, score=float(value), raw_output=answer, extra=meta)
@@ -248,13 +237,21 @@ def protocol_result(
         if criterion.name in scores:
             result.scores.append(scores[criterion.name])
         elif criterion.name in protocol.not_asked:
-            result.scores.append(CriterionScore(
-                criterion.name, Outcome.FAILED, error_code=NOT_ASKED,
-                error=f"the official {protocol.kind} protocol does not ask {criterion.name} for this item",
-            ))
+            result.scores.append(
+                CriterionScore(
+                    criterion.name,
+                    Outcome.FAILED,
+                    error_code=NOT_ASKED,
+                    error=f"the official {protocol.kind} protocol does not ask {criterion.name} for this item",
+                )
+            )
         else:
-            result.scores.append(CriterionScore(
-                criterion.name, Outcome.FAILED, error_code="no_score",
-                error=f"no official {protocol.kind} question scores {criterion.name}",
-            ))
+            result.scores.append(
+                CriterionScore(
+                    criterion.name,
+                    Outcome.FAILED,
+                    error_code="no_score",
+                    error=f"no official {protocol.kind} question scores {criterion.name}",
+                )
+            )
     return result

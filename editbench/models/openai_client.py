@@ -95,9 +95,7 @@ def resolve_endpoint(base_url: str | None, api_key_env: str | None, what: str) -
     e.g. ``EMPTY``, as with the ``openai`` package."""
     url, url_source = base_url, "base_url parameter"
     if not url:
-        url_source, url = next(
-            ((name, os.environ[name]) for name in BASE_URL_ENV if os.environ.get(name)), ("default", DEFAULT_BASE_URL)
-        )
+        url_source, url = next(((name, os.environ[name]) for name in BASE_URL_ENV if os.environ.get(name)), ("default", DEFAULT_BASE_URL))
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise EndpointError(f"{what}: the base URL from {url_source} is not an http(s) URL")
@@ -105,8 +103,7 @@ def resolve_endpoint(base_url: str | None, api_key_env: str | None, what: str) -
     found = next(((name, os.environ[name]) for name in names if os.environ.get(name)), None)
     if found is None:
         raise EndpointError(
-            f"{what}: no API key; set {' or '.join(names)} (a server without keys, e.g. a local vLLM, "
-            "accepts any value such as EMPTY)"
+            f"{what}: no API key; set {' or '.join(names)} (a server without keys, e.g. a local vLLM, accepts any value such as EMPTY)"
         )
     return Endpoint(url.rstrip("/"), found[1], url_source, found[0])
 
@@ -334,9 +331,7 @@ class OpenAIClient:
             retry_after: float | None = None
             with self._slots:
                 try:
-                    response = self._pool().request(
-                        "POST", url, headers=headers, content=content, extensions={"timeout": self._timeouts}
-                    )
+                    response = self._pool().request("POST", url, headers=headers, content=content, extensions={"timeout": self._timeouts})
                 except httpcore.TimeoutException:
                     self._count(timeouts=1)
                     failure = APIError("timeout", f"no answer within {self.limits.timeout_s:g} s")
@@ -369,9 +364,7 @@ class OpenAIClient:
                     status=failure.status,
                     attempts=attempt,
                 )
-            log.warning(
-                "%s; retry %d/%d in %.2f s", failure.args[0], attempt, self.limits.max_retries, wait
-            )
+            log.warning("%s; retry %d/%d in %.2f s", failure.args[0], attempt, self.limits.max_retries, wait)
             if failure.code == "rate_limited":
                 # Every thread waits: the other requests would only collect 429s too.
                 with self._lock:

@@ -150,8 +150,13 @@ class OpenAIJudgeSettings:
     @property
     def limits(self) -> ClientLimits:
         return ClientLimits(
-            concurrency=self.concurrency, rpm=self.rpm, tpm=self.tpm, max_retries=self.max_retries,
-            timeout_s=self.timeout_s, backoff_s=self.backoff_s, max_backoff_s=self.max_backoff_s,
+            concurrency=self.concurrency,
+            rpm=self.rpm,
+            tpm=self.tpm,
+            max_retries=self.max_retries,
+            timeout_s=self.timeout_s,
+            backoff_s=self.backoff_s,
+            max_backoff_s=self.max_backoff_s,
             max_retry_after_s=self.max_retry_after_s,
         )
 
@@ -290,8 +295,7 @@ class OpenAIJudge:
         if unjudged:
             finished = [r for i, r in enumerate(results) if i not in unjudged]
             raise BudgetExhausted(
-                f"{self.name}: budget reached ({self._budget_text()}); {len(unjudged)} of {len(requests)} "
-                "requests left unjudged",
+                f"{self.name}: budget reached ({self._budget_text()}); {len(unjudged)} of {len(requests)} requests left unjudged",
                 JudgeBatch(finished, usage),
                 [requests[i].key for i in sorted(unjudged)],
             )
@@ -311,9 +315,7 @@ class OpenAIJudge:
             if exc.code == "connection":
                 raise ServerCheckError(f"{self.name}: cannot reach {where}: {exc}") from None
             if exc.code == "auth":
-                raise ServerCheckError(
-                    f"{self.name}: {where} rejected the API key from {self.endpoint.api_key_source}: {exc}"
-                ) from None
+                raise ServerCheckError(f"{self.name}: {where} rejected the API key from {self.endpoint.api_key_source}: {exc}") from None
             if self.settings.mode == "logits" and exc.code == "bad_request" and "logprob" in str(exc).lower():
                 raise ServerCheckError(f"{self.name}: {where} does not return logprobs, which logits mode needs: {exc}") from None
             raise ServerCheckError(f"{self.name}: probing {where} with model {self.model!r} failed: {exc}") from None
@@ -387,8 +389,12 @@ class OpenAIJudge:
             if isinstance(parsed, ParsedScores):
                 return [
                     CriterionScore(
-                        criterion=n, outcome=Outcome.DONE, score=parsed.scores[n], reasoning=parsed.reasoning,
-                        raw_output=text, extra=dict(extra),
+                        criterion=n,
+                        outcome=Outcome.DONE,
+                        score=parsed.scores[n],
+                        reasoning=parsed.reasoning,
+                        raw_output=text,
+                        extra=dict(extra),
                     )
                     for n in names
                 ]
@@ -429,9 +435,7 @@ class OpenAIJudge:
             return _failure(criterion.name, Outcome.REFUSAL, "refusal", "the judge refused", refusal, extra)
         top = _top_logprobs(answer)
         if top is None:
-            return _failure(
-                criterion.name, Outcome.FAILED, "no_logprobs", "the server returned no top_logprobs", text, extra
-            )
+            return _failure(criterion.name, Outcome.FAILED, "no_logprobs", "the server returned no top_logprobs", text, extra)
         probs = [0.0] * len(DIGITS)
         for token, logprob in top:
             if token.strip() in DIGITS:
@@ -440,8 +444,12 @@ class OpenAIJudge:
         raw = json.dumps({"top_logprobs": top})
         if mass <= 0.0:
             return _failure(
-                criterion.name, Outcome.PARSE_ERROR, "parse_error",
-                f"no digit among the top {len(top)} answer tokens", raw, extra,
+                criterion.name,
+                Outcome.PARSE_ERROR,
+                "parse_error",
+                f"no digit among the top {len(top)} answer tokens",
+                raw,
+                extra,
             )
         digit = score_from_digit_probabilities(probs, request.scale_min, request.scale_max)
         extra |= {
@@ -452,7 +460,10 @@ class OpenAIJudge:
             "top_logprobs": top,
         }
         return CriterionScore(
-            criterion=criterion.name, outcome=Outcome.DONE, score=digit.score, confidence=digit.confidence,
+            criterion=criterion.name,
+            outcome=Outcome.DONE,
+            score=digit.score,
+            confidence=digit.confidence,
             raw_output=json.dumps({"digit_probabilities": extra["digit_probabilities"], "digit_mass": mass, **json.loads(raw)}),
             extra=extra,
         )
@@ -551,12 +562,8 @@ def _top_logprobs(answer: dict[str, Any]) -> list[tuple[str, float]] | None:
     return top or None
 
 
-def _failure(
-    criterion: str, outcome: Outcome, code: str, message: str, raw: str | None, extra: dict[str, Any]
-) -> CriterionScore:
-    return CriterionScore(
-        criterion=criterion, outcome=outcome, raw_output=raw, error_code=code, error=message, extra=dict(extra)
-    )
+def _failure(criterion: str, outcome: Outcome, code: str, message: str, raw: str | None, extra: dict[str, Any]) -> CriterionScore:
+    return CriterionScore(criterion=criterion, outcome=outcome, raw_output=raw, error_code=code, error=message, extra=dict(extra))
 
 
 def _failed(criterion: str, code: str, message: str) -> CriterionScore:

@@ -29,8 +29,6 @@ _NONE = {"none", "null"}
 _PRODUCT = re.compile(r"^\s*(\d+)\s*[*xX×]\s*(\d+)\s*$")
 
 
-
-
 def parse_area(value: Any) -> int:
     """Pixels: ``262144``, ``512*512`` or ``512x512``."""
     if isinstance(value, bool):
@@ -55,7 +53,7 @@ def parse_size(value: Any) -> tuple[int, int]:
 
 
 def unknown_names_message(unknown: list[str], accepted: Iterable[str]) -> str:
-    """"unknown parameter stepz (did you mean steps?); accepted: ..." — a typo gets the name it
+    """ "unknown parameter stepz (did you mean steps?); accepted: ..." — a typo gets the name it
     was probably meant to be, so the user does not have to read the whole list."""
     accepted = sorted(accepted)
     parts = []
@@ -137,7 +135,4 @@ def _union_members(annotation: Any) -> tuple[Any, ...]:
 
 def settings_dict(settings: Any) -> dict[str, Any]:
     """The dataclass as a JSON-friendly dict (tuples become lists), for ``identity()``."""
-    return {
-        name: (list(value) if isinstance(value, tuple) else value)
-        for name, value in dataclasses.asdict(settings).items()
-    }
+    return {name: (list(value) if isinstance(value, tuple) else value) for name, value in dataclasses.asdict(settings).items()}

@@ -154,9 +154,7 @@ class Qwen3VLJudge:
         build_params(Qwen3VLSettings, params, what=cls.name)
         local_model_dir(path, cls.name)
 
-    def __init__(
-        self, path: str | None, *, generated_text_hook: GeneratedTextHook | None = None, **params: Any
-    ) -> None:
+    def __init__(self, path: str | None, *, generated_text_hook: GeneratedTextHook | None = None, **params: Any) -> None:
         ensure_offline()
         self.folder = local_model_dir(path, self.name)
         self.settings = build_params(Qwen3VLSettings, params, what=self.name)
@@ -200,9 +198,7 @@ class Qwen3VLJudge:
         tokenizer = self.processor.tokenizer
         self.digit_ids = self._digit_token_ids(tokenizer)
         image_processor = self.processor.image_processor
-        self.budget = ImageBudget(
-            self.settings.image_area, image_processor.patch_size * image_processor.merge_size
-        )
+        self.budget = ImageBudget(self.settings.image_area, image_processor.patch_size * image_processor.merge_size)
         eos = self.model.generation_config.eos_token_id
         # Greedy decoding, stated in full so a model folder's sampling defaults never apply.
         self.generation_config = GenerationConfig(
@@ -236,9 +232,7 @@ class Qwen3VLJudge:
             seed=CAPACITY_SEED,
             attn_implementation=self.settings.attn_implementation,
         )
-        self.capacity_info = capacity_models.capacity_record(
-            "judge", size, self.folder, token_ids, pixels, seed=CAPACITY_SEED
-        )
+        self.capacity_info = capacity_models.capacity_record("judge", size, self.folder, token_ids, pixels, seed=CAPACITY_SEED)
         return model
 
     @staticmethod
@@ -316,8 +310,11 @@ class Qwen3VLJudge:
                 failed[index] = _all_failed(request, FailureCode.BAD_PROMPT, str(exc))
         pending_names = [(item, name) for item, name in zip(pending, names) if item.index not in failed]
         answers = map_with_backoff(
-            [item for item, _ in pending_names], self.settings.batch_size,
-            lambda batch: self._generate(batch, 0), lambda item, message: _OOM(message), self.last_batch_sizes,
+            [item for item, _ in pending_names],
+            self.settings.batch_size,
+            lambda batch: self._generate(batch, 0),
+            lambda item, message: _OOM(message),
+            self.last_batch_sizes,
         )
         by_request: dict[int, dict[str, Any]] = {}
         for (item, name), answer in zip(pending_names, answers):
@@ -371,17 +368,13 @@ class Qwen3VLJudge:
         def run(batch: Sequence[tuple[int, Criterion, Conversation]]) -> list[tuple[int, CriterionScore]]:
             return [
                 (index, self._digit_score(requests[index], criterion, probs, mass))
-                for (index, criterion, _), (probs, mass) in zip(
-                    batch, self._digit_probabilities([c for *_, c in batch])
-                )
+                for (index, criterion, _), (probs, mass) in zip(batch, self._digit_probabilities([c for *_, c in batch]))
             ]
 
         def on_oom(item: tuple[int, Criterion, Conversation], message: str) -> tuple[int, CriterionScore]:
             return item[0], _failed(item[1].name, FailureCode.OOM, message)
 
-        for index, score in map_with_backoff(
-            items, self.settings.batch_size, run, on_oom, self.last_batch_sizes
-        ):
+        for index, score in map_with_backoff(items, self.settings.batch_size, run, on_oom, self.last_batch_sizes):
             results[index].scores.append(score)
         return [self._in_criterion_order(result, request) for result, request in zip(results, requests)]
 
@@ -403,9 +396,7 @@ class Qwen3VLJudge:
         digit_probs = log_probs.softmax(dim=-1)
         return [(row.tolist(), float(m)) for row, m in zip(digit_probs, mass)]
 
-    def _digit_score(
-        self, request: JudgeRequest, criterion: Criterion, probs: list[float], mass: float
-    ) -> CriterionScore:
+    def _digit_score(self, request: JudgeRequest, criterion: Criterion, probs: list[float], mass: float) -> CriterionScore:
         digit = score_from_digit_probabilities(probs, request.scale_min, request.scale_max)
         extra = self._base_extra(request) | {
             "expected_digit": digit.expected_digit,
@@ -459,16 +450,10 @@ class Qwen3VLJudge:
                     item.request.scale_min,
                     item.request.scale_max,
                 )
-                if (
-                    isinstance(parsed, ParsedScores)
-                    or parsed.outcome is Outcome.REFUSAL
-                    or attempt == self.settings.max_reasks
-                ):
+                if isinstance(parsed, ParsedScores) or parsed.outcome is Outcome.REFUSAL or attempt == self.settings.max_reasks:
                     results[item.index] = self._generated_result(item, parsed)
                 else:
-                    item.conversation = reask_conversation(
-                        item.conversation, answer, parsed.reason, item.request
-                    )
+                    item.conversation = reask_conversation(item.conversation, answer, parsed.reason, item.request)
                     still_pending.append(item)
             pending = still_pending
             if not pending:
@@ -483,13 +468,9 @@ class Qwen3VLJudge:
         inputs = self._inputs([item.conversation for item in batch])
         with torch.inference_mode():
             sequences = self.model.generate(**inputs, generation_config=self.generation_config)
-        texts = self.processor.batch_decode(
-            sequences[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True
-        )
+        texts = self.processor.batch_decode(sequences[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
         if self.generated_text_hook is not None:
-            texts = self.generated_text_hook(
-                [GeneratedText(item.request.key, attempt, text) for item, text in zip(batch, texts)]
-            )
+            texts = self.generated_text_hook([GeneratedText(item.request.key, attempt, text) for item, text in zip(batch, texts)])
         return list(texts)
 
     def _generated_result(self, item: _Pending, parsed: Any) -> JudgeResult:

@@ -188,9 +188,7 @@ class QwenImageEditor:
     def _load(self) -> Any:
         pipe = self._build_capacity_pipeline() if self.settings.capacity else self._load_pipeline()
         if pipe.transformer.config.guidance_embeds:
-            raise ValueError(
-                f"{self.folder}: guidance-distilled transformers are not supported by {self.name}"
-            )
+            raise ValueError(f"{self.folder}: guidance-distilled transformers are not supported by {self.name}")
         pipe.set_progress_bar_config(disable=True)
         pipe.to(self.device)
         if self._offloads_text_encoder:
@@ -199,9 +197,7 @@ class QwenImageEditor:
         # and compilation must see the final modules.
         from editbench.models.qwen_speedups import apply_speedups
 
-        self.speedups = apply_speedups(
-            pipe.transformer, rope=self.settings.rope, fuse_gelu=self.settings.fuse_gelu, fp8=self.settings.fp8
-        )
+        self.speedups = apply_speedups(pipe.transformer, rope=self.settings.rope, fuse_gelu=self.settings.fuse_gelu, fp8=self.settings.fp8)
         if self.settings.attention_backend:
             pipe.transformer.set_attention_backend(self.settings.attention_backend)
         if self.settings.compile:
@@ -213,9 +209,7 @@ class QwenImageEditor:
     def _load_pipeline(self) -> Any:
         import diffusers
 
-        return getattr(diffusers, self.pipeline_class).from_pretrained(
-            self.folder, dtype=self.dtype, local_files_only=True
-        )
+        return getattr(diffusers, self.pipeline_class).from_pretrained(self.folder, dtype=self.dtype, local_files_only=True)
 
     def _build_capacity_pipeline(self) -> Any:
         """The pipeline with random-weight components built on the device; tokenizer and processor
@@ -227,11 +221,7 @@ class QwenImageEditor:
         assert size, "only built when settings.capacity names a size"
         processor = AutoProcessor.from_pretrained(self._part("processor"), local_files_only=True)
         tokenizer_dir = self.folder / "tokenizer"
-        tokenizer = (
-            AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True)
-            if tokenizer_dir.is_dir()
-            else processor.tokenizer
-        )
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True) if tokenizer_dir.is_dir() else processor.tokenizer
         # The processor's tokenizer is the one that writes the image placeholders of the prompt.
         token_ids = capacity_models.tokenizer_token_ids(processor.tokenizer)
         # Checked before building: a full-size build takes tens of GB and seconds.
@@ -242,12 +232,8 @@ class QwenImageEditor:
         if size == "full":
             pixels = dict(capacity_models.EDIT_PROCESSOR_PIXELS)
             capacity_models.set_processor_pixels(processor.image_processor, pixels)
-        components = capacity_models.build_edit_components(
-            self.device, self.dtype, size, token_ids=token_ids, seed=CAPACITY_SEED
-        )
-        self.capacity_info = capacity_models.capacity_record(
-            "edit", size, self.folder, token_ids, pixels, seed=CAPACITY_SEED
-        )
+        components = capacity_models.build_edit_components(self.device, self.dtype, size, token_ids=token_ids, seed=CAPACITY_SEED)
+        self.capacity_info = capacity_models.capacity_record("edit", size, self.folder, token_ids, pixels, seed=CAPACITY_SEED)
         return getattr(diffusers, self.pipeline_class)(tokenizer=tokenizer, processor=processor, **components)
 
     def _part(self, name: str) -> Any:
@@ -370,9 +356,7 @@ class QwenImageEditor:
             max(multiple, height // multiple * multiple),
         ), final
 
-    def _encode_prompts(
-        self, instruction: str, prompt_images: Any
-    ) -> tuple[tuple[Any, Any], tuple[Any, Any] | None]:
+    def _encode_prompts(self, instruction: str, prompt_images: Any) -> tuple[tuple[Any, Any], tuple[Any, Any] | None]:
         """(embeds, mask) for the instruction and, with true CFG, for the negative prompt."""
         encoder = self.pipe.text_encoder
         if self._offloads_text_encoder:
@@ -381,9 +365,7 @@ class QwenImageEditor:
             prompt = self.pipe.encode_prompt(prompt=instruction, image=prompt_images, device=self.device)
             negative = None
             if self._true_cfg:
-                negative = self.pipe.encode_prompt(
-                    prompt=self.settings.negative_prompt, image=prompt_images, device=self.device
-                )
+                negative = self.pipe.encode_prompt(prompt=self.settings.negative_prompt, image=prompt_images, device=self.device)
         finally:
             if self._offloads_text_encoder:
                 # Give the encoder's memory back for the denoising loop (and a judge on the card).
@@ -395,9 +377,7 @@ class QwenImageEditor:
     def _true_cfg(self) -> bool:
         return self.settings.true_cfg_scale > 1 and self.settings.negative_prompt is not None
 
-    def _denoise(
-        self, latents: Any, image_latents: Any, img_shapes: list, prompt: tuple, negative: tuple | None
-    ) -> Any:
+    def _denoise(self, latents: Any, image_latents: Any, img_shapes: list, prompt: tuple, negative: tuple | None) -> Any:
         from diffusers.pipelines.qwenimage.pipeline_qwenimage_edit import (
             calculate_shift,
         )
@@ -421,15 +401,11 @@ class QwenImageEditor:
             self._phase("forward_cond")
             if negative is not None:
                 with transformer.cache_context("uncond"):
-                    negative_noise = self._predict(model_input, timestep, negative, img_shapes)[
-                        :, : latents.size(1)
-                    ]
+                    negative_noise = self._predict(model_input, timestep, negative, img_shapes)[:, : latents.size(1)]
                 self._phase("forward_uncond")
                 combined = negative_noise + self.settings.true_cfg_scale * (noise - negative_noise)
                 # Qwen's norm-preserving CFG: keep the conditional prediction's magnitude.
-                noise = combined * (
-                    torch.norm(noise, dim=-1, keepdim=True) / torch.norm(combined, dim=-1, keepdim=True)
-                )
+                noise = combined * (torch.norm(noise, dim=-1, keepdim=True) / torch.norm(combined, dim=-1, keepdim=True))
             latents = scheduler.step(noise, t, latents, return_dict=False)[0]
             self._phase("step")
         return latents
@@ -499,4 +475,3 @@ def _unpack(latents: Any, height: int, width: int, vae_scale_factor: int) -> Any
     rows, cols = height // (vae_scale_factor * 2), width // (vae_scale_factor * 2)
     grid = latents.view(batch, rows, cols, channels // 4, 2, 2).permute(0, 3, 1, 4, 2, 5)
     return grid.reshape(batch, channels // 4, 1, rows * 2, cols * 2)
-

@@ -328,9 +328,7 @@ def fp8_unsupported_reason(device: Any) -> str | None:
 # ---------------------------------------------------------------------------------------------
 
 
-def apply_speedups(
-    transformer: nn.Module, *, rope: str = "complex", fuse_gelu: bool = False, fp8: bool = False
-) -> dict[str, Any]:
+def apply_speedups(transformer: nn.Module, *, rope: str = "complex", fuse_gelu: bool = False, fp8: bool = False) -> dict[str, Any]:
     """Apply the chosen rewrites in a safe order (RoPE, GELU epilogue, then the irreversible FP8).
 
     Call before ``torch.compile``. Returns what was done (for a run card); empty when nothing.

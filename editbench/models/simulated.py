@@ -141,9 +141,7 @@ class SimulatedJudge:
         answers = {}
         for question in request.protocol.questions:
             scores = {
-                name: _unit_random("judge", self.settings.seed, request.key, name).randint(
-                    int(request.scale_min), int(request.scale_max)
-                )
+                name: _unit_random("judge", self.settings.seed, request.key, name).randint(int(request.scale_min), int(request.scale_max))
                 for name in question.criteria
             }
             answers[question.name] = request.protocol.simulate(question.name, scores)
@@ -154,9 +152,7 @@ class SimulatedJudge:
             CriterionScore(
                 criterion=c.name,
                 outcome=Outcome.DONE,
-                score=float(
-                    _unit_random("judge", self.settings.seed, request.key, c.name).randint(request.scale_min, request.scale_max)
-                ),
+                score=float(_unit_random("judge", self.settings.seed, request.key, c.name).randint(request.scale_min, request.scale_max)),
                 raw_output=self.settings.raw_output,
                 reasoning=self.settings.raw_output,
             )

@@ -321,9 +321,7 @@ def _write_tiny_judge(folder: Path) -> None:
         tie_word_embeddings=True,
     )
     model = Qwen3VLForConditionalGeneration(config).eval()
-    model.generation_config = GenerationConfig(
-        eos_token_id=[ids["im_end"], ids["eos"]], pad_token_id=ids["eos"], do_sample=False
-    )
+    model.generation_config = GenerationConfig(eos_token_id=[ids["im_end"], ids["eos"]], pad_token_id=ids["eos"], do_sample=False)
     # Qwen3-VL's image settings (16 px patches, 2x2 merge, mean/std 0.5) with a small pixel
     # budget so a judge prompt holds tens of image tokens, not thousands.
     image_processor = Qwen2VLImageProcessor(

@@ -49,8 +49,13 @@ def ingest(path: Path, *, max_pixels: int | None = None) -> IngestReport:
     with session_scope() as session:
         result = ledger.register_benchmark(session, record, samples)
     return IngestReport(
-        spec.name, spec.version, result.benchmark_id, result.created, result.added_categories,
-        result.added_samples, list(loaded.rejections),
+        spec.name,
+        spec.version,
+        result.benchmark_id,
+        result.created,
+        result.added_categories,
+        result.added_samples,
+        list(loaded.rejections),
     )
 
 
@@ -73,16 +78,15 @@ def _sample_record(item: ItemSpec, store: ImageStore, home: Path) -> ledger.Samp
         reference_text=item.reference_text,
         reference_sha256=reference.sha256 if reference else None,
         reference_path=str(item.reference_image) if item.reference_image else None,
-        extra_images=[
-            {"label": extra.label, "sha256": stored.sha256, "path": str(extra.path)} for extra, stored in extras
-        ],
+        extra_images=[{"label": extra.label, "sha256": stored.sha256, "path": str(extra.path)} for extra, stored in extras],
         tags=list(item.tags),
         provenance=dict(item.source),
     )
 
 
-def watch(path: Path, *, interval_s: float = 2.0, max_pixels: int | None = None,
-          stop: Callable[[], bool] = lambda: False) -> Iterator[IngestReport]:
+def watch(
+    path: Path, *, interval_s: float = 2.0, max_pixels: int | None = None, stop: Callable[[], bool] = lambda: False
+) -> Iterator[IngestReport]:
     """Poll ``path`` and yield a report each time something new was ingested.
 
     Polling (not inotify) works on NFS and other shared filesystems, where benchmark folders

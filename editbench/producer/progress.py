@@ -90,14 +90,19 @@ def read_status(run_id: int) -> RunStatusView:
             from editbench.errors import RunNotFoundError
 
             raise RunNotFoundError(queries.run_not_found_message(run_id))
-        return (run, queries.run_progress(session, run_id), queries.failure_reasons(session, run_id),
-                queries.run_api_usage(session, run_id, "judge"))
+        return (
+            run,
+            queries.run_progress(session, run_id),
+            queries.failure_reasons(session, run_id),
+            queries.run_api_usage(session, run_id, "judge"),
+        )
 
     run, progress, reasons, usage = read(query, missing_run=run_id)
     notes = []
     if usage is not None and usage.held:
-        notes.append(f"judging stopped: {usage.stopped}; {usage.held} judgments wait in pending "
-                     f"(`editbench resume {run_id}` continues them)")
+        notes.append(
+            f"judging stopped: {usage.stopped}; {usage.held} judgments wait in pending (`editbench resume {run_id}` continues them)"
+        )
     categories = [
         {
             "category": p.name,
@@ -112,10 +117,7 @@ def read_status(run_id: int) -> RunStatusView:
         }
         for p in progress
     ]
-    failures = [
-        FailureGroup(r.stage, r.status, r.error_code, r.count, r.example_sample, _shorten(r.example_error))
-        for r in reasons
-    ]
+    failures = [FailureGroup(r.stage, r.status, r.error_code, r.count, r.example_sample, _shorten(r.example_error)) for r in reasons]
     return RunStatusView(
         run_id,
         run.status.value,
@@ -163,9 +165,7 @@ def eta_seconds(view: RunStatusView, edit_rate: float | None, judge_rate: float 
     stages share the GPUs, so their times add up); None until both rates are known."""
     t = view.totals
     remaining_edit_s = t["edits_open"] / edit_rate if t["edits_open"] and edit_rate else 0.0 if not t["edits_open"] else None
-    remaining_judge_s = (
-        t["judgments_open"] / judge_rate if t["judgments_open"] and judge_rate else 0.0 if not t["judgments_open"] else None
-    )
+    remaining_judge_s = t["judgments_open"] / judge_rate if t["judgments_open"] and judge_rate else 0.0 if not t["judgments_open"] else None
     if remaining_edit_s is None or remaining_judge_s is None:
         return None
     return remaining_edit_s + remaining_judge_s
@@ -217,18 +217,30 @@ def follow_run(run_id: int, *, console: Console | None = None, poll_s: float = 0
                 edit_failed = f"[red]{c['edit_failed']} failed[/]" if c["edit_failed"] else ""
                 bar(f"{c['category']}/edits", f"{c['category']} · edits", c["samples"] - c["edits_open"], c["samples"], edit_failed)
                 judge_failed = f"[red]{c['judgment_failed']} unscored[/]" if c["judgment_failed"] else ""
-                bar(f"{c['category']}/judgments", f"{c['category']} · judgments",
-                    c["judgments"] - c["judgments_open"], c["judgments"], judge_failed)
+                bar(
+                    f"{c['category']}/judgments",
+                    f"{c['category']} · judgments",
+                    c["judgments"] - c["judgments_open"],
+                    c["judgments"],
+                    judge_failed,
+                )
             t = view.totals
             edit_rate, judge_rate = meter.rates(t["edited"] + t["edit_failed"], t["scored"] + t["judgment_failed"], time.monotonic())
             eta = "done" if view.finished else f"ETA {format_duration(eta_seconds(view, edit_rate, judge_rate))}"
-            bar("overall", "overall (edits+judgments)", t["samples"] - t["edits_open"] + t["judgments"] - t["judgments_open"],
-                t["samples"] + t["judgments"], f"{_rate_text(edit_rate, judge_rate)} · {eta}")
+            bar(
+                "overall",
+                "overall (edits+judgments)",
+                t["samples"] - t["edits_open"] + t["judgments"] - t["judgments_open"],
+                t["samples"] + t["judgments"],
+                f"{_rate_text(edit_rate, judge_rate)} · {eta}",
+            )
             if view.finished:
                 return view
             if view.stopped:
-                console.print(f"[red]run {run_id} stopped:[/] {escape(view.stop_reason or '')}\n"
-                              f"its samples are still pending: fix the cause, then `editbench resume {run_id}`")
+                console.print(
+                    f"[red]run {run_id} stopped:[/] {escape(view.stop_reason or '')}\n"
+                    f"its samples are still pending: fix the cause, then `editbench resume {run_id}`"
+                )
                 return view
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"run {run_id} did not finish within {timeout_s:.0f}s")

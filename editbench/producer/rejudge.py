@@ -82,8 +82,10 @@ def create_rejudge_run(request: RejudgeRequest) -> int:
         if missing:
             shown = [m.line() for m in missing[:MISSING_SHOWN]]
             more = [f"  ... and {len(missing) - MISSING_SHOWN} more"] if len(missing) > MISSING_SHOWN else []
-            head = (f"cannot judge run {parent.id} again: {len(missing)} of its edited images are missing or "
-                    "changed (artifacts deleted?); nothing was recorded:")
+            head = (
+                f"cannot judge run {parent.id} again: {len(missing)} of its edited images are missing or "
+                "changed (artifacts deleted?); nothing was recorded:"
+            )
             raise RunConfigError("\n".join([head, *shown, *more]))
         recorded = dict(parent.run_card or {})
         benchmark = parent.benchmark

@@ -47,7 +47,8 @@ def change_judge_params(run_id: int, params: dict[str, Any]) -> None:
     if refused:
         raise RunConfigError(
             f"--judge-param {', '.join(refused)}: a recorded run's judge {kind!r} only takes "
-            + (", ".join(allowed) if allowed else "no parameter changes") + " on resume (the rest would change its scores)"
+            + (", ".join(allowed) if allowed else "no parameter changes")
+            + " on resume (the rest would change its scores)"
         )
     with session_scope() as session:
         ledger.update_judge_params(session, run_id, dict(params), {"at": ledger.utcnow().isoformat(), "by": "resume"})

@@ -91,9 +91,7 @@ def official_scoring(
         version=f"{base.version}-official",
         description=(
             f"{official.benchmark} with its official evaluation protocol: judge prompts read from "
-            f"{official.repository}"
-            + (f" @ {official.commit}" if official.commit else "")
-            + " (see protocol.json)."
+            f"{official.repository}" + (f" @ {official.commit}" if official.commit else "") + " (see protocol.json)."
         ),
         criteria=official.criteria,
         overall=official.overall,
@@ -122,10 +120,7 @@ def official_scoring(
             }
             for name, prompt in prompts.items()
         },
-        "categories": {
-            category: [prompt.name for prompt in category_prompts]
-            for category, category_prompts in official.prompts.items()
-        },
+        "categories": {category: [prompt.name for prompt in category_prompts] for category, category_prompts in official.prompts.items()},
         "notes": list(official.notes),
     }
     if item_prompts is not None:

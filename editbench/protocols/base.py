@@ -146,9 +146,7 @@ def python_strings(path: Path, names: Sequence[str] | None = None) -> dict[str, 
 def checkout_commit(checkout: Path) -> str | None:
     """The checkout's HEAD commit, recorded with the prompts; None when it is not a git work tree."""
     try:
-        result = subprocess.run(
-            ["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
-        )
+        result = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     commit = result.stdout.strip()
@@ -232,8 +230,7 @@ class OfficialTable:
             "benchmark": self.benchmark,
             "columns": list(self.columns),
             "sections": {
-                name: [{"group": r.group, "count": r.count, **dict(r.values)} for r in rows]
-                for name, rows in self.sections.items()
+                name: [{"group": r.group, "count": r.count, **dict(r.values)} for r in rows] for name, rows in self.sections.items()
             },
             "notes": list(self.notes),
         }

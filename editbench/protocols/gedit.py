@@ -42,8 +42,17 @@ SC_PARTS = ("_context_no_delimit", "_prompts_0shot_two_image_edit_rule", "_promp
 PQ_PARTS = ("_context_no_delimit", "_prompts_0shot_rule_PQ")
 # calculate_statistics.py's GROUPS, in its order (the paper's column order).
 GROUPS = (
-    "background_change", "color_alter", "material_alter", "motion_change", "ps_human", "style_change",
-    "subject-add", "subject-remove", "subject-replace", "text_change", "tone_transfer",
+    "background_change",
+    "color_alter",
+    "material_alter",
+    "motion_change",
+    "ps_human",
+    "style_change",
+    "subject-add",
+    "subject-remove",
+    "subject-replace",
+    "text_change",
+    "tone_transfer",
 )
 LANGUAGES = ("en", "cn")
 COLUMNS = ("SC", "PQ", "O")
@@ -64,12 +73,18 @@ def load(checkout: Path) -> OfficialScoring:
     pq = "\n".join(strings[name] for name in PQ_PARTS)
     prompts = (
         OfficialPrompt(
-            "SC", ("semantic_consistency",), from_marker_template(sc, {"<instruction>": "instruction"}),
-            ("source", "edited"), f"{PROMPTS_FILE}: {' + '.join(SC_PARTS)}",
+            "SC",
+            ("semantic_consistency",),
+            from_marker_template(sc, {"<instruction>": "instruction"}),
+            ("source", "edited"),
+            f"{PROMPTS_FILE}: {' + '.join(SC_PARTS)}",
         ),
         OfficialPrompt(
-            "PQ", ("perceptual_quality",), from_marker_template(pq, {}),
-            ("edited",), f"{PROMPTS_FILE}: {' + '.join(PQ_PARTS)}",
+            "PQ",
+            ("perceptual_quality",),
+            from_marker_template(pq, {}),
+            ("edited",),
+            f"{PROMPTS_FILE}: {' + '.join(PQ_PARTS)}",
         ),
     )
     return OfficialScoring(
@@ -140,9 +155,7 @@ class GeditSample:
         return math.sqrt(self.sc * self.pq)
 
 
-def sample_from_answers(
-    key: str, task_type: str, language: str, intersection: bool, sc_answer: str, pq_answer: str
-) -> GeditSample | None:
+def sample_from_answers(key: str, task_type: str, language: str, intersection: bool, sc_answer: str, pq_answer: str) -> GeditSample | None:
     """A sample from the judge's two raw answers; None when either does not parse."""
     sc, pq = parse_answer(sc_answer), parse_answer(pq_answer)
     if sc is None or pq is None:

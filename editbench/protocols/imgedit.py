@@ -43,12 +43,10 @@ _SCORE_LINE = re.compile(r"^\s*([^:\n]+?):\s*A number from (\d+) to (\d+)", re.I
 def response_criteria(prompt: str, edit_type: str) -> tuple[str, ...]:
     """The criteria a prompt asks for, from its ``Example Response Format`` section."""
     head = _FORMAT_HEAD.search(prompt)
-    lines = prompt[head.end():].splitlines() if head else prompt.splitlines()
+    lines = prompt[head.end() :].splitlines() if head else prompt.splitlines()
     names = tuple(slug(m.group(1)) for m in (_SCORE_LINE.match(line) for line in lines) if m)
     if not names:
-        raise OfficialRepoError(
-            f"{PROMPTS_FILE}: the {edit_type!r} prompt lists no '<criterion>: A number from 1 to 5' lines"
-        )
+        raise OfficialRepoError(f"{PROMPTS_FILE}: the {edit_type!r} prompt lists no '<criterion>: A number from 1 to 5' lines")
     return names
 
 
@@ -71,8 +69,11 @@ def load(checkout: Path) -> OfficialScoring:
             criteria.setdefault(name, f"ImgEdit criterion {name!r} (1-5), as named in prompts.json.")
         official[edit_type] = (
             OfficialPrompt(
-                edit_type, names, from_marker_template(text, {"<edit_prompt>": "instruction"}),
-                ("source", "edited"), f"{PROMPTS_FILE}: {edit_type!r}",
+                edit_type,
+                names,
+                from_marker_template(text, {"<edit_prompt>": "instruction"}),
+                ("source", "edited"),
+                f"{PROMPTS_FILE}: {edit_type!r}",
             ),
         )
     if "adjust" in official and "alter" not in official:

@@ -67,12 +67,25 @@ WITHOUT_KNOWLEDGE = ("visual_consistency", "visual_quality", "instruction_follow
 
 # Category folders of the released data, by the script that scores them.
 COMMON_CATEGORIES = (
-    "count_change", "color_change", "anomaly_correction", "position_movement", "size_adjustment",
-    "part_completion", "multi-instruction_execution",
+    "count_change",
+    "color_change",
+    "anomaly_correction",
+    "position_movement",
+    "size_adjustment",
+    "part_completion",
+    "multi-instruction_execution",
 )
 KNOWLEDGE_CATEGORIES = (
-    "abstract_reasoning", "mathematics", "practical_knowledge", "medicine", "rule-based_reasoning",
-    "biology", "geography", "chemistry", "humanities", "physics",
+    "abstract_reasoning",
+    "mathematics",
+    "practical_knowledge",
+    "medicine",
+    "rule-based_reasoning",
+    "biology",
+    "geography",
+    "chemistry",
+    "humanities",
+    "physics",
 )
 VIEW_CATEGORY = "viewpoint_change"
 # The paper's taxonomy: knowledge type -> reasoning dimension -> category folders.
@@ -117,8 +130,7 @@ def prompt_module(checkout: Path) -> Path:
             return checkout / relative
     wanted = imported[0] if imported else PROMPT_MODULE_CANDIDATES[0]
     raise OfficialRepoError(
-        f"{wanted} not found in {checkout}: {SCRIPT} imports its judge prompts from it; "
-        f"is this a complete checkout of {REPOSITORY}?"
+        f"{wanted} not found in {checkout}: {SCRIPT} imports its judge prompts from it; is this a complete checkout of {REPOSITORY}?"
     )
 
 
@@ -253,9 +265,7 @@ def sample_from_answers(category: str, sample_id: str, answers: Mapping[str, str
         parse_score(answers["prompt_consist"], "consistency_score", knowledge_script=knowledge_script)
         if "prompt_consist" in answers
         else None,
-        parse_score(answers["prompt_quality"], "quality_score", knowledge_script=knowledge_script)
-        if "prompt_quality" in answers
-        else None,
+        parse_score(answers["prompt_quality"], "quality_score", knowledge_script=knowledge_script) if "prompt_quality" in answers else None,
         instruction,
         knowledge,
     )
@@ -267,9 +277,7 @@ def samples_from_metrics(results: Path) -> list[KrisSample]:
     for path in sorted(Path(results).glob("*/metrics.json")):
         records = json.loads(path.read_text(encoding="utf-8"))
         for sample_id, record in records.items():
-            samples.append(
-                KrisSample(path.parent.name, str(sample_id), *(record.get(SCORE_KEYS[d]) for d in DIMENSIONS))
-            )
+            samples.append(KrisSample(path.parent.name, str(sample_id), *(record.get(SCORE_KEYS[d]) for d in DIMENSIONS)))
     return samples
 
 
@@ -297,10 +305,7 @@ def aggregate(samples: Iterable[KrisSample]) -> OfficialTable:
             for dimension, folders in groups.items()
         ),
         "knowledge_types": (
-            *(
-                _row(kind, [s for s in samples if any(s.category in f for f in groups.values())])
-                for kind, groups in TAXONOMY.items()
-            ),
+            *(_row(kind, [s for s in samples if any(s.category in f for f in groups.values())]) for kind, groups in TAXONOMY.items()),
             _row("Overall", samples),
         ),
     }

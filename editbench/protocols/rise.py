@@ -115,9 +115,7 @@ def load(checkout: Path) -> OfficialScoring:
             "logical_reasoning": {"appearance_consistency": 0.3, "instruction_reasoning": 0.7},
         },
         category_pass_rules={name: {"all_at_least": 5} for name in CATEGORIES},
-        notes=(
-            "Prompt variants, images and consistency-free samples are chosen per item: see protocol.json 'items'.",
-        ),
+        notes=("Prompt variants, images and consistency-free samples are chosen per item: see protocol.json 'items'.",),
         variants=tuple(official.values()),
     )
 
@@ -306,14 +304,24 @@ def aggregate(samples: Iterable[RiseSample]) -> OfficialTable:
         return [pair for pair in scored if pair[0].category == category]
 
     rows = [summary("Overall", scored)]
-    for label, category in (("Temporal", "temporal_reasoning"), ("Causal", "causal_reasoning"), ("Spatial", "spatial_reasoning"), ("Logical", "logical_reasoning")):
+    for label, category in (
+        ("Temporal", "temporal_reasoning"),
+        ("Causal", "causal_reasoning"),
+        ("Spatial", "spatial_reasoning"),
+        ("Logical", "logical_reasoning"),
+    ):
         rows.append(summary(label, of(category)))
     rows += [
         dimension("Overall_Reasoning", scored, "reasoning"),
         dimension("Overall_ApprConsistency", scored, "consistency"),
         dimension("Overall_VisualPlausibility_total", scored, "plausibility"),
     ]
-    for label, category in (("Temporal", "temporal_reasoning"), ("Causal", "causal_reasoning"), ("Spatial", "spatial_reasoning"), ("Logical", "logical_reasoning")):
+    for label, category in (
+        ("Temporal", "temporal_reasoning"),
+        ("Causal", "causal_reasoning"),
+        ("Spatial", "spatial_reasoning"),
+        ("Logical", "logical_reasoning"),
+    ):
         rows.append(dimension(f"{label}_Reasoning", of(category), "reasoning"))
         rows.append(dimension(f"{label}_Consistency", of(category), "consistency"))
         if category != "logical_reasoning":
@@ -338,8 +346,7 @@ def item_choices(samples: list[Any]) -> dict[str, dict[str, dict[str, Any]]]:
     columns = {key for row in rows for key in row}
     return {
         str(row["index"]).strip(): {
-            criterion: {"prompt": name, "images": list(images)}
-            for criterion, (name, images) in item_prompts(row, columns).items()
+            criterion: {"prompt": name, "images": list(images)} for criterion, (name, images) in item_prompts(row, columns).items()
         }
         for row in rows
     }

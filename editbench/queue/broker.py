@@ -11,8 +11,6 @@ from editbench.errors import NoBrokerError
 BROKER_URL_FILE = "broker.url"
 
 
-
-
 def broker_url(required: bool = True) -> str | None:
     settings = load_settings()
     if settings.broker_url:

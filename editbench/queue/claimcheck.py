@@ -84,8 +84,14 @@ def stage_edited_image(run_id: int, sample_id: int, image: Image.Image) -> Stage
     sha256 = hashlib.sha256(data).hexdigest()
     cache_thumbnail(preview.result(), sha256, settings.home)  # keyed by content: harmless if fenced out
     location = open_storage().location(artifact_key(run_id, sample_id))
-    log.info("staged edit of sample %s: %d KiB, PNG level %d encode %.0f ms, stage total %.0f ms",
-             sample_id, len(data) // 1024, settings.png_compress_level, 1000 * (encoded - started), 1000 * (clock() - started))
+    log.info(
+        "staged edit of sample %s: %d KiB, PNG level %d encode %.0f ms, stage total %.0f ms",
+        sample_id,
+        len(data) // 1024,
+        settings.png_compress_level,
+        1000 * (encoded - started),
+        1000 * (clock() - started),
+    )
     return StagedEdit(run_id, sample_id, sha256, location, data)
 
 
@@ -103,7 +109,9 @@ def cache_edited_image(staged: StagedEdit) -> None:
     except redis.RedisError:
         # Redis is only the fast path; the artifact is the durable copy the judge falls back to.
         # A broker blip must not turn a finished edit into a failed sample.
-        log.warning("could not cache the edited image of sample %s in Redis; the judge will read %s", staged.sample_id, staged.path, exc_info=True)
+        log.warning(
+            "could not cache the edited image of sample %s in Redis; the judge will read %s", staged.sample_id, staged.path, exc_info=True
+        )
 
 
 def load_edited_image(run_id: int, sample_id: int, path: str | None, sha256: str | None = None) -> Image.Image:

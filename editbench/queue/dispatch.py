@@ -35,10 +35,7 @@ from editbench.schema.db import session_scope, transact
 def enqueue_category(run_id: int, category_id: int, sample_ids: list[int]) -> None:
     """One chord: header = an edit task per sample (GPU queues), body = the category's scoring."""
     positions, (routing, gpus) = transact(lambda session: (queries.sample_positions(session, run_id), queries.run_routing(session, run_id)))
-    header = [
-        app.signature(EDIT_TASK, args=(run_id, sid), queue=edit_queue(routing, positions.get(sid, 0), gpus))
-        for sid in sample_ids
-    ]
+    header = [app.signature(EDIT_TASK, args=(run_id, sid), queue=edit_queue(routing, positions.get(sid, 0), gpus)) for sid in sample_ids]
     body = app.signature(SCORE_CATEGORY_TASK, args=(run_id, category_id), queue=CONTROL_QUEUE)
     # A header task of a failed sample ends in Celery state FAILURE (so Flower counts it), and
     # Celery then fails the body with a ChordError instead of calling it. Its error callback is
@@ -195,8 +192,16 @@ def sweep_run(run_id: int, *, force: bool = False, report: SweepReport | None = 
         released, judged_categories = ledger.release_stalled(session, run_id)
         idle = force or (queries.live_leases(session, run_id) == 0 and queued_messages(run.gpus) == 0)
         pending = queries.pending_edit_samples(session, run_id, include_stalled=False)
-        return (added, released, judged_categories, idle, pending, queries.categories_of_samples(session, run_id),
-                queries.run_progress(session, run_id), set() if force else queries.budget_held_categories(session, run_id))
+        return (
+            added,
+            released,
+            judged_categories,
+            idle,
+            pending,
+            queries.categories_of_samples(session, run_id),
+            queries.run_progress(session, run_id),
+            set() if force else queries.budget_held_categories(session, run_id),
+        )
 
     state = transact(read)
     if state is None:

@@ -72,8 +72,14 @@ def worker_queues(index: int, role: str = "all") -> list[str]:
 def all_queues(gpus: int) -> list[str]:
     """Every queue of a cluster of ``gpus`` workers (what the sweeper counts as still queued)."""
     slots = range(max(gpus, 1))
-    return [CONTROL_QUEUE, JUDGE_QUEUE, CPU_JUDGE_QUEUE, SHARED_QUEUE, *(pinned_judge_queue(i) for i in slots),
-            *(pinned_queue(i) for i in slots)]
+    return [
+        CONTROL_QUEUE,
+        JUDGE_QUEUE,
+        CPU_JUDGE_QUEUE,
+        SHARED_QUEUE,
+        *(pinned_judge_queue(i) for i in slots),
+        *(pinned_queue(i) for i in slots),
+    ]
 
 
 def edit_queue(routing: str, position: int, gpus: int) -> str:

@@ -38,9 +38,7 @@ class Chart:
 
     def add(self, tag: str, *, text: str = "", title: str = "", **attrs: object) -> None:
         """Add a shape; ``attrs`` keys use ``_`` for ``-`` (text_anchor → text-anchor; class_ → class)."""
-        self.shapes.append(
-            Shape(tag, tuple((k.rstrip("_").replace("_", "-"), str(v)) for k, v in attrs.items()), text, title)
-        )
+        self.shapes.append(Shape(tag, tuple((k.rstrip("_").replace("_", "-"), str(v)) for k, v in attrs.items()), text, title))
 
 
 def _f(value: float) -> str:
@@ -79,14 +77,10 @@ def histogram(values: Sequence[float], n_unscored: int, lo: float, hi: float, *,
     if values:
         m = sum(values) / len(values)
         x = _f(_x(m, lo, hi, left, plot_w))
-        chart.add(
-            "line", x1=x, x2=x, y1=6, y2=10 + plot_h, stroke="#222", stroke_dasharray="3 2", title=f"mean {m:.2f}"
-        )
+        chart.add("line", x1=x, x2=x, y1=6, y2=10 + plot_h, stroke="#222", stroke_dasharray="3 2", title=f"mean {m:.2f}")
     ux = width - gap + 4
     uh = plot_h * n_unscored / peak
-    chart.add(
-        "rect", x=ux, y=_f(10 + plot_h - uh), width=22, height=_f(uh), fill="#aaa", title=f"unscored: {n_unscored}"
-    )
+    chart.add("rect", x=ux, y=_f(10 + plot_h - uh), width=22, height=_f(uh), fill="#aaa", title=f"unscored: {n_unscored}")
     axis_y = 10 + plot_h
     chart.add("line", x1=left, x2=left + plot_w, y1=axis_y, y2=axis_y, stroke="#888")
     chart.add("text", x=left, y=height - 6, class_="tick", text=f"{lo:g}")

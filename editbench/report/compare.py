@@ -54,8 +54,7 @@ KINDS: dict[ComparisonKind, str] = {
 }
 
 
-SHARED_EDITS = ("the same edited images under two judges (B re-judged A): differences are the judges' alone; "
-                "read the agreement first")
+SHARED_EDITS = "the same edited images under two judges (B re-judged A): differences are the judges' alone; read the agreement first"
 
 
 @dataclass(frozen=True)

@@ -161,15 +161,9 @@ def item_views(runs: Sequence[RunData], out_dir: Path, home: Path) -> tuple[list
             sample, overall, per = sc[key]
             values.append(overall)
             detail = " · ".join(f"{c} {v:g}" for c, v in per.items())
-            status = (
-                fmt(overall)
-                if overall is not None
-                else score_sample(sample, r.category(sample.category), r.benchmark).status
-            )
+            status = fmt(overall) if overall is not None else score_sample(sample, r.category(sample.category), r.benchmark).status
             edited = thumbs[r.id].get((sample.id, "edited")) if sample.edit and sample.edit.status == "done" else None
-            figures.append(
-                ItemFigure(r.label, edited[0] if edited else None, status + (f" ({detail})" if detail else ""))
-            )
+            figures.append(ItemFigure(r.label, edited[0] if edited else None, status + (f" ({detail})" if detail else "")))
         a, b = (values + [None, None])[:2]
         diff = b - a if len(values) > 1 and a is not None and b is not None else None
         items.append(

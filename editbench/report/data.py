@@ -33,8 +33,6 @@ from editbench.schema.models import Judgment as JudgmentRow
 NOT_IN_LEDGER = FailureCode.NOT_IN_LEDGER.value
 
 
-
-
 @dataclass(frozen=True)
 class ModelInfo:
     """An editor or judge as the run was configured (kind, local folder, parameters)."""
@@ -227,9 +225,7 @@ def load_run(session: Session, run_id: int) -> RunData:
         samples=tuple(sample_data),
         sample_filter=SampleFilter.from_json(run.sample_filter),
         parent=_parent(session, run.parent_run_id),
-        api_usage={
-            stage: totals for stage in ("edit", "judge") if (totals := queries.run_api_usage(session, run.id, stage))
-        },
+        api_usage={stage: totals for stage in ("edit", "judge") if (totals := queries.run_api_usage(session, run.id, stage))},
     )
 
 

@@ -155,9 +155,7 @@ class CategorySummary(Document):
     criteria_scores: dict[str, MetricBlock]
     """Criterion → its block over this category's samples."""
     # "pass" is a Python keyword: the attribute is pass_, the key in the file is "pass"
-    pass_: PassRate | UnsupportedPassRule | None = Field(
-        validation_alias=AliasChoices("pass", "pass_"), serialization_alias="pass"
-    )
+    pass_: PassRate | UnsupportedPassRule | None = Field(validation_alias=AliasChoices("pass", "pass_"), serialization_alias="pass")
     """Pass rate under the category's pass rule; null when the category has none."""
     edits: EditCounts
 
@@ -288,6 +286,7 @@ class Summary(Document):
         if not self.slices:
             del document["slices"]
         return document
+
     official: OfficialResults | None = Field(default=None, exclude_if=lambda value: value is None)
     """The official table; written only for a benchmark imported with its official protocol."""
 

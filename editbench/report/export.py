@@ -45,8 +45,6 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MANIFEST_SCHEMA = Path(__file__).with_name("export_manifest.schema.json")
 
 
-
-
 @dataclass(frozen=True)
 class ExportResult:
     root: Path  # DIR/<model_name>
@@ -124,20 +122,32 @@ def _gedit_source(sample: SampleData) -> tuple[str, ...]:
 
 LAYOUT_TABLE: dict[str, Layout] = {
     "gedit": Layout(
-        "gedit", _gedit_edited, "PNG", _gedit_source,
+        "gedit",
+        _gedit_edited,
+        "PNG",
+        _gedit_source,
         "GEdit-Bench/test_gedit_score.py --model_name {model} --save_path {dir}",
     ),
     "kris": Layout(
-        "kris", lambda s: (*kris_location(s)[:1], f"{kris_location(s)[1]}.jpg"), "JPEG", None,
+        "kris",
+        lambda s: (*kris_location(s)[:1], f"{kris_location(s)[1]}.jpg"),
+        "JPEG",
+        None,
         "python metrics_common.py --models {model} (and metrics_knowledge.py, metrics_view_change.py), "
         "run in your Kris_Bench checkout with {dir} as its results/ folder",
     ),
     "rise": Layout(
-        "rise", lambda s: ("images", rise_location(s)[0], f"{rise_location(s)[1]}.png"), "PNG", None,
+        "rise",
+        lambda s: ("images", rise_location(s)[0], f"{rise_location(s)[1]}.png"),
+        "PNG",
+        None,
         "python gpt_eval.py --data data/data_total.json --input data --output {dir}/{model}",
     ),
     "imgedit": Layout(
-        "imgedit", lambda s: (f"{imgedit_location(s)[0]}.png",), "PNG", None,
+        "imgedit",
+        lambda s: (f"{imgedit_location(s)[0]}.png",),
+        "PNG",
+        None,
         "python Benchmark/Basic/basic_bench.py --result_img_folder {dir}/{model} --edit_json "
         "Benchmark/Basic/basic_edit.json --origin_img_root <Benchmark/singleturn> --prompts_json Benchmark/Basic/prompts.json",
     ),
@@ -157,9 +167,7 @@ def _write_image(source: Path, target: Path, image_format: str) -> None:
             image.save(target, image_format)
 
 
-def export_layout(
-    run: RunData, out_dir: Path, layout: str, *, model_name: str | None = None, home: Path | None = None
-) -> ExportResult:
+def export_layout(run: RunData, out_dir: Path, layout: str, *, model_name: str | None = None, home: Path | None = None) -> ExportResult:
     """Write ``run``'s edited images in ``layout`` under ``out_dir/<model_name>``."""
     if layout == "folder":
         from editbench.report.folder_export import export_folder

@@ -119,9 +119,7 @@ def render_html(
         histograms=histograms,
         criteria_chart=criteria_chart(summary),
         category_names=[c.name for c in run.categories],
-        samples=[
-            sample_view(s, scores[s.id], i, thumbs, images, run.benchmark.slices) for i, s in enumerate(run.samples)
-        ],
+        samples=[sample_view(s, scores[s.id], i, thumbs, images, run.benchmark.slices) for i, s in enumerate(run.samples)],
         slice_filters={key: list(group_samples(run.samples, key)) for key in run.benchmark.slices},
         statuses=sorted({v.status for v in scores.values()}, key=lambda st: (st != "done", st)),
         card_json=json.dumps(card.to_json_dict(), indent=2, sort_keys=False, default=str),

@@ -89,10 +89,7 @@ def build_leaderboard(runs: Sequence[RunData]) -> Leaderboard:
     for run in runs:
         categories += [c.name for c in run.categories if c.name not in categories]
     notes = [
-        (
-            "cells: mean over scored samples [95% percentile bootstrap CI]; macro = mean of category means, "
-            "micro = mean over samples"
-        ),
+        ("cells: mean over scored samples [95% percentile bootstrap CI]; macro = mean of category means, micro = mean over samples"),
     ]
     if len(runs) > 1:
         notes.append(

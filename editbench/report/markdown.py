@@ -153,11 +153,11 @@ def render_markdown(run: RunData, summary: Summary, card: RunCard) -> str:
             rows.append([name, criterion, m.count, fmt(m.mean), fmt(m.std), fmt_ci(m.ci95), *status_counts(m)])
     for criterion, b in summary.criteria.items():
         s = b.samples
-        rows.append(
-            ["**all (macro)**", criterion, s.count, fmt(b.macro_mean.value), "", fmt_ci(b.macro_mean.ci95), *status_counts(s)]
-        )
+        rows.append(["**all (macro)**", criterion, s.count, fmt(b.macro_mean.value), "", fmt_ci(b.macro_mean.ci95), *status_counts(s)])
         rows.append(["**all (micro)**", criterion, s.count, fmt(s.mean), fmt(s.std), fmt_ci(s.ci95), *status_counts(s)])
-    out += table(["category", "criterion", "scored", "mean", "std", "95% CI"] + [STATUS_LABELS[s] for s in UNSCORED_STATES], rows, "ll" + "r" * 10)
+    out += table(
+        ["category", "criterion", "scored", "mean", "std", "95% CI"] + [STATUS_LABELS[s] for s in UNSCORED_STATES], rows, "ll" + "r" * 10
+    )
     out.append("")
 
     out += _slices(summary)
@@ -281,8 +281,7 @@ def _run_card(card: RunCard) -> list[str]:
         + (
             "recorded " + ", ".join(f"{k} {v}" for k, v in recorded.items())
             if recorded
-            else "not recorded by the run; at report "
-            + ", ".join(f"{k} {v}" for k, v in libs.at_report.items() if v)
+            else "not recorded by the run; at report " + ", ".join(f"{k} {v}" for k, v in libs.at_report.items() if v)
         )
     )
     return out

@@ -75,9 +75,12 @@ def _table(kind: str, complete: list[tuple[SampleData, dict[str, str]]]) -> Offi
         samples = []
         for sample, by_question in complete:
             parsed = gedit.sample_from_answers(
-                str(sample.provenance.get("key", sample.external_id)), sample.category,
+                str(sample.provenance.get("key", sample.external_id)),
+                sample.category,
                 str(sample.provenance.get("instruction_language", sample.instruction_language)),
-                "intersection" in sample.tags, by_question.get("SC", ""), by_question.get("PQ", ""),
+                "intersection" in sample.tags,
+                by_question.get("SC", ""),
+                by_question.get("PQ", ""),
             )
             if parsed is not None:
                 samples.append(parsed)
@@ -92,15 +95,18 @@ def _table(kind: str, complete: list[tuple[SampleData, dict[str, str]]]) -> Offi
         rows = []
         for sample, _by_question in complete:
             by_criterion = {c: sample.judgments[c].raw_output for c in sample.judgments}
-            rows.append(rise.RiseSample(
-                index=sample.external_id, category=sample.category,
-                judge1=by_criterion.get("appearance_consistency") if "consistency_free" not in sample.tags else None,
-                judge2=by_criterion.get("instruction_reasoning"),
-                judge3=by_criterion.get("visual_plausibility") if sample.category != "logical_reasoning" else None,
-                subtask=sample.subcategory,
-                consistency_free=True if "consistency_free" in sample.tags else None,
-                fields=frozenset({"consistency_free"}) if flagged else frozenset(),
-            ))
+            rows.append(
+                rise.RiseSample(
+                    index=sample.external_id,
+                    category=sample.category,
+                    judge1=by_criterion.get("appearance_consistency") if "consistency_free" not in sample.tags else None,
+                    judge2=by_criterion.get("instruction_reasoning"),
+                    judge3=by_criterion.get("visual_plausibility") if sample.category != "logical_reasoning" else None,
+                    subtask=sample.subcategory,
+                    consistency_free=True if "consistency_free" in sample.tags else None,
+                    fields=frozenset({"consistency_free"}) if flagged else frozenset(),
+                )
+            )
         return rise.aggregate(rows)
     if kind == "imgedit":
         return imgedit.aggregate(

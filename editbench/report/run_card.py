@@ -63,9 +63,7 @@ LIBRARIES = (
 
 def params_hash(model: ModelInfo) -> str:
     """sha256 of the canonical JSON of (kind, path, params): equal hashes, equal configuration."""
-    canonical = json.dumps(
-        {"kind": model.kind, "path": model.path, "params": model.params}, sort_keys=True, default=str
-    )
+    canonical = json.dumps({"kind": model.kind, "path": model.path, "params": model.params}, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -131,9 +129,7 @@ def build_run_card(run: RunData) -> RunCard:
     recorded = dict(run.run_card)
     edit_seconds = [s.edit.duration_s for s in run.samples if s.edit and s.edit.duration_s is not None]
     judge_seconds = [
-        max(durations)
-        for s in run.samples
-        if (durations := [j.duration_s for j in s.judgments.values() if j.duration_s is not None])
+        max(durations) for s in run.samples if (durations := [j.duration_s for j in s.judgments.values() if j.duration_s is not None])
     ]
     started = [s.edit.started_at for s in run.samples if s.edit and s.edit.started_at]
     if not started:  # a re-judging run edited nothing: its work starts with its judgments
@@ -149,10 +145,7 @@ def build_run_card(run: RunData) -> RunCard:
     prompts = {}
     for cat in run.categories:
         used: Counter[str] = Counter(
-            j.prompt_version or "unrecorded"
-            for s in run.samples_in(cat.name)
-            for j in s.judgments.values()
-            if j.status == "done"
+            j.prompt_version or "unrecorded" for s in run.samples_in(cat.name) for j in s.judgments.values() if j.status == "done"
         )
         prompts[cat.name] = PromptUse(
             prompt_path=cat.prompt_path,
@@ -210,8 +203,7 @@ def build_run_card(run: RunData) -> RunCard:
             judge_seconds=sum(judge_seconds),
             n_edits_timed=len(edit_seconds),
             n_samples_judge_timed=len(judge_seconds),
-            definition="sum of recorded edit durations plus judge durations counted once per sample "
-            "(finished work only)",
+            definition="sum of recorded edit durations plus judge durations counted once per sample (finished work only)",
         ),
         api_usage=_api_usage(run),
         library_versions=LibraryVersions(recorded=_recorded_libraries(recorded), at_report=library_versions()),
@@ -232,8 +224,9 @@ def _api_usage(run: RunData) -> ApiUsage | None:
     """The served models' recorded usage (``api_usage`` rows), or None: the key is then absent."""
     if not run.api_usage:
         return None
-    return ApiUsage(**{role: _totals(run.api_usage[stage]) for role, stage in (("editor", "edit"), ("judge", "judge"))
-                       if stage in run.api_usage})
+    return ApiUsage(
+        **{role: _totals(run.api_usage[stage]) for role, stage in (("editor", "edit"), ("judge", "judge")) if stage in run.api_usage}
+    )
 
 
 def _totals(totals: UsageTotalsRow) -> UsageTotals:

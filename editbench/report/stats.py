@@ -119,9 +119,7 @@ def paired_bootstrap_ci(
     return bootstrap_ci(paired_differences(a, b), confidence=confidence, n_resamples=n_resamples, seed=seed)
 
 
-def paired_permutation_test(
-    a: Sequence[float], b: Sequence[float], *, n_resamples: int = RESAMPLES, seed: int = SEED
-) -> float | None:
+def paired_permutation_test(a: Sequence[float], b: Sequence[float], *, n_resamples: int = RESAMPLES, seed: int = SEED) -> float | None:
     """Two-sided p-value for H0: mean(b − a) = 0, by flipping the sign of each difference."""
     d = paired_differences(a, b)
     n = d.size

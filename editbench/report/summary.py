@@ -63,8 +63,7 @@ UNSCORED_STATES = ("failed", "parse_error", "refusal", "missing", "running", "pe
 COUNT_KEYS = tuple(f"n_{s}" for s in UNSCORED_STATES)
 
 OVERALL_RULES = {
-    "geometric_mean": "weighted geometric mean of the sample's criterion scores "
-    "(VIEScore: sqrt(SC·PQ) for two equally weighted criteria)",
+    "geometric_mean": "weighted geometric mean of the sample's criterion scores (VIEScore: sqrt(SC·PQ) for two equally weighted criteria)",
     "weighted_mean": "weighted arithmetic mean of the sample's criterion scores",
     "min": "lowest of the sample's criterion scores",
 }
@@ -77,8 +76,6 @@ STATISTICS = StatisticsDefinitions(
     "macro means resample within each category; null when count < 2",
     coverage="count / n_total: the share of items that have a score",
 )
-
-
 
 
 @dataclass(frozen=True)
@@ -302,10 +299,7 @@ def _slice_tables(run: RunData, sample_scores: Mapping[int, SampleScore]) -> dic
         key: SliceTable(
             key=key,
             source=slice_source(key),
-            groups={
-                value: _slice_group(run, samples, sample_scores)
-                for value, samples in group_samples(run.samples, key).items()
-            },
+            groups={value: _slice_group(run, samples, sample_scores) for value, samples in group_samples(run.samples, key).items()},
         )
         for key in run.benchmark.slices
     }
@@ -358,9 +352,7 @@ def _slice_group(run: RunData, samples: Sequence[SampleData], sample_scores: Map
     )
 
 
-def _pass_block(
-    cat: Category, scored: Sequence[SampleScore], warnings: list[str]
-) -> PassRate | UnsupportedPassRule | None:
+def _pass_block(cat: Category, scored: Sequence[SampleScore], warnings: list[str]) -> PassRate | UnsupportedPassRule | None:
     if not cat.pass_rule:
         return None
     try:
@@ -376,8 +368,7 @@ def _pass_block(
         n_total=len(scored),
         pass_rate=stats.mean(outcomes),
         ci95=stats.bootstrap_ci(outcomes),
-        definition="passed / fully scored samples; unscored samples are counted in 'overall', "
-        "not treated as failures",
+        definition="passed / fully scored samples; unscored samples are counted in 'overall', not treated as failures",
     )
 
 
@@ -411,8 +402,7 @@ def _warnings(run: RunData, overall: OverallScores, categories: Mapping[str, Cat
     if run.status != DONE:
         unfinished = block.n_pending + block.n_running
         out.append(
-            f"{run.label} is still {run.status}: {unfinished} of {block.n_total} samples are not "
-            "finished, so every number here is partial"
+            f"{run.label} is still {run.status}: {unfinished} of {block.n_total} samples are not finished, so every number here is partial"
         )
     unscored = block.n_total - block.count
     if unscored:
@@ -448,7 +438,6 @@ def _warnings(run: RunData, overall: OverallScores, categories: Mapping[str, Cat
         out.append(f"judgments come from {len(identities)} different judge identities: {listed}")
     for name, n in drift.items():
         out.append(
-            f"category {name}: {n} judgments used a prompt version other than the category's current "
-            f"{categories[name].prompt_version}"
+            f"category {name}: {n} judgments used a prompt version other than the category's current {categories[name].prompt_version}"
         )
     return out

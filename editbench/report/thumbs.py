@@ -50,9 +50,7 @@ def _place_thumb(source: Path, target: Path, cached: Path | None) -> bool:
 Thumbs = Mapping[tuple[int, str], Thumb]
 
 
-def make_thumbnails(
-    run: RunData, thumbs_dir: Path, home: Path, *, cache_dir: Path | None = None
-) -> dict[tuple[int, str], Thumb]:
+def make_thumbnails(run: RunData, thumbs_dir: Path, home: Path, *, cache_dir: Path | None = None) -> dict[tuple[int, str], Thumb]:
     """(sample id, 'source'|'edited'|'reference') → (thumbnail path relative to the page, the
     original image); either is None when the image is not on this machine or cannot be decoded."""
     thumbs_dir.mkdir(parents=True, exist_ok=True)
@@ -76,14 +74,8 @@ def make_thumbnails(
             cached[target] = cache / target.name if sha else None
     unique = {target: source for pair in jobs.values() if pair for source, target in [pair]}
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # Pillow decodes without the GIL
-        made = dict(
-            zip(
-                unique, pool.map(_place_thumb, unique.values(), unique.keys(), [cached[t] for t in unique]), strict=True
-            )
-        )
+        made = dict(zip(unique, pool.map(_place_thumb, unique.values(), unique.keys(), [cached[t] for t in unique]), strict=True))
     return {
-        key: (f"{thumbs_dir.name}/{pair[1].name}", pair[0])
-        if pair and made[pair[1]]
-        else (None, pair[0] if pair else None)
+        key: (f"{thumbs_dir.name}/{pair[1].name}", pair[0]) if pair and made[pair[1]] else (None, pair[0] if pair else None)
         for key, pair in jobs.items()
     }

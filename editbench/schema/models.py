@@ -213,9 +213,7 @@ class Edit(_WorkItem, Base):
 
 class Judgment(_WorkItem, Base):
     __tablename__ = "judgments"
-    __table_args__ = (
-        UniqueConstraint("run_id", "sample_id", "criterion", name="uq_judgment_run_sample_criterion"),
-    )
+    __table_args__ = (UniqueConstraint("run_id", "sample_id", "criterion", name="uq_judgment_run_sample_criterion"),)
 
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id"), index=True)

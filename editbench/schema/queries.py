@@ -137,8 +137,7 @@ class StoredExtraImage:
 def extra_images(sample: Sample) -> tuple[StoredExtraImage, ...]:
     """The sample's extra input images in the item's order; empty for a single-image sample."""
     return tuple(
-        StoredExtraImage(str(entry["label"]), str(entry["sha256"]), str(entry.get("path", "")))
-        for entry in (sample.extra_images or ())
+        StoredExtraImage(str(entry["label"]), str(entry["sha256"]), str(entry.get("path", ""))) for entry in (sample.extra_images or ())
     )
 
 
@@ -157,11 +156,7 @@ def resolve_run(session: Session, ref: str | int) -> int | None:
 def benchmark_items(session: Session, benchmark_id: int, categories: Sequence[str] | None = None) -> list[tuple[Sample, str]]:
     """The benchmark's samples with their category name, in ingest order (what a run's
     ``--limit``/``--where`` choose from); only the named categories when given."""
-    query = (
-        select(Sample, Category.name)
-        .join(Category, Sample.category_id == Category.id)
-        .where(Sample.benchmark_id == benchmark_id)
-    )
+    query = select(Sample, Category.name).join(Category, Sample.category_id == Category.id).where(Sample.benchmark_id == benchmark_id)
     if categories:
         query = query.where(Category.name.in_(list(categories)))
     return [(sample, name) for sample, name in session.execute(query.order_by(Sample.id))]
@@ -279,9 +274,7 @@ def failure_reasons(session: Session, run_id: int) -> list[FailureReason]:
             example = session.execute(
                 select(Sample.external_id, model.error).join(Sample, Sample.id == model.sample_id).where(model.id == first_id)
             ).one()
-            reasons.append(
-                FailureReason(stage, Status(status).value, code or "unknown", int(n), example[0], (example[1] or "").strip())
-            )
+            reasons.append(FailureReason(stage, Status(status).value, code or "unknown", int(n), example[0], (example[1] or "").strip()))
     return sorted(reasons, key=lambda r: (r.stage != "edit", -r.count, r.error_code))
 
 
@@ -366,8 +359,6 @@ def run_progress(session: Session, run_id: int) -> list[CategoryProgress]:
     ]
 
 
-
-
 def pending_edit_samples(session: Session, run_id: int, category_id: int | None = None, *, include_stalled: bool = True) -> list[int]:
     """Samples whose edit is pending, or running under an expired lease (its worker died)."""
     now = utcnow()
@@ -397,27 +388,21 @@ def pending_judgment_samples(session: Session, run_id: int, category_id: int) ->
     return sorted(session.scalars(query))
 
 
-
-
 def open_runs(session: Session) -> list[Run]:
     return list(session.scalars(select(Run).where(Run.status == RunStatus.RUNNING).order_by(Run.id)))
-
-
 
 
 def live_leases(session: Session, run_id: int) -> int:
     now = utcnow()
     return sum(
         session.scalar(
-            select(func.count()).select_from(model).where(
-                model.run_id == run_id, model.status == Status.RUNNING, model.lease_expires_at >= now
-            )
+            select(func.count())
+            .select_from(model)
+            .where(model.run_id == run_id, model.status == Status.RUNNING, model.lease_expires_at >= now)
         )
         or 0
         for model in (Edit, Judgment)
     )
-
-
 
 
 # --------------------------------------------------------------------------- judging
@@ -516,8 +501,15 @@ class UsageTotals:
 
 
 _USAGE_COUNTERS = (
-    "requests", "retries", "rate_limited", "server_errors", "timeouts", "failed",
-    "prompt_tokens", "completion_tokens", "images",
+    "requests",
+    "retries",
+    "rate_limited",
+    "server_errors",
+    "timeouts",
+    "failed",
+    "prompt_tokens",
+    "completion_tokens",
+    "images",
 )
 
 
@@ -540,11 +532,15 @@ def run_api_usage(session: Session, run_id: int, stage: str = "judge") -> UsageT
         .order_by(ApiUsage.id.desc())
         .limit(1)
     )
-    held = session.scalar(
-        select(func.count()).select_from(Judgment).where(
-            Judgment.run_id == run_id, Judgment.status == Status.PENDING, Judgment.error_code == FailureCode.BUDGET_EXHAUSTED.value
+    held = (
+        session.scalar(
+            select(func.count())
+            .select_from(Judgment)
+            .where(Judgment.run_id == run_id, Judgment.status == Status.PENDING, Judgment.error_code == FailureCode.BUDGET_EXHAUSTED.value)
         )
-    ) if stage == "judge" else 0
+        if stage == "judge"
+        else 0
+    )
     return UsageTotals(
         batches=int(batches),
         counters={name: int(value) for name, value in zip(_USAGE_COUNTERS, counts)},

@@ -97,7 +97,7 @@ class Storage:
         base = (self.root if self.is_local else self.url.rstrip("/")) + "/"
         if not location.startswith(base):
             return None
-        key = location[len(base):]
+        key = location[len(base) :]
         try:
             _check_key(key)
         except ValueError:

@@ -45,7 +45,7 @@ def _open(home: Path, url: str | None, endpoint_url: str | None, pid: int) -> St
         # then hands the work to a host that can reach it).
         config_kwargs={"connect_timeout": 5, "read_timeout": 60, "retries": {"max_attempts": 3, "mode": "standard"}},
     )
-    root = url[len("s3://"):].strip("/")
+    root = url[len("s3://") :].strip("/")
     return Storage(fs, root, f"s3://{root}")
 
 

@@ -45,7 +45,7 @@ class StorageSettings:
                 raise StorageURLError(
                     f"{STORE_URL_ENV}={redact(url)}: unsupported scheme {protocol!r} (use a local folder or s3://bucket/prefix)"
                 )
-            if protocol == "s3" and not url[len("s3://"):].strip("/"):
+            if protocol == "s3" and not url[len("s3://") :].strip("/"):
                 raise StorageURLError(f"{STORE_URL_ENV}={redact(url)}: name a bucket, e.g. s3://my-bucket/editbench")
             if "@" in url.split("://", 1)[-1].split("/", 1)[0]:
                 raise StorageURLError(

@@ -23,8 +23,15 @@ from editbench.schema import ledger, queries
 from editbench.schema.db import transact
 
 USAGE_FIELDS = (
-    "requests", "retries", "rate_limited", "server_errors", "timeouts", "failed",
-    "prompt_tokens", "completion_tokens", "images",
+    "requests",
+    "retries",
+    "rate_limited",
+    "server_errors",
+    "timeouts",
+    "failed",
+    "prompt_tokens",
+    "completion_tokens",
+    "images",
 )
 
 
@@ -36,9 +43,7 @@ class ScoredBatch:
     stopped: str | None = None
 
 
-def score_batch(
-    judge: Judge, requests: Sequence[JudgeRequest], *, run_id: int, category_id: int, task_id: str, worker: str
-) -> ScoredBatch:
+def score_batch(judge: Judge, requests: Sequence[JudgeRequest], *, run_id: int, category_id: int, task_id: str, worker: str) -> ScoredBatch:
     """Score ``requests``; with a usage-counting judge also return its usage row and, when its
     budget ran out, the unjudged samples."""
     score_with_usage = getattr(judge, "score_with_usage", None)
@@ -56,8 +61,9 @@ def score_batch(
     except BudgetExhausted as exc:
         batch, stopped = exc.batch, str(exc)
         unjudged = [int(key) for key in exc.unjudged]
-    record = _usage_record(batch.usage, run_id=run_id, stage="judge", category_id=category_id, task_id=task_id,
-                           worker=worker, stopped=stopped)
+    record = _usage_record(
+        batch.usage, run_id=run_id, stage="judge", category_id=category_id, task_id=task_id, worker=worker, stopped=stopped
+    )
     return ScoredBatch(list(batch.results), record, unjudged, stopped)
 
 
@@ -78,12 +84,18 @@ class UsageMeter:
         return _usage_record(spent, run_id=run_id, stage="edit", category_id=category_id, task_id=task_id, worker=worker)
 
 
-def _usage_record(usage: Any, *, run_id: int, stage: str, category_id: int, task_id: str, worker: str,
-                  stopped: str | None = None) -> ledger.UsageRecord:
+def _usage_record(
+    usage: Any, *, run_id: int, stage: str, category_id: int, task_id: str, worker: str, stopped: str | None = None
+) -> ledger.UsageRecord:
     return ledger.UsageRecord(
-        batch_key=uuid.uuid4().hex, run_id=run_id, stage=stage,
+        batch_key=uuid.uuid4().hex,
+        run_id=run_id,
+        stage=stage,
         counters={name: int(getattr(usage, name, 0) or 0) for name in USAGE_FIELDS},
-        cost_usd=getattr(usage, "cost_usd", None), category_id=category_id, task_id=task_id, worker=worker,
+        cost_usd=getattr(usage, "cost_usd", None),
+        category_id=category_id,
+        task_id=task_id,
+        worker=worker,
         stopped=stopped,
     )
 

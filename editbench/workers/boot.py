@@ -58,7 +58,21 @@ def run_worker(spec: WorkerSpec) -> None:
     os.environ.update(spec.environment())
     from editbench.queue.app import app
 
-    app.worker_main([
-        "worker", "--pool", "prefork", "--concurrency", "1", "--queues", ",".join(worker_queues(spec.index, spec.role)),
-        "--hostname", spec.hostname, "--task-events", "--loglevel", spec.loglevel, "--without-gossip", "--without-mingle",
-    ])
+    app.worker_main(
+        [
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "1",
+            "--queues",
+            ",".join(worker_queues(spec.index, spec.role)),
+            "--hostname",
+            spec.hostname,
+            "--task-events",
+            "--loglevel",
+            spec.loglevel,
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )

@@ -70,8 +70,13 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
 
     def claim(session: Session) -> tuple[ledger.Claim | None, Run | None, Sample | None]:
         taken = ledger.claim_edit(
-            session, run_id, sample_id, task_id=task_id, worker=worker_identity(),
-            lease_s=settings.lease_seconds, max_attempts=settings.max_attempts,
+            session,
+            run_id,
+            sample_id,
+            task_id=task_id,
+            worker=worker_identity(),
+            lease_s=settings.lease_seconds,
+            max_attempts=settings.max_attempts,
         )
         return taken, queries.get_run(session, run_id), queries.get_sample(session, sample_id)
 
@@ -102,8 +107,9 @@ def edit_sample(run_id: int, sample_id: int, task_id: str) -> EditTaskResult:
             try:
                 with phases("edit"):
                     edited = editor.edit(
-                        EditRequest(sample_id=sample.external_id, image=source, instruction=sample.instruction, seed=seed,
-                                    extra_images=extras)
+                        EditRequest(
+                            sample_id=sample.external_id, image=source, instruction=sample.instruction, seed=seed, extra_images=extras
+                        )
                     )
             finally:
                 usage = meter.record(run_id=run_id, category_id=sample.category_id, task_id=task_id, worker=worker_identity())

@@ -78,8 +78,14 @@ class ModelCache:
                 raise ModelLoadError(role, kind, path, exc) from exc
             held = self._resident[role] = (key, model)
             self.loads.append(f"{role}:{kind}")
-            log.info("model load: %s %s from %s in %.1fs (load #%d in this process)", role, kind, path,
-                     time.perf_counter() - started, len(self.loads))
+            log.info(
+                "model load: %s %s from %s in %.1fs (load #%d in this process)",
+                role,
+                kind,
+                path,
+                time.perf_counter() - started,
+                len(self.loads),
+            )
         return held[1]
 
 

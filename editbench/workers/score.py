@@ -87,7 +87,6 @@ def plan_category_scoring(run_id: int, category_id: int) -> JudgePlan:
     return transact(plan)
 
 
-
 @dataclass(frozen=True)
 class JudgeBatchResult:
     run_id: int
@@ -114,8 +113,13 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
     settings = load_settings()
     claimed = transact(
         lambda session: ledger.claim_judgments(
-            session, run_id, sample_ids, task_id=task_id, worker=worker_identity(),
-            lease_s=settings.lease_seconds, max_attempts=settings.max_attempts,
+            session,
+            run_id,
+            sample_ids,
+            task_id=task_id,
+            worker=worker_identity(),
+            lease_s=settings.lease_seconds,
+            max_attempts=settings.max_attempts,
         )
     )
     if not claimed:
@@ -138,8 +142,9 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
                 return _stop_run(run_id, category_id, task_id, exc)
             try:
                 # Usage and the run's budget for served judges: workers/api_usage.py
-                scored = score_batch(judge, batch.requests, run_id=run_id, category_id=category_id,
-                                     task_id=task_id, worker=worker_identity())
+                scored = score_batch(
+                    judge, batch.requests, run_id=run_id, category_id=category_id, task_id=task_id, worker=worker_identity()
+                )
                 results = scored.results
                 identity = _identity_hash(judge.identity())
             except Exception as exc:  # noqa: BLE001 - a judge crash fails the batch, visibly
@@ -151,9 +156,17 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
         for result in results:
             outcomes = [
                 ledger.JudgmentOutcome(
-                    criterion=s.criterion, status=_OUTCOME_STATUS[s.outcome], score=s.score, confidence=s.confidence,
-                    reasoning=s.reasoning, raw_output=s.raw_output, error_code=s.error_code, error=s.error,
-                    judge_identity=identity, prompt_version=batch.prompt.version, duration_s=per_sample,
+                    criterion=s.criterion,
+                    status=_OUTCOME_STATUS[s.outcome],
+                    score=s.score,
+                    confidence=s.confidence,
+                    reasoning=s.reasoning,
+                    raw_output=s.raw_output,
+                    error_code=s.error_code,
+                    error=s.error,
+                    judge_identity=identity,
+                    prompt_version=batch.prompt.version,
+                    duration_s=per_sample,
                 )
                 for s in result.scores
             ]
@@ -164,7 +177,11 @@ def judge_samples(run_id: int, category_id: int, sample_ids: Sequence[int], task
         if scored.usage is not None:
             ledger.record_api_usage(session, scored.usage)
         ledger.release_unstarted_judgments(  # budget reached: back to pending for `resume`
-            session, run_id, scored.unjudged, task_id, code=FailureCode.BUDGET_EXHAUSTED.value,
+            session,
+            run_id,
+            scored.unjudged,
+            task_id,
+            code=FailureCode.BUDGET_EXHAUSTED.value,
             reason=f"judging stopped: {scored.stopped}",
         )
         ledger.fail_unanswered_judgments(session, run_id, task_id)
@@ -215,8 +232,7 @@ def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _Bat
                     reference_text=sample.reference_text,
                     reference_image=reference,
                     extra_images=tuple(
-                        InputImage(extra.label, store.open(extra.sha256).convert("RGB"))
-                        for extra in queries.extra_images(sample)
+                        InputImage(extra.label, store.open(extra.sha256).convert("RGB")) for extra in queries.extra_images(sample)
                     ),
                     protocol=_official_questions(inputs, sample.external_id, criteria),
                 )
@@ -228,9 +244,7 @@ def _prepare_batch(run_id: int, category_id: int, sample_ids: list[int]) -> _Bat
     return _BatchContext(requests, failures, criteria, prompt, judge_spec)
 
 
-def _official_questions(
-    inputs: queries.JudgeInputs, item_id: str, criteria: tuple[Criterion, ...]
-) -> ProtocolQuestions | None:
+def _official_questions(inputs: queries.JudgeInputs, item_id: str, criteria: tuple[Criterion, ...]) -> ProtocolQuestions | None:
     """Protocol mode, for a benchmark imported with its official protocol: the official
     questions this item is asked, with the benchmark's own parser for their answers."""
     if not inputs.protocol:

@@ -54,15 +54,11 @@ class RegisterResult:
         return sum(self.added_samples.values())
 
 
-def register_benchmark(
-    session: Session, record: Benchmark, samples: Sequence[SampleRecord]
-) -> RegisterResult:
+def register_benchmark(session: Session, record: Benchmark, samples: Sequence[SampleRecord]) -> RegisterResult:
     """Create or extend a benchmark. Existing categories and samples are never modified, so
     re-registering the same folder is a no-op and a grown folder adds exactly what is new."""
     now = utcnow()
-    benchmark = session.scalar(
-        select(BenchmarkRow).where(BenchmarkRow.name == record.name, BenchmarkRow.version == record.version)
-    )
+    benchmark = session.scalar(select(BenchmarkRow).where(BenchmarkRow.name == record.name, BenchmarkRow.version == record.version))
     created = benchmark is None
     if benchmark is None:
         benchmark = BenchmarkRow(
@@ -160,10 +156,7 @@ def _refuse_changes(session: Session, stored: BenchmarkRow, record: Benchmark, s
         row = categories.get(cat.name)
         if row is not None:
             changes += [f"category {cat.name!r}: {what}" for what in _category_changes(row, cat)]
-    known = {
-        s.external_id: s
-        for s in session.scalars(select(Sample).where(Sample.benchmark_id == stored.id))
-    }
+    known = {s.external_id: s for s in session.scalars(select(Sample).where(Sample.benchmark_id == stored.id))}
     by_category = {c.id: name for name, c in categories.items()}
     changed_items = [
         s.external_id

@@ -108,8 +108,7 @@ def release_claims(session: Session, model: WorkItem, run_id: int, task_id: str)
     result = session.execute(
         update(model)
         .where(model.run_id == run_id, model.task_id == task_id, model.status == Status.RUNNING)
-        .values(status=Status.PENDING, attempts=model.attempts - 1, task_id=None, worker=None,
-                lease_expires_at=None, started_at=None)
+        .values(status=Status.PENDING, attempts=model.attempts - 1, task_id=None, worker=None, lease_expires_at=None, started_at=None)
     )
     return rows_affected(result)
 
@@ -156,17 +155,20 @@ def record_edit(session: Session, run_id: int, sample_id: int, task_id: str, out
         update(Edit)
         .where(Edit.run_id == run_id, Edit.sample_id == sample_id, Edit.task_id == task_id, Edit.status == Status.RUNNING)
         .values(
-            **storable_values("edits", {
-                "status": outcome.status,
-                "seed": outcome.seed,
-                "output_sha256": outcome.output_sha256,
-                "output_path": outcome.output_path,
-                "error_code": _text(outcome.error_code),
-                "error": outcome.error,
-                "duration_s": outcome.duration_s,
-                "finished_at": now,
-                "lease_expires_at": None,
-            })
+            **storable_values(
+                "edits",
+                {
+                    "status": outcome.status,
+                    "seed": outcome.seed,
+                    "output_sha256": outcome.output_sha256,
+                    "output_path": outcome.output_path,
+                    "error_code": _text(outcome.error_code),
+                    "error": outcome.error,
+                    "duration_s": outcome.duration_s,
+                    "finished_at": now,
+                    "lease_expires_at": None,
+                },
+            )
         )
     )
     wrote = rows_affected(result) == 1
@@ -210,7 +212,12 @@ def claim_judgments(
     session.execute(
         update(Judgment)
         .where(scope, _exhausted(Judgment, task_id, now, max_attempts))
-        .values(status=Status.FAILED, error_code=FailureCode.ATTEMPTS_EXHAUSTED.value, error=f"gave up after {max_attempts} attempts", finished_at=now)
+        .values(
+            status=Status.FAILED,
+            error_code=FailureCode.ATTEMPTS_EXHAUSTED.value,
+            error=f"gave up after {max_attempts} attempts",
+            finished_at=now,
+        )
     )
     claimed = session.scalars(
         select(Judgment.sample_id).where(scope, Judgment.task_id == task_id, Judgment.status == Status.RUNNING).distinct()
@@ -233,9 +240,7 @@ class JudgmentOutcome:
     duration_s: float | None = None
 
 
-def record_judgments(
-    session: Session, run_id: int, sample_id: int, task_id: str, outcomes: Sequence[JudgmentOutcome]
-) -> int:
+def record_judgments(session: Session, run_id: int, sample_id: int, task_id: str, outcomes: Sequence[JudgmentOutcome]) -> int:
     """Write per-criterion outcomes for one sample, fenced by the claiming task id."""
     now = utcnow()
     written = 0
@@ -252,20 +257,23 @@ def record_judgments(
             .values(
                 # Model text (answers, reasoning, errors) made storable alike on both databases:
                 # one NUL in one answer must not abort the whole batch on PostgreSQL.
-                **storable_values("judgments", {
-                    "status": o.status,
-                    "score": o.score,
-                    "confidence": o.confidence,
-                    "reasoning": o.reasoning,
-                    "raw_output": o.raw_output,
-                    "error_code": _text(o.error_code),
-                    "error": o.error,
-                    "judge_identity": o.judge_identity,
-                    "prompt_version": o.prompt_version,
-                    "duration_s": o.duration_s,
-                    "finished_at": now,
-                    "lease_expires_at": None,
-                })
+                **storable_values(
+                    "judgments",
+                    {
+                        "status": o.status,
+                        "score": o.score,
+                        "confidence": o.confidence,
+                        "reasoning": o.reasoning,
+                        "raw_output": o.raw_output,
+                        "error_code": _text(o.error_code),
+                        "error": o.error,
+                        "judge_identity": o.judge_identity,
+                        "prompt_version": o.prompt_version,
+                        "duration_s": o.duration_s,
+                        "finished_at": now,
+                        "lease_expires_at": None,
+                    },
+                )
             )
         )
         written += rows_affected(result)
@@ -277,15 +285,18 @@ def fail_unanswered_judgments(session: Session, run_id: int, task_id: str) -> in
     result = session.execute(
         update(Judgment)
         .where(Judgment.run_id == run_id, Judgment.task_id == task_id, Judgment.status == Status.RUNNING)
-        .values(status=Status.FAILED, error_code=FailureCode.NO_SCORE.value, error="the judge returned no score for this criterion", finished_at=utcnow(), lease_expires_at=None)
+        .values(
+            status=Status.FAILED,
+            error_code=FailureCode.NO_SCORE.value,
+            error="the judge returned no score for this criterion",
+            finished_at=utcnow(),
+            lease_expires_at=None,
+        )
     )
     return rows_affected(result)
 
 
-
-def release_unstarted_judgments(
-    session: Session, run_id: int, sample_ids: Iterable[int], task_id: str, *, code: str, reason: str
-) -> int:
+def release_unstarted_judgments(session: Session, run_id: int, sample_ids: Iterable[int], task_id: str, *, code: str, reason: str) -> int:
     """Put judgments this task claimed but never started back to ``pending`` (the judge's budget
     ran out before them): the attempt is given back, and ``code``/``reason`` say why they wait,
     so ``status`` can show it and ``resume`` continues them. Fenced by the task id like a record."""

@@ -53,8 +53,12 @@ class RunSpec:
 def create_run(session: Session, spec: RunSpec) -> int:
     """Record the run and its work rows. Text the ledger cannot store the same way on SQLite and
     PostgreSQL (a NUL, a value wider than its column) is refused before anything is written."""
-    for column, value in (("name", spec.name), ("editor_kind", spec.editor_kind), ("judge_kind", spec.judge_kind),
-                          ("routing", spec.routing)):
+    for column, value in (
+        ("name", spec.name),
+        ("editor_kind", spec.editor_kind),
+        ("judge_kind", spec.judge_kind),
+        ("routing", spec.routing),
+    ):
         reason = unstorable_reason("runs", column, value)
         if reason is not None:
             raise RunConfigError(f"the run's {column.replace('_', ' ')} {reason}")
@@ -94,9 +98,7 @@ def add_missing_work(session: Session, run_id: int) -> dict[str, list[int]]:
     assert run is not None, f"run {run_id} does not exist"
     if run.parent_run_id is not None:
         return _adopt_parent_edits(session, run)
-    query = select(Sample, Category).join(Category, Sample.category_id == Category.id).where(
-        Sample.benchmark_id == run.benchmark_id
-    )
+    query = select(Sample, Category).join(Category, Sample.category_id == Category.id).where(Sample.benchmark_id == run.benchmark_id)
     if run.categories:
         query = query.where(Category.name.in_(run.categories))
     have = set(session.scalars(select(Edit.sample_id).where(Edit.run_id == run_id)))
@@ -114,7 +116,14 @@ def add_missing_work(session: Session, run_id: int) -> dict[str, list[int]]:
         new_edits.append({"run_id": run_id, "sample_id": sample.id, "category_id": category.id, "status": Status.PENDING, "attempts": 0})
         for criterion in category.criteria or benchmark_criteria:
             new_judgments.append(
-                {"run_id": run_id, "sample_id": sample.id, "category_id": category.id, "criterion": criterion, "status": Status.PENDING, "attempts": 0}
+                {
+                    "run_id": run_id,
+                    "sample_id": sample.id,
+                    "category_id": category.id,
+                    "criterion": criterion,
+                    "status": Status.PENDING,
+                    "attempts": 0,
+                }
             )
         added.setdefault(category.name, []).append(sample.id)
     insert_ignoring_duplicates(session, Edit, new_edits)
@@ -146,20 +155,36 @@ def _adopt_parent_edits(session: Session, run: Run) -> dict[str, list[int]]:
         if edit.sample_id in have:
             continue
         done = edit.status == Status.DONE
-        new_edits.append({
-            "run_id": run.id, "sample_id": edit.sample_id, "category_id": category.id, "status": edit.status,
-            "attempts": 0, "seed": edit.seed, "output_sha256": edit.output_sha256, "output_path": edit.output_path,
-            "error_code": edit.error_code, "error": edit.error, "finished_at": now,
-        })
+        new_edits.append(
+            {
+                "run_id": run.id,
+                "sample_id": edit.sample_id,
+                "category_id": category.id,
+                "status": edit.status,
+                "attempts": 0,
+                "seed": edit.seed,
+                "output_sha256": edit.output_sha256,
+                "output_path": edit.output_path,
+                "error_code": edit.error_code,
+                "error": edit.error,
+                "finished_at": now,
+            }
+        )
         for criterion in category.criteria or benchmark_criteria:
             # Every row has the same keys: one multi-row INSERT needs that.
-            new_judgments.append({
-                "run_id": run.id, "sample_id": edit.sample_id, "category_id": category.id, "criterion": criterion,
-                "attempts": 0, "status": Status.PENDING if done else Status.MISSING,
-                "error_code": None if done else FailureCode.EDIT_FAILED.value,
-                "error": None if done else f"edit {Status(edit.status).value} in run {run.parent_run_id}: {edit.error_code}",
-                "finished_at": None if done else now,
-            })
+            new_judgments.append(
+                {
+                    "run_id": run.id,
+                    "sample_id": edit.sample_id,
+                    "category_id": category.id,
+                    "criterion": criterion,
+                    "attempts": 0,
+                    "status": Status.PENDING if done else Status.MISSING,
+                    "error_code": None if done else FailureCode.EDIT_FAILED.value,
+                    "error": None if done else f"edit {Status(edit.status).value} in run {run.parent_run_id}: {edit.error_code}",
+                    "finished_at": None if done else now,
+                }
+            )
         added.setdefault(category.name, []).append(edit.sample_id)
     insert_ignoring_duplicates(session, Edit, new_edits)
     insert_ignoring_duplicates(session, Judgment, new_judgments)
@@ -183,9 +208,7 @@ def finish_run_if_complete(session: Session, run_id: int) -> bool:
     open_judgments = session.scalar(
         select(func.count()).select_from(Judgment).where(Judgment.run_id == run_id, Judgment.status.not_in(FINAL_STATES))
     )
-    open_edits = session.scalar(
-        select(func.count()).select_from(Edit).where(Edit.run_id == run_id, Edit.status.not_in(FINAL_STATES))
-    )
+    open_edits = session.scalar(select(func.count()).select_from(Edit).where(Edit.run_id == run_id, Edit.status.not_in(FINAL_STATES)))
     open_items = (open_judgments or 0) + (open_edits or 0)
     if open_items == 0 and not run.follow:
         run.status, run.finished_at = RunStatus.DONE, utcnow()

@@ -15,8 +15,15 @@ from editbench.schema.ledger.rows import insert_ignoring_duplicates, utcnow
 from editbench.schema.models import ApiUsage
 
 COUNTERS = (
-    "requests", "retries", "rate_limited", "server_errors", "timeouts", "failed",
-    "prompt_tokens", "completion_tokens", "images",
+    "requests",
+    "retries",
+    "rate_limited",
+    "server_errors",
+    "timeouts",
+    "failed",
+    "prompt_tokens",
+    "completion_tokens",
+    "images",
 )
 
 
