@@ -38,7 +38,22 @@ def _port_open(host: str, port: int) -> bool:
 # SQLite ledger, with no Redis, no worker subprocess and no model build. The rest is the
 # integration tier (tests/integration, tests/faults, bench/ checks, the PostgreSQL half of every
 # ledger test, and tests marked ``slow``); the plain ``pytest`` runs both.
-_INTEGRATION_DIRS = {"integration", "faults", "bench"}
+_INTEGRATION_DIRS = {"integration", "faults", "bench", "plugins", "docs", "hosts"}
+# In-process, but seconds each (tiny pipelines built, pip installs, many CLI processes, pacing
+# tests that wait by design): kept out of the fast unit tier, still in the default suite.
+_SLOW_FILES = {
+    "test_diffusers_editor.py",
+    "test_official_runs.py",
+    "test_hub.py",
+    "test_api_usage_in_process.py",
+    "test_error_contract.py",
+    "test_openai_judge.py",
+    "test_openai_images.py",
+    "test_storage.py",
+    "test_multi_image_items.py",
+    "test_reingest_provenance.py",
+    "test_schemas.py",
+}
 _INTEGRATION_FIXTURES = {"redis_url", "make_workers", "workers", "worker", "cluster", "tiny_models"}
 _TESTS = Path(__file__).parent
 
@@ -54,6 +69,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         on_postgres = "postgres_db" in fixtures or (callspec is not None and "postgresql" in callspec.params.values())
         slow = (
             top in _INTEGRATION_DIRS
+            or Path(str(item.path)).name in _SLOW_FILES
             or bool(_INTEGRATION_FIXTURES & fixtures)
             or on_postgres
             or item.get_closest_marker("integration") is not None
