@@ -70,12 +70,16 @@ class StatusDocument(_Document):
 
     run_id: int
     status: str
-    """running, done or cancelled."""
+    """running, done, stopped or cancelled."""
     categories: list[CategoryCounts]
+    stop_reason: str | None
+    """Why a worker stopped the run (status ``stopped``: a model could not be loaded); else null."""
     name: str
     failures: list[FailureGroupDocument]
     created_at: str | None
     finished_at: str | None
+    notes: list[str]
+    """Why the run is not moving on by itself (e.g. its judge's budget stopped judging)."""
     totals: Totals
 
 
