@@ -121,7 +121,7 @@ def test_judging_an_unfinished_or_unknown_run_is_refused_and_records_nothing(sql
     assert result.exit_code != 0
     assert f"run {pending} still has 5 edit(s) open; judge it once its edits are final" in result.output
     result = runner.invoke(main, ["judge", "no-such-run", "--judge", "simulated:"])
-    assert result.exit_code != 0 and "no run with id or name 'no-such-run'" in result.output
+    assert result.exit_code != 0 and "no run 'no-such-run'" in result.output
     result = runner.invoke(main, ["judge", str(pending), "--judge", "no-such-judge:"])
     assert result.exit_code != 0 and "--judge no-such-judge" in result.output
     assert _run_count() == runs_before
