@@ -75,7 +75,10 @@ def test_a_model_that_cannot_load_stops_the_run_with_one_reason_and_resume_finis
         # Not one sample burnt: all still pending, no attempt spent, no reason recorded on them.
         assert {(e.status, e.attempts, e.error_code) for e in edits} == {(Status.PENDING, 0, None)}
     else:
-        assert {e.status for e in edits} == {Status.DONE}
+        # Judge batches are taken before pending edits (queue priority), so the judge may fail to
+        # load while other categories still have edits waiting: those stay pending, none failed.
+        assert {e.status for e in edits} <= {Status.DONE, Status.PENDING} and Status.DONE in {e.status for e in edits}
+        assert all(e.error_code is None for e in edits)
     assert {(j.status, j.attempts, j.error_code) for j in judgments} == {(Status.PENDING, 0, None)}
     # One stated reason in the log too, and no per-sample failure anywhere.
     assert "stopped: the " + role in workers.logs()
