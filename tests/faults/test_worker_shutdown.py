@@ -20,9 +20,9 @@ from tests.integration.harness import ingest_example, submit_run
 
 pytestmark = pytest.mark.integration
 
-# ~1 s of denoising per edit on one CPU thread, so a signal sent after the model loaded lands
-# mid-denoising.
-DENOISING_EDITOR = {"steps": 120, "working_area": "256*256", "true_cfg_scale": 1.0}
+# ~3 s of denoising per edit on one CPU thread, so a signal sent after the model loaded lands
+# mid-denoising even on an idle machine (at ~1 s the edit could finish before the signal).
+DENOISING_EDITOR = {"steps": 360, "working_area": "256*256", "true_cfg_scale": 1.0}
 
 
 def test_sigterm_mid_edit_finishes_or_returns_the_task_and_the_run_completes(make_workers, sqlite_db, tiny_models, tmp_path) -> None:
