@@ -113,7 +113,9 @@ def _edit_all(run_id: int) -> dict[str, Edit]:
     with session_scope() as s:
         pairs = [(e.sample_id, e.sample.external_id) for e in s.scalars(select(Edit).where(Edit.run_id == run_id))]
     for sample_id, _ in pairs:
-        edit_sample.apply(args=(run_id, sample_id), task_id=f"edit-{sample_id}").get()
+        edit_sample.apply(args=(run_id, sample_id), task_id=f"edit-{sample_id}").get(
+            propagate=False
+        )  # a failed sample ends FAILURE, after recording
     with session_scope() as s:
         return {e.sample.external_id: e for e in s.scalars(select(Edit).where(Edit.run_id == run_id))}
 
