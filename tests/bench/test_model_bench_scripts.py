@@ -42,6 +42,16 @@ def test_editor_and_judge_benchmarks_run_tiny(tmp_path: Path) -> None:
     assert all("error" not in run and run["images_per_s"] > 0 for run in judge["runs"])
 
 
+def test_judge_batch_benchmark_times_the_adapters_score_call_both_ways(tmp_path: Path) -> None:
+    _run(["bench/judge_batch.py", "--tiny", "--variants", "full,shared", "--pairs", "4", "--json", str(tmp_path / "jb.json")])
+    runs = json.loads((tmp_path / "jb.json").read_text())["runs"]
+    by = {(r["variant"], r["criteria"]): r for r in runs}
+    assert set(by) == {("full", 2), ("full", 3), ("shared", 2), ("shared", 3)}
+    # Full prefill: one row per request x criterion; shared prefix: one per request.
+    assert by["full", 3]["prefill_rows"] == [12] and by["shared", 3]["prefill_rows"] == [4]
+    assert all(r["s_per_batch"] > 0 and r["pairs_per_s"] > 0 for r in runs)
+
+
 def test_scaling_benchmark_runs_a_real_cluster_on_cpu(tmp_path: Path) -> None:
     out = tmp_path / "scaling.json"
     _run(

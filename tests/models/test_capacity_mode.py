@@ -150,7 +150,7 @@ def test_bad_capacity_or_rope_fails_at_load(tiny_models, params) -> None:
 def test_capacity_judge_logits_batch(tiny_models, judge_requests) -> None:
     judge = load_judge("qwen3-vl", str(tiny_models.judge), capacity="tiny", mode="logits", batch_size="4")
     results = judge.score(judge_requests)
-    assert judge.last_batch_sizes == [4, 2]
+    assert judge.last_batch_sizes == [3]  # 3 requests, one shared-prefix row each (their 2 criteria continue from it)
     assert [r.key for r in results] == [r.key for r in judge_requests]
     for result in results:
         assert [s.criterion for s in result.scores] == ["semantic_consistency", "perceptual_quality"]

@@ -48,10 +48,13 @@ def test_judge_is_registered() -> None:
     assert "qwen3-vl" in judge_names()
 
 
-def test_logits_mode_batched_scores_equal_one_by_one_scores(tiny_models, requests_mixed) -> None:
-    scorer = judge(tiny_models, mode="logits", batch_size="16")
+@pytest.mark.parametrize(("shared_prefix", "prefill_rows"), [("true", [5]), ("false", [10])])
+def test_logits_mode_batched_scores_equal_one_by_one_scores(tiny_models, requests_mixed, shared_prefix, prefill_rows) -> None:
+    scorer = judge(tiny_models, mode="logits", batch_size="16", shared_prefix=shared_prefix)
     batched = scorer.score(requests_mixed)
-    assert scorer.last_batch_sizes == [10]  # 5 requests x 2 criteria in one prefill batch
+    # Shared prefix: one prefill row per request (its 2 criteria continue from the cache);
+    # otherwise 5 requests x 2 criteria prefilled in full.
+    assert scorer.last_batch_sizes == prefill_rows
     singles = [scorer.score([r])[0] for r in requests_mixed]
     for together, alone, request in zip(batched, singles, requests_mixed):
         assert together.key == alone.key == request.key
@@ -144,21 +147,28 @@ def test_generate_path_with_substituted_text_classifies_garbage_refusal_and_vali
     assert sorted(item.key for item in seen if item.attempt == 1) == ["k0", "k3", "k4"]
 
 
-def test_injected_oom_halves_the_batch_until_it_fits(tiny_models, requests_mixed) -> None:
-    scorer = judge(tiny_models, mode="logits", batch_size="8", simulate_oom_above="2")
-    reference = judge(tiny_models, mode="logits").score(requests_mixed)
+@pytest.mark.parametrize(
+    ("shared_prefix", "attempts"),
+    # 10 full prefills: 8 fails, 4 fails, then batches of 2 (the reduced size is kept);
+    # shared prefix: 5 request rows: 5 fails (halved to 2), then 2, 2, 1.
+    [("false", [8, 4, 2, 2, 2, 2, 2]), ("true", [5, 2, 2, 1])],
+)
+def test_injected_oom_halves_the_batch_until_it_fits(tiny_models, requests_mixed, shared_prefix, attempts) -> None:
+    scorer = judge(tiny_models, mode="logits", batch_size="8", simulate_oom_above="2", shared_prefix=shared_prefix)
+    reference = judge(tiny_models, mode="logits", shared_prefix="false").score(requests_mixed)
     results = scorer.score(requests_mixed)
-    # 10 prefills: 8 fails, 4 fails, then batches of 2 (the reduced size is kept).
-    assert scorer.last_batch_sizes == [8, 4, 2, 2, 2, 2, 2]
+    assert scorer.last_batch_sizes == attempts
     for got, want in zip(results, reference):
         assert [s.score for s in got.scores] == pytest.approx([s.score for s in want.scores], abs=1e-4)
 
 
 def test_a_single_request_that_still_runs_out_of_memory_fails_as_oom(tiny_models, requests_mixed) -> None:
-    # logits: 6 prefills (3 requests x 2 criteria); generate: 3 conversations.
-    expected_batches = {"logits": [4, 2, 1, 1, 1, 1, 1, 1], "generate": [3, 1, 1, 1]}
-    for mode in ("logits", "generate"):
-        scorer = judge(tiny_models, mode=mode, batch_size="4", simulate_oom_above="0", max_new_tokens="2")
+    # logits: 3 prefill rows (one per request, shared prefix); full prefills: 6 (3 requests x 2
+    # criteria); generate: 3 conversations.
+    expected_batches = {"logits": [3, 1, 1, 1], "logits-full": [4, 2, 1, 1, 1, 1, 1, 1], "generate": [3, 1, 1, 1]}
+    for mode in ("logits", "logits-full", "generate"):
+        params = {"mode": "logits", "shared_prefix": "false"} if mode == "logits-full" else {"mode": mode}
+        scorer = judge(tiny_models, **params, batch_size="4", simulate_oom_above="0", max_new_tokens="2")
         results = scorer.score(requests_mixed[:3])
         assert [r.key for r in results] == ["k0", "k1", "k2"]
         for result in results:

@@ -81,7 +81,14 @@ def test_static_cache_generates_the_same_text_as_the_dynamic_cache(tiny_models, 
     assert identity["params"]["static_cache"] is True and identity["params"]["compile_layers"] is False
     assert identity["decoding"]["cache_implementation"] == "static"
     # transformers compiles a static-cache decode step on CUDA only.
-    assert identity["speedups"] == {"compile_layers": False, "static_cache": True, "compiled_decode": False}
+    # Generate mode on the CPU: no shared prefix (logits mode only), the processor runs on the host.
+    assert identity["speedups"] == {
+        "compile_layers": False,
+        "static_cache": True,
+        "compiled_decode": False,
+        "shared_prefix": False,
+        "preprocess_on_device": False,
+    }
     assert plain.identity()["decoding"]["cache_implementation"] == "dynamic"
 
 
