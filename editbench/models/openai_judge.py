@@ -81,14 +81,13 @@ from editbench.models.openai_client import (
     APIError,
     ClientLimits,
     ContentPolicyError,
-    EndpointError,
     OpenAIClient,
     Price,
     Usage,
     image_token_estimate,
-    resolve_endpoint,
+    served_endpoint,
 )
-from editbench.models.params import ParamError, build_params, parse_area, settings_dict
+from editbench.models.params import ParamError, parse_area, settings_dict
 
 MODES = ("generate", "logits")
 IMAGE_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
@@ -213,19 +212,9 @@ class OpenAIJudge:
 
     def __init__(self, path: str | None, *, device: str | None = None, **params: Any) -> None:
         # ``device`` is passed to every adapter by the worker; the model runs on the server.
-        if "api_key" in params:
-            raise ParamError(
-                f"{self.name}: the API key is not taken as a parameter (parameters are recorded in the run "
-                "card); set EDITBENCH_OPENAI_API_KEY or OPENAI_API_KEY, or name another variable with api_key_env"
-            )
-        self.settings = build_params(OpenAIJudgeSettings, params, what=self.name)
-        self.model = self.settings.model or path
-        if not self.model:
-            raise ParamError(f"{self.name}: name the model, e.g. openai:gpt-4.1 (or --judge-param model=NAME)")
-        try:
-            self.endpoint = resolve_endpoint(self.settings.base_url, self.settings.api_key_env, self.name)
-        except EndpointError as exc:
-            raise ParamError(str(exc)) from None
+        self.settings, self.model, self.endpoint = served_endpoint(
+            self.name, path, params, OpenAIJudgeSettings, "openai:gpt-4.1 (or --judge-param model=NAME)"
+        )
         self.price = Price(self.settings.price_input_per_mtok, self.settings.price_output_per_mtok)
         self.client = OpenAIClient(self.endpoint, self.settings.limits, self.price, seed=self.settings.seed)
         self.budget = ImageBudget(self.settings.image_area)
