@@ -71,6 +71,7 @@ from editbench.models.judge_prompt import (
     Conversation,
     ImageBudget,
     PromptTemplateError,
+    check_mode,
     generate_conversation,
     logits_conversation,
     protocol_conversation,
@@ -89,7 +90,6 @@ from editbench.models.openai_client import (
 )
 from editbench.models.params import ParamError, parse_area, settings_dict
 
-MODES = ("generate", "logits")
 IMAGE_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 TOKEN_LIMIT_FIELDS = ("max_completion_tokens", "max_tokens")
 CHAT_PATH = "chat/completions"
@@ -133,8 +133,7 @@ class OpenAIJudgeSettings:
     budget_tokens: int | None = None
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ParamError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        check_mode(self.mode)
         if self.image_format not in IMAGE_FORMATS:
             raise ParamError(f"image_format must be one of {', '.join(IMAGE_FORMATS)}, got {self.image_format!r}")
         if self.token_limit_field not in TOKEN_LIMIT_FIELDS:
