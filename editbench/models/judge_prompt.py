@@ -17,7 +17,7 @@ from typing import Any
 
 from PIL import Image
 
-from editbench.errors import PromptTemplateError
+from editbench.errors import ParamError, PromptTemplateError
 from editbench.models.base import (
     Criterion,
     CriterionScore,
@@ -46,6 +46,17 @@ PROMPT_FORMAT_VERSION = hashlib.sha256(
 ).hexdigest()[:12]
 
 Conversation = list[dict[str, Any]]
+
+#: The two ways every judge asks: ``generate`` (one JSON answer, re-asked when unusable) and
+#: ``logits`` (a digit's probabilities per criterion), built by the conversations below.
+MODES = ("generate", "logits")
+
+
+def check_mode(mode: str) -> None:
+    """Refuse a ``mode`` parameter no judge has; every judge's settings call it, so the choice
+    and its message are the same whichever judge is asked."""
+    if mode not in MODES:
+        raise ParamError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,29 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
+
+from editbench.models.params import ParamError, build_params
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    class ServedSettings(DataclassInstance, Protocol):
+        """What :func:`served_endpoint` reads from an adapter's settings dataclass."""
+
+        @property
+        def model(self) -> str | None: ...
+        @property
+        def base_url(self) -> str | None: ...
+        @property
+        def api_key_env(self) -> str | None: ...
+
+
+S = TypeVar("S", bound="ServedSettings")
 
 log = logging.getLogger("editbench.models.openai")
 # httpx logs every request URL at INFO (httpcore at DEBUG): a worker at --loglevel INFO would
@@ -106,6 +124,34 @@ def resolve_endpoint(base_url: str | None, api_key_env: str | None, what: str) -
             f"{what}: no API key; set {' or '.join(names)} (a server without keys, e.g. a local vLLM, accepts any value such as EMPTY)"
         )
     return Endpoint(url.rstrip("/"), found[1], url_source, found[0])
+
+
+def served_endpoint(
+    name: str, path: str | None, params: Mapping[str, Any], settings_type: type[S], model_hint: str
+) -> tuple[S, str, Endpoint]:
+    """Settings, model name and endpoint of an adapter served over HTTP, or :class:`ParamError`.
+
+    The ``openai`` judge and the ``openai-images`` editor take their parameters the same way, and
+    a wording that drifts between them confuses users, so both go through here. The order is
+    kept on purpose: ``api_key`` is refused before parsing (``build_params`` would only call it
+    an unknown name, without saying where the key goes), and the endpoint is resolved last so a
+    bad parameter is reported before a missing key. ``model_hint`` completes "name the model,
+    e.g. ..." for the adapter at hand.
+    """
+    if "api_key" in params:
+        raise ParamError(
+            f"{name}: the API key is not taken as a parameter (parameters are recorded in the run "
+            "card); set EDITBENCH_OPENAI_API_KEY or OPENAI_API_KEY, or name another variable with api_key_env"
+        )
+    settings = build_params(settings_type, params, what=name)
+    model = settings.model or path
+    if not model:
+        raise ParamError(f"{name}: name the model, e.g. {model_hint}")
+    try:
+        endpoint = resolve_endpoint(settings.base_url, settings.api_key_env, name)
+    except EndpointError as exc:
+        raise ParamError(str(exc)) from None
+    return settings, model, endpoint
 
 
 @dataclass

@@ -31,13 +31,12 @@ from editbench.models.openai_client import (
     APIError,
     ClientLimits,
     ContentPolicyError,
-    EndpointError,
     OpenAIClient,
     Price,
     Usage,
-    resolve_endpoint,
+    served_endpoint,
 )
-from editbench.models.params import ParamError, build_params, settings_dict
+from editbench.models.params import ParamError, settings_dict
 
 EDITS_PATH = "images/edits"
 SECRET_SETTINGS = ("base_url",)
@@ -113,19 +112,9 @@ class OpenAIImagesEditor:
     runs_on = "cpu"
 
     def __init__(self, path: str | None, *, device: str | None = None, **params: Any) -> None:
-        if "api_key" in params:
-            raise ParamError(
-                f"{self.name}: the API key is not taken as a parameter (parameters are recorded in the run "
-                "card); set EDITBENCH_OPENAI_API_KEY or OPENAI_API_KEY, or name another variable with api_key_env"
-            )
-        self.settings = build_params(OpenAIImagesSettings, params, what=self.name)
-        self.model = self.settings.model or path
-        if not self.model:
-            raise ParamError(f"{self.name}: name the model, e.g. openai-images:gpt-image-1")
-        try:
-            self.endpoint = resolve_endpoint(self.settings.base_url, self.settings.api_key_env, self.name)
-        except EndpointError as exc:
-            raise ParamError(str(exc)) from None
+        self.settings, self.model, self.endpoint = served_endpoint(
+            self.name, path, params, OpenAIImagesSettings, "openai-images:gpt-image-1"
+        )
         price = Price(self.settings.price_input_per_mtok, self.settings.price_output_per_mtok, self.settings.price_per_image)
         self.client = OpenAIClient(self.endpoint, self.settings.limits, price)
 

@@ -71,6 +71,7 @@ from editbench.models.judge_prompt import (
     Conversation,
     ImageBudget,
     PromptTemplateError,
+    check_mode,
     generate_conversation,
     logits_conversation,
     protocol_conversation,
@@ -81,16 +82,14 @@ from editbench.models.openai_client import (
     APIError,
     ClientLimits,
     ContentPolicyError,
-    EndpointError,
     OpenAIClient,
     Price,
     Usage,
     image_token_estimate,
-    resolve_endpoint,
+    served_endpoint,
 )
-from editbench.models.params import ParamError, build_params, parse_area, settings_dict
+from editbench.models.params import ParamError, parse_area, settings_dict
 
-MODES = ("generate", "logits")
 IMAGE_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 TOKEN_LIMIT_FIELDS = ("max_completion_tokens", "max_tokens")
 CHAT_PATH = "chat/completions"
@@ -134,8 +133,7 @@ class OpenAIJudgeSettings:
     budget_tokens: int | None = None
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ParamError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        check_mode(self.mode)
         if self.image_format not in IMAGE_FORMATS:
             raise ParamError(f"image_format must be one of {', '.join(IMAGE_FORMATS)}, got {self.image_format!r}")
         if self.token_limit_field not in TOKEN_LIMIT_FIELDS:
@@ -213,19 +211,9 @@ class OpenAIJudge:
 
     def __init__(self, path: str | None, *, device: str | None = None, **params: Any) -> None:
         # ``device`` is passed to every adapter by the worker; the model runs on the server.
-        if "api_key" in params:
-            raise ParamError(
-                f"{self.name}: the API key is not taken as a parameter (parameters are recorded in the run "
-                "card); set EDITBENCH_OPENAI_API_KEY or OPENAI_API_KEY, or name another variable with api_key_env"
-            )
-        self.settings = build_params(OpenAIJudgeSettings, params, what=self.name)
-        self.model = self.settings.model or path
-        if not self.model:
-            raise ParamError(f"{self.name}: name the model, e.g. openai:gpt-4.1 (or --judge-param model=NAME)")
-        try:
-            self.endpoint = resolve_endpoint(self.settings.base_url, self.settings.api_key_env, self.name)
-        except EndpointError as exc:
-            raise ParamError(str(exc)) from None
+        self.settings, self.model, self.endpoint = served_endpoint(
+            self.name, path, params, OpenAIJudgeSettings, "openai:gpt-4.1 (or --judge-param model=NAME)"
+        )
         self.price = Price(self.settings.price_input_per_mtok, self.settings.price_output_per_mtok)
         self.client = OpenAIClient(self.endpoint, self.settings.limits, self.price, seed=self.settings.seed)
         self.budget = ImageBudget(self.settings.image_area)

@@ -56,6 +56,7 @@ from editbench.models.judge_prompt import (
     Conversation,
     ImageBudget,
     PromptTemplateError,
+    check_mode,
     generate_conversation,
     logits_conversation,
     protocol_conversation,
@@ -72,7 +73,6 @@ from editbench.models.qwen3_vl_speedups import (
 )
 from editbench.models.shared_prefix import SharedPrefixError, split_shared_prefixes
 
-MODES = ("generate", "logits")
 CAPACITY_SIZES = ("full", "tiny")
 # Capacity mode's random weights are seeded, so two loads build the same model.
 CAPACITY_SEED = 0
@@ -112,8 +112,7 @@ class Qwen3VLSettings:
     preprocess_on_device: bool = True
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ParamError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        check_mode(self.mode)
         if self.capacity not in (None, *CAPACITY_SIZES):
             raise ParamError(f"capacity must be one of none, {', '.join(CAPACITY_SIZES)}; got {self.capacity!r}")
         if self.batch_size < 1 or self.max_new_tokens < 1 or self.max_reasks < 0:

@@ -14,7 +14,7 @@ import ast
 import re
 import string
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -239,6 +239,18 @@ class OfficialTable:
 def mean(values: Sequence[float]) -> float | None:
     """The arithmetic mean, None for no values (the official scripts print nan there)."""
     return sum(values) / len(values) if values else None
+
+
+def mean_present(values: Iterable[float | None]) -> float | None:
+    """The mean of the values a sample has (None: not asked, or its answer not parsed), None if
+    no sample has one: KRIS-Bench and RISEBench both average each dimension that way."""
+    return mean([v for v in values if v is not None])
+
+
+def percent_of_five(score: float | None) -> float | None:
+    """A 1-5 score on the papers' 0-100 scale (1 -> 0, 5 -> 100), as KRIS-Bench and RISEBench
+    (``Score-Percentage``) both report it."""
+    return None if score is None else 25 * (score - 1)
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ def answer_parser(kind: str, category: str, questions: tuple[Question, ...]) -> 
                 return dict.fromkeys(criteria, None)
             value = float(values[0])
             if category == "logical_reasoning":
-                value = 4 * min(value, 1) + 1  # gpt_eval.py: logical answers are 0/1
+                value = rise.logical_to_five(value)  # gpt_eval.py: logical answers are 0/1
             return dict.fromkeys(criteria, value)
         if kind == "imgedit":
             lines = {}

@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from editbench.protocols.base import (
     OfficialPrompt,
@@ -37,7 +38,8 @@ from editbench.protocols.base import (
     checkout_commit,
     escape_braces,
     from_format_template,
-    mean,
+    mean_present,
+    percent_of_five,
     python_strings,
     require_file,
 )
@@ -186,14 +188,27 @@ _PREFIX = {
 }
 
 
-def _json_field(answer: str, key: str) -> int | None:
+def _json_object(answer: str, key: str) -> dict[str, Any] | None:
+    """The first brace-delimited object (no nested braces) that mentions ``key``, as the scripts'
+    extractors find it; None when there is none or it is not valid JSON."""
     match = re.search(r"\{[^{}]*" + re.escape(key) + r"[^{}]*\}", answer, re.DOTALL)
     if not match:
         return None
     try:
-        value = json.loads(match.group(0)).get(key)
+        data = json.loads(match.group(0))
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _json_field(answer: str, key: str) -> int | None:
+    data = _json_object(answer, key)
+    if data is None:
+        return None
+    try:
+        value = data.get(key)
         return int(value) if value is not None else None
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError):
         return None
 
 
@@ -219,16 +234,15 @@ def parse_score(answer: str, key: str, *, knowledge_script: bool = False) -> int
 def parse_dual(answer: str) -> tuple[int | None, int | None]:
     """(instruction_score, knowledge_score) from a ``prompt_dual_evaluation`` answer
     (``metrics_knowledge.extract_dual_scores``)."""
-    match = re.search(r"\{[^{}]*instruction_score[^{}]*\}", answer, re.DOTALL)
-    if match:
+    data = _json_object(answer, "instruction_score")
+    if data is not None:
         try:
-            data = json.loads(match.group(0))
             instruction, knowledge = data.get("instruction_score"), data.get("knowledge_score")
             return (
                 int(instruction) if instruction is not None else None,
                 int(knowledge) if knowledge is not None else None,
             )
-        except (ValueError, TypeError, AttributeError):
+        except (ValueError, TypeError):
             pass
     found = []
     for name in ("instruction", "knowledge"):
@@ -284,11 +298,6 @@ def samples_from_metrics(results: Path) -> list[KrisSample]:
 # --- the table ----------------------------------------------------------------------------
 
 
-def normalized(score: float | None) -> float | None:
-    """The paper's 0-100 scale: 1 -> 0, 5 -> 100."""
-    return None if score is None else (score - 1) * 25
-
-
 def aggregate(samples: Iterable[KrisSample]) -> OfficialTable:
     """Per category, per reasoning dimension and per knowledge type: the mean of each dimension
     (1-5) over the samples that have it, and the same on 0-100. Section ``categories`` has one row
@@ -323,9 +332,8 @@ def aggregate(samples: Iterable[KrisSample]) -> OfficialTable:
 def _row(group: str, samples: list[KrisSample]) -> TableRow:
     values: dict[str, float | None] = {}
     for dimension in DIMENSIONS:
-        scores = [getattr(s, dimension) for s in samples if getattr(s, dimension) is not None]
-        values[dimension] = mean(scores)
-        values[f"{dimension}_100"] = normalized(values[dimension])
+        values[dimension] = mean_present(getattr(s, dimension) for s in samples)
+        values[f"{dimension}_100"] = percent_of_five(values[dimension])
     return TableRow(group, values, len(samples))
 
 

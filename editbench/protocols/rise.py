@@ -39,7 +39,8 @@ from editbench.protocols.base import (
     checkout_commit,
     escape_braces,
     from_format_template,
-    mean,
+    mean_present,
+    percent_of_five,
     python_strings,
     require_file,
 )
@@ -241,9 +242,15 @@ def _scores(sample: RiseSample) -> tuple[float | None, float | None, float | Non
     if len(values) == 3:
         return values[0], values[1], values[2]
     if len(values) == 2:
-        return 4 * min(values[0], 1) + 1, 4 * min(values[1], 1) + 1, None
+        return logical_to_five(values[0]), logical_to_five(values[1]), None
     # gpt_eval.py appends nothing here and then fails on mismatched column lengths.
     raise ValueError(f"sample {sample.index}: answers hold {len(values)} scores, gpt_eval.py cannot use them")
+
+
+def logical_to_five(value: float) -> float:
+    """A logical-reasoning answer (0 or 1; ``gpt_eval.py`` caps anything higher at 1) on the 1-5
+    scale of the other categories. Both the table and protocol-mode judging read it this way."""
+    return 4 * min(value, 1) + 1
 
 
 def score_sample(sample: RiseSample, consistency_free_column: bool) -> RiseScores:
@@ -280,10 +287,6 @@ def _weighted(terms: tuple[tuple[float, float | None], ...]) -> float | None:
     return total
 
 
-def percent(score: float | None) -> float | None:
-    return None if score is None else 25 * (score - 1)
-
-
 def aggregate(samples: Iterable[RiseSample]) -> OfficialTable:
     """``gpt_eval.py``'s score table: rows Overall, Temporal, Causal, Spatial, Logical, the
     per-dimension averages, per-category dimensions, then one row per subtask present."""
@@ -292,13 +295,13 @@ def aggregate(samples: Iterable[RiseSample]) -> OfficialTable:
     scored = [(s, score_sample(s, column)) for s in samples]
 
     def summary(name: str, rows: list[tuple[RiseSample, RiseScores]], accuracy: bool = True) -> TableRow:
-        score = mean([r.score for _, r in rows if r.score is not None])
-        acc = mean([r.complete for _, r in rows if r.complete is not None]) if accuracy else None
-        return TableRow(name, {"Score-Origin": score, "Score-Percentage": percent(score), "Accuracy": acc}, len(rows))
+        score = mean_present(r.score for _, r in rows)
+        acc = mean_present(r.complete for _, r in rows) if accuracy else None
+        return TableRow(name, {"Score-Origin": score, "Score-Percentage": percent_of_five(score), "Accuracy": acc}, len(rows))
 
     def dimension(name: str, rows: list[tuple[RiseSample, RiseScores]], attribute: str) -> TableRow:
-        value = mean([getattr(r, attribute) for _, r in rows if getattr(r, attribute) is not None])
-        return TableRow(name, {"Score-Origin": value, "Score-Percentage": percent(value), "Accuracy": None}, len(rows))
+        value = mean_present(getattr(r, attribute) for _, r in rows)
+        return TableRow(name, {"Score-Origin": value, "Score-Percentage": percent_of_five(value), "Accuracy": None}, len(rows))
 
     def of(category: str) -> list[tuple[RiseSample, RiseScores]]:
         return [pair for pair in scored if pair[0].category == category]

@@ -12,8 +12,10 @@ scores; it is the headline when the two runs share their edited images (``shared
 re-judged A with ``editbench judge``, so every paired item has byte-identical images) and
 differ in judge.
 
-This module computes (:func:`compare_runs` → :class:`~editbench.report.documents.CompareResult`)
-and writes the three files; ``compare_markdown`` and ``compare_html`` only present the numbers.
+This module computes (:func:`compare_runs` → :class:`~editbench.report.documents.CompareResult`),
+builds the table rows both pages show (:func:`category_rows`, :func:`criterion_rows`,
+:func:`agreement_rows`, :func:`run_row`) and writes the three files; ``compare_markdown`` and
+``compare_html`` only lay the rows out and add their own emphasis.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from editbench.report.documents import (
     MacroDiff,
     PairedDifference,
 )
+from editbench.report.markdown import fmt, fmt_ci, fmt_p, fmt_pct, signed
 from editbench.report.run_card import params_hash
 from editbench.report.summary import score_sample, summarize
 
@@ -260,6 +263,131 @@ def compare_runs(runs: Sequence[RunData]) -> CompareResult:
         ],
         comparisons=[compare_pair(runs[0], b) for b in runs[1:]],
     )
+
+
+# -- The tables both compare.md and compare.html show ---------------------------------------------
+# Built once here so the two pages cannot drift apart: a renderer only lays the cells out and adds
+# its own emphasis to rows that differ for real (bold cells in Markdown, a highlighted row in HTML).
+
+RUN_HEADER = ["run", "editor", "judge", "benchmark", "macro mean", "micro mean", "coverage", "status"]
+CATEGORY_HEADER = [
+    "category",
+    "pairs",
+    "A",
+    "B",
+    "B − A",
+    "95% CI",
+    "p",
+    "p (Holm)",
+    "verdict",
+    "Spearman ρ",
+    "unpaired A/B/neither",
+]
+CRITERION_HEADER = ["category", "criterion", "pairs", "A", "B", "B − A", "95% CI", "p (Holm)", "verdict", "Spearman ρ"]
+AGREEMENT_HEADER = ["category", "criterion", "pairs", "Spearman ρ", "Kendall τ", "A", "B", "B − A (bias)"]
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One row's cells (already formatted) and whether it differs for real (Holm-adjusted), which
+    each page shows its own way."""
+
+    cells: list[object]
+    real: bool = False
+
+
+def run_row(r: CompareRun) -> list[str]:
+    """One run's line in the run table."""
+    return [
+        r.label,
+        f"{r.editor.kind} ({r.editor.params_hash[:8]})",
+        f"{r.judge.kind} ({r.judge.params_hash[:8]})",
+        r.benchmark,
+        fmt(r.macro_mean),
+        fmt(r.micro_mean),
+        fmt_pct(r.coverage),
+        r.status,
+    ]
+
+
+def category_rows(comp: Comparison) -> list[TableRow]:
+    """The differences table: one row per category, then all items (micro; never marked real,
+    its p-value is not Holm-adjusted)."""
+    rows = [
+        TableRow(
+            [
+                name,
+                c.n_pairs,
+                fmt(c.mean_a),
+                fmt(c.mean_b),
+                signed(c.diff),
+                fmt_ci(c.ci95),
+                fmt_p(c.p_value),
+                fmt_p(c.p_holm),
+                c.verdict,
+                fmt(c.spearman),
+                f"{c.n_scored_only_in_a}/{c.n_scored_only_in_b}/{c.n_scored_in_neither}",
+            ],
+            c.significant,
+        )
+        for name, c in comp.categories.items()
+    ]
+    p = comp.all_items
+    all_items = [
+        "all items (micro)",
+        p.n_pairs,
+        fmt(p.mean_a),
+        fmt(p.mean_b),
+        signed(p.diff),
+        fmt_ci(p.ci95),
+        fmt_p(p.p_value),
+        "",
+        p.verdict,
+        fmt(p.spearman),
+        "",
+    ]
+    return rows + [TableRow(all_items)]
+
+
+def criterion_rows(comp: Comparison) -> list[TableRow]:
+    """The per-criterion differences, category by category."""
+    return [
+        TableRow(
+            [
+                name,
+                criterion,
+                k.n_pairs,
+                fmt(k.mean_a),
+                fmt(k.mean_b),
+                signed(k.diff),
+                fmt_ci(k.ci95),
+                fmt_p(k.p_holm),
+                k.verdict,
+                fmt(k.spearman),
+            ],
+            k.significant,
+        )
+        for name, c in comp.categories.items()
+        for criterion, k in c.criteria.items()
+    ]
+
+
+def agreement_rows(comp: Comparison) -> list[list[object]]:
+    """Judge-vs-judge agreement per category (overall score, then each criterion) and over all
+    items: the headline of a comparison whose runs share their edited images."""
+    rows: list[list[object]] = []
+    for name, c in comp.categories.items():
+        rows.append([name, "overall", c.n_pairs, fmt(c.spearman), fmt(c.kendall), fmt(c.mean_a), fmt(c.mean_b), signed(c.diff)])
+        for criterion, k in c.criteria.items():
+            rows.append(["", criterion, k.n_pairs, fmt(k.spearman), fmt(k.kendall), fmt(k.mean_a), fmt(k.mean_b), signed(k.diff)])
+    p = comp.all_items
+    rows.append(["all items", "overall", p.n_pairs, fmt(p.spearman), fmt(p.kendall), fmt(p.mean_a), fmt(p.mean_b), signed(p.diff)])
+    return rows
+
+
+def shows_agreement(comp: Comparison) -> bool:
+    """Two judges looked at the same edits (shared images, or one editor configuration)."""
+    return comp.shared_edits or comp.kind == "judges"
 
 
 def write_comparison(session: Session, run_ids: Sequence[int], out_dir: Path | str, *, home: Path | None = None) -> ComparePaths:

@@ -2,7 +2,7 @@
 
 The run table, per comparison a forest plot (:func:`editbench.report.charts.forest_plot`) and the
 paired tables, then every item with each run's edited image and score side by side. The numbers
-are ``compare``'s; this module only arranges them into rows and figures for the template.
+and table rows are ``compare``'s; this module only arranges them and the figures for the template.
 """
 
 from __future__ import annotations
@@ -12,19 +12,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from editbench.report.charts import Chart, forest_plot
-from editbench.report.compare import item_scores
-from editbench.report.compare_markdown import (
+from editbench.report.compare import (
     AGREEMENT_HEADER,
     CATEGORY_HEADER,
     CRITERION_HEADER,
     RUN_HEADER,
     agreement_rows,
+    category_rows,
+    criterion_rows,
+    item_scores,
     run_row,
     shows_agreement,
 )
 from editbench.report.data import RunData
 from editbench.report.documents import CompareResult, CompareRun, Comparison
-from editbench.report.markdown import fmt, fmt_ci, fmt_p, signed
+from editbench.report.markdown import fmt
 from editbench.report.summary import score_sample
 from editbench.report.templating import render
 from editbench.report.thumbs import Thumb, make_thumbnails
@@ -68,72 +70,20 @@ class ItemView:
 
 
 def comparison_view(comp: Comparison, runs: Mapping[int, CompareRun], lo: float, hi: float) -> ComparisonView:
-    rows: list[list[object]] = []
-    strong = []
-    for name, c in comp.categories.items():
-        rows.append(
-            [
-                name,
-                c.n_pairs,
-                fmt(c.mean_a),
-                fmt(c.mean_b),
-                signed(c.diff),
-                fmt_ci(c.ci95),
-                fmt_p(c.p_value),
-                fmt_p(c.p_holm),
-                c.verdict,
-                fmt(c.spearman),
-                f"{c.n_scored_only_in_a}/{c.n_scored_only_in_b}/{c.n_scored_in_neither}",
-            ]
-        )
-        strong.append(c.significant)
-    p = comp.all_items
-    rows.append(
-        [
-            "all items (micro)",
-            p.n_pairs,
-            fmt(p.mean_a),
-            fmt(p.mean_b),
-            signed(p.diff),
-            fmt_ci(p.ci95),
-            fmt_p(p.p_value),
-            "",
-            p.verdict,
-            fmt(p.spearman),
-            "",
-        ]
-    )
-    criterion_rows: list[list[object]] = []
-    criterion_strong = []
-    for name, c in comp.categories.items():
-        for criterion, k in c.criteria.items():
-            criterion_rows.append(
-                [
-                    name,
-                    criterion,
-                    k.n_pairs,
-                    fmt(k.mean_a),
-                    fmt(k.mean_b),
-                    signed(k.diff),
-                    fmt_ci(k.ci95),
-                    fmt_p(k.p_holm),
-                    k.verdict,
-                    fmt(k.spearman),
-                ]
-            )
-            criterion_strong.append(k.significant)
+    rows = category_rows(comp)
+    criteria = criterion_rows(comp)
     return ComparisonView(
         a_label=runs[comp.a].label,
         b_label=runs[comp.b].label,
         description=comp.description,
         warnings=comp.warnings,
         forest=forest_plot(comp, lo, hi),
-        rows=rows,
-        strong=strong,
+        rows=[row.cells for row in rows],
+        strong=[row.real for row in rows],
         macro_diff=comp.macro_diff.value,
         criterion_title="Per criterion",  # the judges' agreement per criterion has its own table
-        criterion_rows=criterion_rows,
-        criterion_strong=criterion_strong,
+        criterion_rows=[row.cells for row in criteria],
+        criterion_strong=[row.real for row in criteria],
         agreement_rows=agreement_rows(comp) if shows_agreement(comp) else [],
         agreement_first=comp.shared_edits,
     )

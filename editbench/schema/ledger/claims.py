@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from editbench.errors import FailureCode
@@ -105,12 +105,7 @@ def release_claims(session: Session, model: WorkItem, run_id: int, task_id: str)
 
     For work that was never tried on its merits (the model could not even be loaded): the
     sample is not at fault, so it must neither fail nor use up an attempt."""
-    result = session.execute(
-        update(model)
-        .where(model.run_id == run_id, model.task_id == task_id, model.status == Status.RUNNING)
-        .values(status=Status.PENDING, attempts=model.attempts - 1, task_id=None, worker=None, lease_expires_at=None, started_at=None)
-    )
-    return rows_affected(result)
+    return _hand_back(session, model, run_id, model.task_id == task_id, give_back_attempt=True, forget_claimer=True)
 
 
 def renew_leases(session: Session, model: WorkItem, task_id: str, lease_s: float) -> int:
@@ -303,20 +298,36 @@ def release_unstarted_judgments(session: Session, run_id: int, sample_ids: Itera
     ids = list(sample_ids)
     if not ids:
         return 0
-    result = session.execute(
-        update(Judgment)
-        .where(
-            Judgment.run_id == run_id,
-            Judgment.sample_id.in_(ids),
-            Judgment.task_id == task_id,
-            Judgment.status == Status.RUNNING,
-        )
-        .values(
-            status=Status.PENDING,
-            attempts=Judgment.attempts - 1,
-            lease_expires_at=None,
-            error_code=code,
-            error=reason,
-        )
+    return _hand_back(
+        session, Judgment, run_id, Judgment.sample_id.in_(ids), Judgment.task_id == task_id, give_back_attempt=True, why=(code, reason)
     )
+
+
+def _hand_back(
+    session: Session,
+    model: WorkItem,
+    run_id: int,
+    *where: ColumnElement[bool],
+    give_back_attempt: bool,
+    forget_claimer: bool = False,
+    why: tuple[str, str] | None = None,
+) -> int:
+    """Put the running rows of ``model`` in ``run_id`` that match ``where`` back to ``pending``,
+    lease cleared; returns how many. Every hand-back in the ledger goes through here so they
+    cannot drift apart in what ``running`` means or which lease columns they clear.
+
+    The callers differ only in what the hand-back says about the attempt and the claimer:
+    ``give_back_attempt`` un-counts the attempt (the sample was not at fault); ``forget_claimer``
+    clears ``task_id``/``worker``/``started_at`` as if never claimed; ``why`` records
+    (``error_code``, ``error``) saying why the row waits. A lease that merely expired keeps all
+    three: the attempt was spent, and the dead claimer stays on record.
+    """
+    values: dict[str, Any] = {"status": Status.PENDING, "lease_expires_at": None}
+    if give_back_attempt:
+        values["attempts"] = model.attempts - 1
+    if forget_claimer:
+        values.update(task_id=None, worker=None, started_at=None)
+    if why is not None:
+        values.update(error_code=why[0], error=why[1])
+    result = session.execute(update(model).where(model.run_id == run_id, *where, model.status == Status.RUNNING).values(**values))
     return rows_affected(result)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from editbench.errors import FailureCode, RunConfigError
 from editbench.records import SampleFilter
 from editbench.schema.column_text import storable_text, unstorable_reason
+from editbench.schema.ledger.claims import _hand_back
 from editbench.schema.ledger.rows import insert_ignoring_duplicates, rows_affected, utcnow
 from editbench.schema.models import (
     FINAL_STATES,
@@ -276,11 +277,7 @@ def release_stalled(session: Session, run_id: int) -> tuple[list[tuple[int, int]
         )
     ]
     if stalled_edits:
-        session.execute(
-            update(Edit)
-            .where(Edit.run_id == run_id, Edit.status == Status.RUNNING, Edit.lease_expires_at < now)
-            .values(status=Status.PENDING, lease_expires_at=None)
-        )
+        _hand_back(session, Edit, run_id, Edit.lease_expires_at < now, give_back_attempt=False)
     judgment_categories = sorted(
         set(
             session.scalars(
@@ -291,11 +288,7 @@ def release_stalled(session: Session, run_id: int) -> tuple[list[tuple[int, int]
         )
     )
     if judgment_categories:
-        session.execute(
-            update(Judgment)
-            .where(Judgment.run_id == run_id, Judgment.status == Status.RUNNING, Judgment.lease_expires_at < now)
-            .values(status=Status.PENDING, lease_expires_at=None)
-        )
+        _hand_back(session, Judgment, run_id, Judgment.lease_expires_at < now, give_back_attempt=False)
     return stalled_edits, judgment_categories
 
 
