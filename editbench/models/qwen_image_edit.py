@@ -24,7 +24,12 @@ timings and memory where no weights are present. Its images are noise; ``identit
 ``"capacity"`` so run cards and reports mark it.
 
 Speed options (``rope``, ``fuse_gelu``, ``fp8``) rewrite the transformer with
-:mod:`editbench.models.qwen_speedups` before compilation; all default off.
+:mod:`editbench.models.qwen_speedups` before compilation; all default off. ``compile=true``
+compiles the repeated blocks with the text-sequence dim marked dynamic from the first call
+(:func:`~editbench.models.qwen_speedups.compile_blocks_text_dynamic`): each instruction has its
+own token count, and with every shape static the blocks recompiled for each new one (seconds per
+new length on an H200). The image-token dim stays static, the same for every edit at one working
+area and aspect, so Inductor's kernels stay specialised on it.
 
 Phase hook: ``bench/editor.py`` times this adapter's own ``edit`` (not a copy of the loop), so
 an editor has an optional ``phase_hook``, called with a phase name each time a phase's work has
@@ -205,7 +210,7 @@ class QwenImageEditor:
         with times("setup"):
             # Module rewrites first: they replace the attention processors, which the backend is
             # set on, and compilation must see the final modules.
-            from editbench.models.qwen_speedups import apply_speedups
+            from editbench.models.qwen_speedups import apply_speedups, compile_blocks_text_dynamic
 
             self.speedups = apply_speedups(
                 pipe.transformer, rope=self.settings.rope, fuse_gelu=self.settings.fuse_gelu, fp8=self.settings.fp8
@@ -214,8 +219,10 @@ class QwenImageEditor:
                 pipe.transformer.set_attention_backend(self.settings.attention_backend)
             if self.settings.compile:
                 # Regional compilation: the repeated blocks compile once and are reused, which keeps
-                # compile time to tens of seconds instead of minutes for the whole transformer.
-                pipe.transformer.compile_repeated_blocks(fullgraph=True)
+                # compile time to tens of seconds instead of minutes for the whole transformer. The
+                # text length is dynamic from the first compile (see compile_blocks_text_dynamic):
+                # every prompt has its own token count, and a static one recompiled per new length.
+                compile_blocks_text_dynamic(pipe.transformer)
         return pipe
 
     def _load_pipeline(self) -> Any:
