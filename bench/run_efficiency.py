@@ -59,11 +59,21 @@ def prepare(home: Path, per_category: int) -> Path:
     return models
 
 
-def wait_for_workers(log_dir: Path, count: int, since: float, timeout_s: float = 600) -> float:
+def log_sizes(log_dir: Path) -> dict[Path, int]:
+    """Where each worker log ends now: a second `up` on one home appends to the same files."""
+    return {p: p.stat().st_size for p in log_dir.glob("worker-*.log")}
+
+
+def wait_for_workers(log_dir: Path, count: int, offsets: dict[Path, int], timeout_s: float = 600) -> float:
+    """When ``count`` workers have logged " ready." past ``offsets`` (this `up`'s lines only)."""
     deadline = time.time() + timeout_s
     while time.time() < deadline:
-        logs = [p for p in log_dir.glob("worker-*.log") if p.stat().st_mtime >= since]
-        if sum(" ready." in p.read_text(errors="replace") for p in logs) >= count:
+        ready = 0
+        for p in log_dir.glob("worker-*.log"):
+            with p.open("rb") as f:
+                f.seek(offsets.get(p, 0))
+                ready += b" ready." in f.read()
+        if ready >= count:
             return time.time()
         time.sleep(0.2)
     raise TimeoutError(f"{count} workers not ready after {timeout_s}s; see {log_dir}")
@@ -200,11 +210,12 @@ def main() -> int:
     cache_before = cache_files(home)
     log_dir = home / "logs"
     up_args = ["up", "--no-beat", *(["--cpu-workers", str(args.cpu_workers)] if args.cpu_workers else [])]
+    offsets = log_sizes(log_dir) if log_dir.exists() else {}
     up_started = time.time()
     up = subprocess.Popen(cli(*up_args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     results = []
     try:
-        ready = wait_for_workers(log_dir, workers, up_started)
+        ready = wait_for_workers(log_dir, workers, offsets)
         for i in range(args.runs):
             run_id, wall = submit_and_wait(args, models, f"{args.label}-{i}")
             figures = ledger_figures(run_id) | log_figures(log_dir, run_id)

@@ -78,6 +78,11 @@ VARIABLES: tuple[Variable, ...] = (
         "Where workers keep torch.compile's caches (Inductor FX graphs, AOTAutograd, Triton kernels), so a compile is paid once per machine, not per worker or `up`; `off`: torch's own defaults.",
     ),
     Variable(
+        "EDITBENCH_PRELOAD_MODEL_LIBRARIES",
+        "1",
+        "1: a worker that serves models (role all or models) imports torch, diffusers, transformers and the built-in adapters in its parent process before Celery forks the child (without initialising CUDA), so the child's first model load skips those imports; 0: the child imports them at its first load.",
+    ),
+    Variable(
         "EDITBENCH_PNG_COMPRESS_LEVEL",
         "1",
         "zlib level (0-9) of the edited images' PNGs (deflated in parallel strips on the worker's critical path): lossless at any level; higher levels, smaller files of real images, more host time per edit.",
@@ -112,6 +117,7 @@ class Settings:
     s3_endpoint_url: str | None = None
     store_cache_mb: float = 2048.0
     compile_cache: Path | None = None
+    preload_model_libraries: bool = True
     png_compress_level: int = 1
     debug: bool = False
     # ``EDITBENCH_CELERY_<NAME>`` overrides, raw text keyed by lower-case Celery setting name.
@@ -173,6 +179,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         device=get("EDITBENCH_DEVICE"),
         worker_slot=int(slot) if slot.strip().isdigit() else None,
         compile_cache=None if cache.lower() == "off" else (Path(cache).expanduser().resolve() if cache else home / "compile-cache"),
+        preload_model_libraries=get("EDITBENCH_PRELOAD_MODEL_LIBRARIES").strip().lower() not in {"0", "false", "no", "off"},
         png_compress_level=min(9, max(0, int(get("EDITBENCH_PNG_COMPRESS_LEVEL")))),
         debug=env.get("EDITBENCH_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"},
         fault_crash_on=frozenset(s.strip() for s in env.get("EDITBENCH_FAULT_CRASH_ON", "").split(",") if s.strip()),

@@ -63,6 +63,7 @@ from editbench.models.judge_prompt import (
     protocol_result,
     reask_conversation,
 )
+from editbench.models.load_times import LoadTimes
 from editbench.models.offline import ensure_offline, local_model_dir
 from editbench.models.oom import map_with_backoff, simulated_oom
 from editbench.models.params import ParamError, build_params, parse_area, settings_dict
@@ -177,31 +178,39 @@ class Qwen3VLJudge:
             self.config_hash = config_hash(self.folder)
         self.generated_text_hook = generated_text_hook
         self.last_batch_sizes: list[int] = []
+        self.load_times = LoadTimes()
         self._load()
 
     def _load(self) -> None:
-        from transformers import (
-            AutoProcessor,
-            GenerationConfig,
-            Qwen3VLForConditionalGeneration,
-        )
+        times = self.load_times
+        with times("imports"):
+            from transformers import (
+                AutoProcessor,
+                GenerationConfig,
+                Qwen3VLForConditionalGeneration,
+            )
 
-        self.processor = AutoProcessor.from_pretrained(self.folder, local_files_only=True)
-        # Left padding puts every row's answer position at the last index, for both reading
-        # next-token logits and appending generated tokens.
-        self.processor.tokenizer.padding_side = "left"
-        if self.settings.capacity:
-            self.model = self._build_capacity_model()
-        else:
-            self.model = Qwen3VLForConditionalGeneration.from_pretrained(
-                self.folder,
-                dtype=self.dtype,
-                attn_implementation=self.settings.attn_implementation,
-                local_files_only=True,
-            ).to(self.device)  # type: ignore[arg-type]  # transformers types its @wraps(Module.to) as unbound
+        with times("build"):
+            self.processor = AutoProcessor.from_pretrained(self.folder, local_files_only=True)
+            # Left padding puts every row's answer position at the last index, for both reading
+            # next-token logits and appending generated tokens.
+            self.processor.tokenizer.padding_side = "left"
+            if self.settings.capacity:
+                self.model = self._build_capacity_model()  # random weights built on the device
+            else:
+                self.model = Qwen3VLForConditionalGeneration.from_pretrained(
+                    self.folder,
+                    dtype=self.dtype,
+                    attn_implementation=self.settings.attn_implementation,
+                    local_files_only=True,
+                )
+        if not self.settings.capacity:
+            with times("to_device"):
+                self.model = self.model.to(self.device)
         self.model.eval()
-        if self.settings.compile_layers:
-            compile_decoder_layers(self.model)
+        with times("setup"):
+            if self.settings.compile_layers:
+                compile_decoder_layers(self.model)
         tokenizer = self.processor.tokenizer
         self.digit_ids = self._digit_token_ids(tokenizer)
         image_processor = self.processor.image_processor

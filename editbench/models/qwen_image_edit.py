@@ -24,7 +24,12 @@ timings and memory where no weights are present. Its images are noise; ``identit
 ``"capacity"`` so run cards and reports mark it.
 
 Speed options (``rope``, ``fuse_gelu``, ``fp8``) rewrite the transformer with
-:mod:`editbench.models.qwen_speedups` before compilation; all default off.
+:mod:`editbench.models.qwen_speedups` before compilation; all default off. ``compile=true``
+compiles the repeated blocks with the text-sequence dim marked dynamic from the first call
+(:func:`~editbench.models.qwen_speedups.compile_blocks_text_dynamic`): each instruction has its
+own token count, and with every shape static the blocks recompiled for each new one (seconds per
+new length on an H200). The image-token dim stays static, the same for every edit at one working
+area and aspect, so Inductor's kernels stay specialised on it.
 
 Phase hook: ``bench/editor.py`` times this adapter's own ``edit`` (not a copy of the loop), so
 an editor has an optional ``phase_hook``, called with a phase name each time a phase's work has
@@ -47,6 +52,7 @@ from editbench.errors import UnsupportedInputError
 from editbench.models import capacity as capacity_models
 from editbench.models.base import EditOOMError, EditRequest, register_editor
 from editbench.models.fingerprint import config_hash, library_versions
+from editbench.models.load_times import LoadTimes
 from editbench.models.offline import ensure_offline, local_model_dir
 from editbench.models.oom import OOM_ERRORS, free_accelerator_memory, simulated_oom
 from editbench.models.params import (
@@ -181,29 +187,42 @@ class QwenImageEditor:
         else:
             self.config_hash = config_hash(self.folder)
         self.speedups: dict[str, Any] = {}
+        self.load_times = LoadTimes()
         self.pipe = self._load()
 
     # -- loading -------------------------------------------------------------------------------
 
     def _load(self) -> Any:
-        pipe = self._build_capacity_pipeline() if self.settings.capacity else self._load_pipeline()
+        times = self.load_times
+        with times("imports"):
+            import diffusers
+
+            getattr(diffusers, self.pipeline_class)  # diffusers imports its pipelines lazily
+        with times("build"):
+            pipe = self._build_capacity_pipeline() if self.settings.capacity else self._load_pipeline()
         if pipe.transformer.config.guidance_embeds:
             raise ValueError(f"{self.folder}: guidance-distilled transformers are not supported by {self.name}")
         pipe.set_progress_bar_config(disable=True)
-        pipe.to(self.device)
-        if self._offloads_text_encoder:
-            pipe.text_encoder.to("cpu")
-        # Module rewrites first: they replace the attention processors, which the backend is set on,
-        # and compilation must see the final modules.
-        from editbench.models.qwen_speedups import apply_speedups
+        with times("to_device"):
+            pipe.to(self.device)
+            if self._offloads_text_encoder:
+                pipe.text_encoder.to("cpu")
+        with times("setup"):
+            # Module rewrites first: they replace the attention processors, which the backend is
+            # set on, and compilation must see the final modules.
+            from editbench.models.qwen_speedups import apply_speedups, compile_blocks_text_dynamic
 
-        self.speedups = apply_speedups(pipe.transformer, rope=self.settings.rope, fuse_gelu=self.settings.fuse_gelu, fp8=self.settings.fp8)
-        if self.settings.attention_backend:
-            pipe.transformer.set_attention_backend(self.settings.attention_backend)
-        if self.settings.compile:
-            # Regional compilation: the repeated blocks compile once and are reused, which keeps
-            # compile time to tens of seconds instead of minutes for the whole transformer.
-            pipe.transformer.compile_repeated_blocks(fullgraph=True)
+            self.speedups = apply_speedups(
+                pipe.transformer, rope=self.settings.rope, fuse_gelu=self.settings.fuse_gelu, fp8=self.settings.fp8
+            )
+            if self.settings.attention_backend:
+                pipe.transformer.set_attention_backend(self.settings.attention_backend)
+            if self.settings.compile:
+                # Regional compilation: the repeated blocks compile once and are reused, which keeps
+                # compile time to tens of seconds instead of minutes for the whole transformer. The
+                # text length is dynamic from the first compile (see compile_blocks_text_dynamic):
+                # every prompt has its own token count, and a static one recompiled per new length.
+                compile_blocks_text_dynamic(pipe.transformer)
         return pipe
 
     def _load_pipeline(self) -> Any:

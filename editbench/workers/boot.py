@@ -4,11 +4,18 @@ The slot and device become settings (``EDITBENCH_WORKER_SLOT``, ``EDITBENCH_DEVI
 Celery forks its child, so the child's runtime reads them from :func:`editbench.config.load_settings`
 like every other setting. ``CUDA_VISIBLE_DEVICES`` pins the process to its GPU: set here, in the
 parent, which never touches CUDA itself.
+
+A worker that serves models (role ``all`` or ``models``) imports its model libraries in the
+parent before the fork (``EDITBENCH_PRELOAD_MODEL_LIBRARIES``, :mod:`editbench.models.preload`):
+Celery forks the pool child from this process after ``worker_main`` starts, so the child inherits
+them and its first model load skips seconds of imports. The imports never initialise CUDA (a
+child forked after that could not use the GPU).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 from editbench.config import load_settings
@@ -29,6 +36,11 @@ class WorkerSpec:
     def index(self) -> int:
         """The worker's slot: the GPU index, or the CPU slot (names its pinned queue)."""
         return self.gpu if self.gpu is not None else self.slot
+
+    @property
+    def serves_models(self) -> bool:
+        """Whether it may load local models: every role but ``api`` (control and served judges)."""
+        return self.role != "api"
 
     @property
     def device(self) -> str:
@@ -56,6 +68,11 @@ def run_worker(spec: WorkerSpec) -> None:
     queue, the worker's pinned queue (round-robin routing), the CPU judge queue and the control
     queue (see :mod:`editbench.queue.names`)."""
     os.environ.update(spec.environment())
+    if spec.serves_models and load_settings().preload_model_libraries:
+        from editbench.models.preload import preload_model_libraries
+
+        # Celery's logging is not set up yet: one line on stderr, which is the worker's log.
+        print(preload_model_libraries(spec.device).describe(), file=sys.stderr, flush=True)
     from editbench.queue.app import app
 
     app.worker_main(

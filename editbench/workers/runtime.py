@@ -16,14 +16,16 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from editbench.config import load_settings
 from editbench.errors import ModelLoadError
-from editbench.models.base import Editor, Judge, load_editor, load_judge
+from editbench.models.base import Editor, Judge, adapter_factory
+from editbench.models.load_times import LoadTimes
+from editbench.models.preload import already_imported, fork_poisoned
 from editbench.schema import ledger
 from editbench.schema.db import session_scope
 from editbench.schema.models import Edit, Judgment
@@ -55,12 +57,12 @@ class ModelCache:
     _resident: dict[str, tuple[str, Any]] = field(default_factory=dict)  # role -> (key, model)
 
     def editor(self, kind: str, path: str | None, params: dict[str, Any]) -> Editor:
-        return self._get("editor", load_editor, kind, path, params)
+        return self._get("editor", kind, path, params)
 
     def judge(self, kind: str, path: str | None, params: dict[str, Any]) -> Judge:
-        return self._get("judge", load_judge, kind, path, params)
+        return self._get("judge", kind, path, params)
 
-    def _get(self, role: str, load: Callable[..., Any], kind: str, path: str | None, params: dict[str, Any]) -> Any:
+    def _get(self, role: str, kind: str, path: str | None, params: dict[str, Any]) -> Any:
         key = json.dumps([kind, path, params], sort_keys=True, default=str)
         held = self._resident.get(role)
         if held is None or held[0] != key:
@@ -70,23 +72,60 @@ class ModelCache:
             if one_model_at_a_time():
                 self._resident.clear()
             _release_memory()
-            started = time.perf_counter()
-            try:
-                model = load(kind, path, device=device(), **params)
-            except Exception as exc:  # whatever the cause, the run cannot go on here
-                log.error("model load failed: %s %s from %s: %s: %s", role, kind, path, type(exc).__name__, exc)
-                raise ModelLoadError(role, kind, path, exc) from exc
+            model = self._load(role, kind, path, params)
             held = self._resident[role] = (key, model)
-            self.loads.append(f"{role}:{kind}")
-            log.info(
-                "model load: %s %s from %s in %.1fs (load #%d in this process)",
-                role,
-                kind,
-                path,
-                time.perf_counter() - started,
-                len(self.loads),
-            )
         return held[1]
+
+    def _load(self, role: str, kind: str, path: str | None, params: dict[str, Any]) -> Any:
+        """Load and log where the time went (issue 15): the adapter's import, CUDA's
+        initialisation, the parts the adapter reports (``load_times``: imports, build,
+        to_device, setup) and the rest; how many modules the load imported and which model
+        libraries were already imported (preloaded by the worker parent, see boot.py)."""
+        started = time.perf_counter()
+        modules_before = len(sys.modules)
+        preloaded = already_imported()
+        parts = LoadTimes()
+        try:
+            with parts("adapter_import"):
+                factory = adapter_factory(role, kind)
+            if device().startswith("cuda"):
+                with parts("cuda_init"):
+                    _init_cuda()
+            model = factory(path, device=device(), **params)
+        except Exception as exc:  # whatever the cause, the run cannot go on here
+            log.error("model load failed: %s %s from %s: %s: %s", role, kind, path, type(exc).__name__, exc)
+            raise ModelLoadError(role, kind, path, exc) from exc
+        total = time.perf_counter() - started
+        adapter_times = getattr(model, "load_times", None)
+        if isinstance(adapter_times, LoadTimes):
+            for name, seconds in adapter_times.seconds.items():
+                parts.seconds[name] = parts.seconds.get(name, 0.0) + seconds
+        parts.seconds["other"] = max(0.0, total - sum(parts.seconds.values()))
+        self.loads.append(f"{role}:{kind}")
+        # The first part of the line is what bench/ and tests parse: keep it as it is.
+        log.info(
+            "model load: %s %s from %s in %.1fs (load #%d in this process); parts: %s; modules imported: %d; preloaded: %s; %s",
+            role,
+            kind,
+            path,
+            total,
+            len(self.loads),
+            parts.describe(),
+            len(sys.modules) - modules_before,
+            " ".join(preloaded) or "none",
+            "forked after CUDA was touched (CUDA unusable here)" if fork_poisoned() else "fork clean",
+        )
+        return model
+
+
+def _init_cuda() -> None:
+    """Initialise CUDA now (timed apart from the model build), where torch and a GPU are there."""
+    try:
+        import torch
+    except ImportError:  # an API-only model on a GPU worker without torch
+        return
+    if torch.cuda.is_available() and not torch.cuda.is_initialized():
+        torch.cuda.init()
 
 
 def _release_memory() -> None:
