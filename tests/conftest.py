@@ -20,6 +20,10 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Test workers mostly serve simulated models: the worker parent's preload of torch, diffusers and
+# transformers (~5 s per worker start on two cores) is off unless a test turns it on
+# (tests/workers/test_preload.py does).
+os.environ.setdefault("EDITBENCH_PRELOAD_MODEL_LIBRARIES", "0")
 
 PG_ADMIN_URL = os.environ.get("EDITBENCH_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 

@@ -14,6 +14,7 @@ def _load_lines(log: str) -> list[str]:
 
 
 def test_a_model_worker_child_finds_the_libraries_preloaded(workers, tiny_models, tmp_path) -> None:
+    workers.env["EDITBENCH_PRELOAD_MODEL_LIBRARIES"] = "1"  # the default outside the test suite
     benchmark = ingest_example(tmp_path, per_category=1)
     workers.start(0)
     workers.wait_ready(1)
