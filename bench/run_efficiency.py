@@ -18,11 +18,22 @@ workers, submits ``--runs`` runs of the example benchmark one after the other wi
     python bench/run_efficiency.py --home out/eff --cpu-workers 1 --tiny --runs 2          # CPU plumbing
     python bench/run_efficiency.py --home out/eff --runs 2 --model-only-s 3.19 --json first.json   # GPU
     python bench/run_efficiency.py --home out/eff --runs 1 --model-only-s 3.19 --json second.json  # again
+
+By default the models are capacity-mode (random weights built on the GPU; the folders supply only
+tokenizer and processor). ``--editor-path``/``--judge-path`` name folders with weights on disk
+(``bench/weights_on_disk.py`` writes random ones): they load through ``from_pretrained``, without
+``capacity=``, the other params unchanged, to measure the real loading path. The report records
+the models and params used and every worker's model loads of this `up` (seconds and the parts
+the worker logs: imports, build, to_device, setup, ...).
+
+    python bench/weights_on_disk.py --size full --out /root/w
+    python bench/run_efficiency.py --home out/disk --runs 1 --editor-path /root/w/editor --judge-path /root/w/judge
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -42,6 +53,7 @@ TINY_JUDGE = ["mode=logits"]
 
 _PHASES = re.compile(r"edit \S+ of run (\d+) done: (.*)$")
 _STORE = re.compile(r"PNG level \d+ encode (\d+) ms, store total (\d+) ms")
+_LOAD = re.compile(r"model load: (\S+) (\S+) from (\S+) in ([0-9.]+)s \(load #(\d+)[^)]*\); parts: ([^;]*)")
 _SUCCEEDED = re.compile(r"Task editbench\.(edit_sample|judge_batch)\[[^\]]+\] succeeded in ([0-9.]+)s")
 
 
@@ -96,6 +108,7 @@ def ledger_figures(run_id: int) -> dict:
 
     with session_scope() as s:
         run = s.get(Run, run_id)
+        assert run is not None, f"run {run_id} is not in the ledger"
         edits = s.execute(
             select(Edit.worker, Edit.started_at, Edit.finished_at, Edit.duration_s, Edit.status).where(Edit.run_id == run_id)
         ).all()
@@ -128,7 +141,9 @@ def ledger_figures(run_id: int) -> dict:
 
 def log_figures(log_dir: Path, run_id: int) -> dict:
     phases: dict[str, list[float]] = {}
-    encode, store, succeeded = [], [], {"edit_sample": [], "judge_batch": []}
+    encode: list[float] = []
+    store: list[float] = []
+    succeeded: dict[str, list[float]] = {"edit_sample": [], "judge_batch": []}
     for log in log_dir.glob("worker-*.log"):
         for line in log.read_text(errors="replace").splitlines():
             if (m := _PHASES.search(line)) and int(m.group(1)) == run_id:
@@ -153,16 +168,59 @@ def log_figures(log_dir: Path, run_id: int) -> dict:
     }
 
 
-def submit_and_wait(args, models: Path, name: str) -> tuple[int, float]:
+def model_loads(log_dir: Path, offsets: dict[Path, int]) -> dict[str, list[dict]]:
+    """Each worker's "model load:" lines past ``offsets`` (this `up`'s): role, kind, path, seconds, parts."""
+    loads: dict[str, list[dict]] = {}
+    for log in sorted(log_dir.glob("worker-*.log")):
+        with log.open("rb") as f:
+            f.seek(offsets.get(log, 0))
+            text = f.read().decode(errors="replace")
+        for m in _LOAD.finditer(text):
+            parts = {}
+            for item in m.group(6).split():
+                name, _, seconds = item.partition("=")
+                with contextlib.suppress(ValueError):
+                    parts[name] = float(seconds.removesuffix("s"))
+            loads.setdefault(log.stem, []).append(
+                {
+                    "role": m.group(1),
+                    "kind": m.group(2),
+                    "path": m.group(3),
+                    "s": float(m.group(4)),
+                    "load": int(m.group(5)),
+                    "parts_s": parts,
+                }
+            )
+    return loads
+
+
+def model_setup(args, models: Path) -> dict:
+    """Which folders and params the runs use: capacity mode unless a folder with weights is given."""
     editor, judge = (TINY_EDITOR, TINY_JUDGE) if args.tiny else (GPU_EDITOR, GPU_JUDGE)
+    if args.editor_path:
+        editor = [p for p in editor if not p.startswith("capacity=")]
+    if args.judge_path:
+        judge = [p for p in judge if not p.startswith("capacity=")]
+    return {
+        "editor": str(args.editor_path.resolve() if args.editor_path else models / "editor"),
+        "editor_params": editor,
+        "editor_weights": "disk" if args.editor_path or args.tiny else "capacity (random, built on the device)",
+        "judge": str(args.judge_path.resolve() if args.judge_path else models / "judge"),
+        "judge_params": judge,
+        "judge_weights": "disk" if args.judge_path or args.tiny else "capacity (random, built on the device)",
+    }
+
+
+def submit_and_wait(args, setup: dict, name: str) -> tuple[int, float]:
+    editor, judge = setup["editor_params"], setup["judge_params"]
     command = cli(
         "run",
         "--benchmark",
         "editbench-example",
         "--editor",
-        f"qwen-image-edit:{models / 'editor'}",
+        f"qwen-image-edit:{setup['editor']}",
         "--judge",
-        f"qwen3-vl:{models / 'judge'}",
+        f"qwen3-vl:{setup['judge']}",
         "--judge-batch-size",
         str(args.judge_batch),
         "--name",
@@ -183,6 +241,8 @@ def submit_and_wait(args, models: Path, name: str) -> tuple[int, float]:
 
     with session_scope() as s:
         run_id = s.scalar(select(func.max(Run.id)).where(Run.name == name))
+    if run_id is None:
+        raise RuntimeError(f"run {name!r} is not in the ledger")
     return run_id, wall
 
 
@@ -195,6 +255,8 @@ def main() -> int:
     parser.add_argument("--cpu-workers", type=int, default=0, help="CPU workers instead of one per GPU")
     parser.add_argument("--tiny", action="store_true", help="tiny real models on the CPU (plumbing check)")
     parser.add_argument("--model-only-s", type=float, help="model-only seconds per edit (bench/editor.py), for efficiency")
+    parser.add_argument("--editor-path", type=Path, help="editor folder with weights (loaded without capacity=)")
+    parser.add_argument("--judge-path", type=Path, help="judge folder with weights (loaded without capacity=)")
     parser.add_argument("--label", default="up")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--json", type=Path)
@@ -205,7 +267,11 @@ def main() -> int:
     os.environ["EDITBENCH_HOME"] = str(home)
     for name in ("EDITBENCH_DATABASE_URL", "EDITBENCH_BROKER_URL"):
         os.environ.pop(name, None)
+    for path in (args.editor_path, args.judge_path):
+        if path and not path.is_dir():
+            parser.error(f"{path} is not a folder")
     models = prepare(home, args.per_category)
+    setup = model_setup(args, models)
     workers = args.cpu_workers or _gpu_count()
     cache_before = cache_files(home)
     log_dir = home / "logs"
@@ -217,7 +283,7 @@ def main() -> int:
     try:
         ready = wait_for_workers(log_dir, workers, offsets)
         for i in range(args.runs):
-            run_id, wall = submit_and_wait(args, models, f"{args.label}-{i}")
+            run_id, wall = submit_and_wait(args, setup, f"{args.label}-{i}")
             figures = ledger_figures(run_id) | log_figures(log_dir, run_id)
             figures["cli_wall_s"] = wall  # `run --wait` as a user sees it, its own start-up included
             figures["first_edit_after_up_s"] = figures.pop("first_edit_finished_at") - up_started
@@ -238,6 +304,9 @@ def main() -> int:
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "workers": workers,
         "workers_ready_after_up_s": ready - up_started,
+        "models": setup,
+        # Every worker's loads during this `up` (a second `up` on one home appends to the logs).
+        "model_loads": model_loads(log_dir, offsets),
         "compile_cache_files_before": cache_before,
         "compile_cache_files_after": cache_files(home),
         "runs": results,
