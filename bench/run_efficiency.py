@@ -194,6 +194,23 @@ def model_loads(log_dir: Path, offsets: dict[Path, int]) -> dict[str, list[dict]
     return loads
 
 
+def evict_page_cache(*folders: Path) -> int:
+    """Write back and drop the folders' files from the page cache (no root needed, unlike
+    /proc/sys/vm/drop_caches), so the next load reads them from the disk. Returns their bytes."""
+    total = 0
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                finally:
+                    os.close(fd)
+                total += path.stat().st_size
+    return total
+
+
 def model_setup(args, models: Path) -> dict:
     """Which folders and params the runs use: capacity mode unless a folder with weights is given."""
     editor, judge = (TINY_EDITOR, TINY_JUDGE) if args.tiny else (GPU_EDITOR, GPU_JUDGE)
@@ -257,6 +274,9 @@ def main() -> int:
     parser.add_argument("--model-only-s", type=float, help="model-only seconds per edit (bench/editor.py), for efficiency")
     parser.add_argument("--editor-path", type=Path, help="editor folder with weights (loaded without capacity=)")
     parser.add_argument("--judge-path", type=Path, help="judge folder with weights (loaded without capacity=)")
+    parser.add_argument(
+        "--evict-page-cache", action="store_true", help="drop the --editor-path/--judge-path files from the page cache before `up`"
+    )
     parser.add_argument("--label", default="up")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--json", type=Path)
@@ -277,6 +297,9 @@ def main() -> int:
     log_dir = home / "logs"
     up_args = ["up", "--no-beat", *(["--cpu-workers", str(args.cpu_workers)] if args.cpu_workers else [])]
     offsets = log_sizes(log_dir) if log_dir.exists() else {}
+    evicted = None
+    if args.evict_page_cache:
+        evicted = evict_page_cache(*[p for p in (args.editor_path, args.judge_path) if p])
     up_started = time.time()
     up = subprocess.Popen(cli(*up_args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     results = []
@@ -305,6 +328,7 @@ def main() -> int:
         "workers": workers,
         "workers_ready_after_up_s": ready - up_started,
         "models": setup,
+        "page_cache_evicted_bytes": evicted,  # None: not asked; the files may be cached from an earlier read
         # Every worker's loads during this `up` (a second `up` on one home appends to the logs).
         "model_loads": model_loads(log_dir, offsets),
         "compile_cache_files_before": cache_before,

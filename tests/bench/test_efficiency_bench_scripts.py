@@ -81,11 +81,12 @@ def test_run_efficiency_loads_folders_with_weights_from_disk(tmp_path: Path) -> 
         "run_efficiency.py",
         *("--home", str(tmp_path / "home"), "--cpu-workers", "1", "--tiny", "--runs", "1", "--per-category", "1"),
         *("--judge-batch", "2", "--editor-path", str(models / "editor"), "--judge-path", str(models / "judge")),
-        *("--json", str(out)),
+        *("--evict-page-cache", "--json", str(out)),
     )
     report = json.loads(out.read_text())
     assert report["runs"][0]["edit_status"] == ["done"] and report["runs"][0]["judgment_status"] == ["done"]
     assert report["models"]["editor"] == str(models / "editor") and report["models"]["judge"] == str(models / "judge")
     assert not any(p.startswith("capacity=") for p in report["models"]["editor_params"] + report["models"]["judge_params"])
+    assert report["page_cache_evicted_bytes"] > 0
     (loads,) = report["model_loads"].values()
     assert {x["path"] for x in loads} == {str(models / "editor"), str(models / "judge")}
