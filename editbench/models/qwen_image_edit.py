@@ -112,6 +112,10 @@ class QwenEditSettings:
     fuse_gelu: bool = False
     # FP8 block linears: changes numerics, not validated for quality (timing only until checked).
     fp8: bool = False
+    # Real weights on CUDA: read the safetensors straight into GPU memory (from_pretrained's
+    # device_map) instead of loading them on the host and copying them over (a 58 GB editor
+    # spent ~29 s in that copy per worker, two workers loading at once; docs/BENCHMARKS.md 10.4).
+    load_on_device: bool = False
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -228,7 +232,8 @@ class QwenImageEditor:
     def _load_pipeline(self) -> Any:
         import diffusers
 
-        return getattr(diffusers, self.pipeline_class).from_pretrained(self.folder, dtype=self.dtype, local_files_only=True)
+        placement = {"device_map": "cuda"} if self.settings.load_on_device and str(self.device) == "cuda" else {}
+        return getattr(diffusers, self.pipeline_class).from_pretrained(self.folder, dtype=self.dtype, local_files_only=True, **placement)
 
     def _build_capacity_pipeline(self) -> Any:
         """The pipeline with random-weight components built on the device; tokenizer and processor
