@@ -201,13 +201,13 @@ class Qwen3VLJudge:
             if self.settings.capacity:
                 self.model = self._build_capacity_model()  # random weights built on the device
             else:
-                placement = {"device_map": self.device} if self.settings.load_on_device and self.device.type == "cuda" else {}
+                on_device = self.settings.load_on_device and self.device.type == "cuda"
                 self.model = Qwen3VLForConditionalGeneration.from_pretrained(
                     self.folder,
                     dtype=self.dtype,
                     attn_implementation=self.settings.attn_implementation,
                     local_files_only=True,
-                    **placement,
+                    device_map=self.device if on_device else None,
                 )
         if not self.settings.capacity:
             with times("to_device"):

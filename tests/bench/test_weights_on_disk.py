@@ -69,3 +69,21 @@ def test_written_folders_load_through_from_pretrained_and_match_capacity_mode(tm
     assert score.score is not None
     capacity_judge = load_judge("qwen3-vl", str(out / ".tiny" / "judge"), mode="logits", capacity="tiny")
     assert capacity_judge.score([judge_request])[0].scores[0].score == score.score
+
+    # bench/load_paths.py loads each folder both ways (host copy, then load_on_device) with the
+    # page cache evicted, and finds the same weights (on the CPU load_on_device changes nothing).
+    done = subprocess.run(
+        [sys.executable, "bench/load_paths.py", "--editor", str(editor_dir), "--judge", str(judge_dir), "--device", "cpu"]
+        + ["--json", str(tmp_path / "loads.json")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    loads = json.loads((tmp_path / "loads.json").read_text())["runs"]
+    assert [(r["role"], r["load_on_device"]) for r in loads] == [("editor", False), ("editor", True), ("judge", False), ("judge", True)]
+    assert all(r["evicted_bytes"] > 0 and r["wall_s"] > 0 and "build" in r["parts_s"] for r in loads)
+    assert loads[0]["checksum"] == loads[1]["checksum"] and loads[2]["checksum"] == loads[3]["checksum"]
