@@ -65,6 +65,12 @@ def test_sigterm_mid_edit_finishes_or_returns_the_task_and_the_run_completes(mak
     assert_run_complete(run_id)
     rows = edits(run_id)
     assert {e.status for e in rows.values()} == {Status.DONE}
-    # The message came back and was redone once, by the new worker.
-    assert rows[second].attempts == 2 and "/slot2/" in rows[second].worker
+    # Either the child died mid-edit and the message came back, redone once by the new worker, or
+    # (a timing race on a loaded machine: the signal reached the child as its edit ended) it
+    # finished under its first claim. Never both, never neither: exactly once either way. The
+    # hand-back itself is proven deterministically by the SIGKILL drills
+    # (tests/integration/test_crash_recovery.py).
+    redone = (rows[second].attempts, "/slot2/" in (rows[second].worker or ""))
+    finished = (rows[second].attempts, "/slot1/" in (rows[second].worker or ""))
+    assert redone == (2, True) or finished == (1, True), (rows[second].attempts, rows[second].worker)
     assert all(e.attempts == 1 for sid, e in rows.items() if sid != second)
