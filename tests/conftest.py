@@ -62,7 +62,29 @@ _INTEGRATION_FIXTURES = {"redis_url", "make_workers", "workers", "worker", "clus
 _TESTS = Path(__file__).parent
 
 
+# The benchmark scripts' CPU checks (tests/bench: real clusters, subprocess pipelines, ~3 min on two
+# cores) prove the *benchmarks* run, not the product: plain `pytest` leaves them out to stay under
+# 15 minutes, and they run when tests/bench is named (`pytest tests/bench`, README's test command
+# and CI run both).
+_NAMED_ONLY_DIRS = {"bench"}
+
+
+def _named_on_command_line(config: pytest.Config, top: str) -> bool:
+    return any(Path(arg.split("::")[0]).resolve().is_relative_to(_TESTS / top) for arg in config.args)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    kept, deselected = [], []
+    for item in items:
+        try:
+            top = Path(str(item.path)).relative_to(_TESTS).parts[0]
+        except ValueError:
+            top = ""
+        named_only = top in _NAMED_ONLY_DIRS and not _named_on_command_line(config, top)
+        (deselected if named_only else kept).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
     for item in items:
         try:
             top = Path(str(item.path)).relative_to(_TESTS).parts[0]
