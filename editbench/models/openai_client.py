@@ -225,6 +225,11 @@ class ClientLimits:
     max_backoff_s: float = 30.0
     max_retry_after_s: float = 300.0
 
+    @classmethod
+    def from_settings(cls, settings: object) -> ClientLimits:
+        """The limits of an adapter's settings dataclass, whose fields carry the same names."""
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
+
 
 class RateLimiter:
     """A token bucket holding one second's worth (at least 1), refilled at ``per_minute / 60``

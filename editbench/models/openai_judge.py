@@ -147,16 +147,7 @@ class OpenAIJudgeSettings:
 
     @property
     def limits(self) -> ClientLimits:
-        return ClientLimits(
-            concurrency=self.concurrency,
-            rpm=self.rpm,
-            tpm=self.tpm,
-            max_retries=self.max_retries,
-            timeout_s=self.timeout_s,
-            backoff_s=self.backoff_s,
-            max_backoff_s=self.max_backoff_s,
-            max_retry_after_s=self.max_retry_after_s,
-        )
+        return ClientLimits.from_settings(self)
 
 
 class ServerCheckError(ModelCheckError):

@@ -140,20 +140,10 @@ def _release_memory() -> None:
 MODELS = ModelCache()
 
 
-@dataclass
-class PhaseTimes:
+class PhaseTimes(LoadTimes):
     """Wall seconds per phase of one task, for the worker log (issue 15: where the host-side
-    overhead around the model call goes). ``with phases("store"): ...`` adds to "store"."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+    overhead around the model call goes). ``with phases("store"): ...`` adds to "store"; the
+    same timer as a model load's parts, printed in milliseconds."""
 
     def describe(self) -> str:
         return " ".join(f"{name}={1000 * s:.0f}ms" for name, s in self.seconds.items())
